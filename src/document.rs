@@ -1,0 +1,126 @@
+//! The document record that flows through every stage, and the per-document log of what the
+//! stages did to it (counts per rule, and optionally the removed lines for the audit output).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// What kind of input a document came from; `extract` only touches HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Text,
+    Html,
+    Jsonl,
+    Csv,
+}
+
+/// One document on its way from input to output.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Position in the input stream (0-based); output order follows it.
+    pub seq: u64,
+    /// Identifier: path without extension for files, the id field/column for records.
+    pub id: String,
+    /// Where the document comes from: the record's own `source` field if it has one,
+    /// else the input location.
+    pub source: String,
+    /// Exact input location: `path` for whole-file documents, `path:line` for records.
+    pub input: String,
+    pub format: Format,
+    pub title: Option<String>,
+    pub text: String,
+    /// Encoding the bytes were decoded from (WHATWG label, e.g. `UTF-8`, `windows-1251`).
+    pub encoding: &'static str,
+    /// Fields of the input record other than id/text/title, carried through unchanged.
+    pub meta: serde_json::Map<String, serde_json::Value>,
+    /// Fields the stages recognised in the text (e.g. `byline`, `dateline`).
+    pub fields: BTreeMap<String, String>,
+    /// Characters of text as read (after decoding, before any stage).
+    pub chars_in: usize,
+    pub log: DocLog,
+}
+
+impl Document {
+    pub fn new(seq: u64, id: String, input: String, format: Format, text: String) -> Self {
+        let chars_in = text.chars().count();
+        Document {
+            seq,
+            id,
+            source: input.clone(),
+            input,
+            format,
+            title: None,
+            text,
+            encoding: "UTF-8",
+            meta: serde_json::Map::new(),
+            fields: BTreeMap::new(),
+            chars_in,
+            log: DocLog::default(),
+        }
+    }
+}
+
+/// A counted action of a stage: `stage` did `rule` `n` times on this document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Count {
+    pub stage: &'static str,
+    pub rule: Cow<'static, str>,
+    pub n: u64,
+}
+
+/// A line (or paragraph) a stage removed, for `removed.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    pub stage: &'static str,
+    pub rule: Cow<'static, str>,
+    /// 1-based line number in the text as the stage saw it.
+    pub line: usize,
+    pub text: String,
+}
+
+/// What the stages did to one document. Aggregated into `report.json`.
+#[derive(Debug, Clone, Default)]
+pub struct DocLog {
+    pub counts: Vec<Count>,
+    pub removals: Vec<Removal>,
+    /// Keep removed lines (only when the audit output is on: it costs memory).
+    pub audit: bool,
+}
+
+impl DocLog {
+    /// Count `n` applications of `rule` by `stage` (no-op for `n == 0`).
+    pub fn count(&mut self, stage: &'static str, rule: impl Into<Cow<'static, str>>, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let rule = rule.into();
+        if let Some(c) = self.counts.iter_mut().find(|c| c.stage == stage && c.rule == rule) {
+            c.n += n;
+        } else {
+            self.counts.push(Count { stage, rule, n });
+        }
+    }
+
+    /// Record a removed line: counts it under its rule and keeps the text when auditing.
+    pub fn removed(&mut self, stage: &'static str, rule: impl Into<Cow<'static, str>>, line: usize, text: &str) {
+        let rule = rule.into();
+        if self.audit {
+            self.removals.push(Removal { stage, rule: rule.clone(), line, text: text.to_string() });
+        }
+        self.count(stage, rule, 1);
+    }
+}
+
+/// Why a document is not kept (other than being a duplicate). `reason` is a short stable
+/// slug (`binary`, `bad-json`, `empty`, ...) that scripts can group by; `detail` is for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub reason: Cow<'static, str>,
+    pub detail: String,
+}
+
+impl Reject {
+    pub fn new(reason: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Reject { reason: reason.into(), detail: detail.into() }
+    }
+}
