@@ -30,6 +30,11 @@ pub trait BarrierStage: Send + Sync {
     fn summarise(&self, doc: &mut Document) -> Summary;
     /// Sequential, in input order.
     fn admit(&mut self, doc: &Document, summary: Summary) -> Admission;
+    /// True when `admit` decides at once (never returns `Deferred`): the pipeline then writes
+    /// in one pass; otherwise kept documents are spooled to disk until [`BarrierStage::finish`].
+    fn streaming(&self) -> bool {
+        true
+    }
     /// After the last document: final verdicts for every document admitted as `Deferred`,
     /// as `(seq, admission)`.
     fn finish(&mut self) -> Vec<(u64, Admission)> {
