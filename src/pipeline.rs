@@ -203,7 +203,10 @@ fn run_stage(stage: &dyn DocStage, slots: &mut [Slot], report: &mut Report) {
     };
     slots.par_iter_mut().for_each(|slot| {
         if let Some(doc) = slot.live_mut() {
-            if let Err(r) = stage.apply(doc, state.as_ref()) {
+            // A bug in a stage must cost one document, not the run: a panic becomes a reject.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stage.apply(doc, state.as_ref())))
+                .unwrap_or_else(|p| Err(Reject::new("internal-error", format!("{}: stage {} failed: {}", doc.input, stage.name(), panic_text(&p)))));
+            if let Err(r) = outcome {
                 let rec = RejectRecord { seq: doc.seq, id: doc.id.clone(), source: doc.input.clone(), reject: r };
                 *slot = Slot::Gone(rec);
             }
@@ -343,6 +346,16 @@ fn process_batch(
     }
     report.seconds_write += t.elapsed().as_secs_f64();
     (chunk, spool)
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".into()
+    }
 }
 
 fn placeholder() -> RejectRecord {

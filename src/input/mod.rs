@@ -302,6 +302,9 @@ fn read_lines(
                 while matches!(buf.last(), Some(b'\n' | b'\r')) {
                     buf.pop();
                 }
+                if line_no == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
+                    buf.drain(..3);
+                }
                 if buf.iter().all(|b| b.is_ascii_whitespace()) {
                     continue;
                 }
