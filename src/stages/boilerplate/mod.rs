@@ -22,6 +22,7 @@
 //! stopword_density = 0.2                 # minimum share of stop words in prose
 //! keep_headline = true                   # keep the headline line before the body
 //! fields = true                          # bylines/datelines/timestamps to fields
+//! tail_min_body_chars = 300              # after this much body, a comment form ends the article
 //!
 //! [[stages.boilerplate.extra_rules]]     # add a rule, or extend a built-in one of that name
 //! name = "house-ads"
@@ -71,6 +72,9 @@ pub struct Config {
     pub keep_headline: bool,
     /// Turn bylines, datelines and timestamps into `fields` (else they are only removed).
     pub fields: bool,
+    /// Body text (characters) after which a comment form, legal footer or a block of
+    /// related/share/newsletter lines ends the article (0: never cut the tail).
+    pub tail_min_body_chars: usize,
 }
 
 impl Default for Config {
@@ -84,6 +88,7 @@ impl Default for Config {
             stopword_density: 0.2,
             keep_headline: true,
             fields: true,
+            tail_min_body_chars: 300,
         }
     }
 }
@@ -245,6 +250,7 @@ impl Stage {
         }
 
         self.smooth(&mut classes, &stats, &lines);
+        self.cut_tail(&mut classes, &stats);
         if self.cfg.keep_headline {
             self.mark_headline(&mut classes, &stats, &lines, title);
         }
@@ -429,6 +435,59 @@ impl Stage {
             }
         }
         classes.clone_from_slice(&new);
+    }
+
+    /// The end of the article: after some body text, a comment form or legal footer (or a
+    /// run of removed lines with a related/share/newsletter block in it) closes the article;
+    /// prose after it is comments, teasers or site blurbs.
+    fn cut_tail(&self, classes: &mut [Class], stats: &[Stats]) {
+        let min_mass = self.cfg.tail_min_body_chars;
+        if min_mass == 0 {
+            return;
+        }
+        let strong = |c: &Class| matches!(c, Class::Bad(r) if matches!(r.as_ref(), "comment-form" | "legal-footer"));
+        // body text after each line, up to the next strong marker
+        let mut after = vec![0usize; classes.len() + 1];
+        for i in (0..classes.len()).rev() {
+            after[i] = if strong(&classes[i]) {
+                0
+            } else if matches!(classes[i], Class::Good | Class::Headline | Class::Near) {
+                after[i + 1] + stats[i].chars
+            } else {
+                after[i + 1]
+            };
+        }
+        let mut mass = 0usize;
+        let mut gap = 0usize;
+        let mut gap_medium = false;
+        let mut ended = false;
+        for i in 0..classes.len() {
+            match &classes[i] {
+                Class::Blank => {}
+                Class::Good | Class::Headline | Class::Near | Class::Short => {
+                    // a related/share block ends the article only when less text follows
+                    // it than came before (a box in the middle is followed by the rest)
+                    if !ended && mass >= min_mass && gap_medium && gap >= 3 && after[i] < mass {
+                        ended = true;
+                    }
+                    if ended {
+                        classes[i] = Class::Bad(Cow::Borrowed("after-article"));
+                    } else {
+                        mass += stats[i].chars;
+                        gap = 0;
+                        gap_medium = false;
+                    }
+                }
+                Class::Bad(rule) => {
+                    gap += 1;
+                    match rule.as_ref() {
+                        "comment-form" | "legal-footer" if mass >= min_mass => ended = true,
+                        "related-links" | "share-follow" | "newsletter" => gap_medium = true,
+                        _ => {}
+                    }
+                }
+            }
+        }
     }
 
     /// Keep the headline: the line right before the first body paragraph that looks like
