@@ -249,6 +249,15 @@ impl Stage {
             classes.push(self.first_pass(t, &st, lang, repeats, &mut norm, doc));
         }
 
+        // no prose at all by the stop-word measure (tables, scores, an unknown language):
+        // judge by length and punctuation alone rather than remove everything
+        if !classes.iter().any(|c| *c == Class::Good) {
+            for (c, st) in classes.iter_mut().zip(&stats) {
+                if matches!(c, Class::Near | Class::Short) || matches!(c, Class::Bad(r) if r == "no-prose") {
+                    *c = self.quality(st, Lang::Unknown);
+                }
+            }
+        }
         self.smooth(&mut classes, &stats, &lines);
         self.cut_tail(&mut classes, &stats);
         if self.cfg.keep_headline {
