@@ -23,6 +23,7 @@
 //! keep_headline = true                   # keep the headline line before the body
 //! fields = true                          # bylines/datelines/timestamps to fields
 //! tail_min_body_chars = 300              # after this much body, a comment form ends the article
+//! teaser_min_pairs = 4                   # (heading, one paragraph) x 4 is a teaser grid
 //!
 //! [[stages.boilerplate.extra_rules]]     # add a rule, or extend a built-in one of that name
 //! name = "house-ads"
@@ -75,6 +76,8 @@ pub struct Config {
     /// Body text (characters) after which a comment form, legal footer or a block of
     /// related/share/newsletter lines ends the article (0: never cut the tail).
     pub tail_min_body_chars: usize,
+    /// A run of this many (heading, single paragraph) pairs is a teaser list (0: off).
+    pub teaser_min_pairs: usize,
 }
 
 impl Default for Config {
@@ -89,6 +92,7 @@ impl Default for Config {
             keep_headline: true,
             fields: true,
             tail_min_body_chars: 300,
+            teaser_min_pairs: 4,
         }
     }
 }
@@ -260,6 +264,7 @@ impl Stage {
         }
         self.smooth(&mut classes, &stats, &lines);
         self.cut_tail(&mut classes, &stats);
+        self.teaser_lists(&mut classes, &stats);
         if self.cfg.keep_headline {
             self.mark_headline(&mut classes, &stats, &lines, title);
         }
@@ -494,6 +499,72 @@ impl Stage {
                         "related-links" | "share-follow" | "newsletter" => gap_medium = true,
                         _ => {}
                     }
+                }
+            }
+        }
+    }
+
+    /// Teaser lists: runs of (headline, one paragraph) pairs, as in "more stories" grids.
+    /// An article's paragraphs come in runs; a teaser grid alternates a heading-like line
+    /// (no sentence end) with a single paragraph, at least `teaser_min_pairs` times.
+    fn teaser_lists(&self, classes: &mut [Class], stats: &[Stats]) {
+        let min_pairs = self.cfg.teaser_min_pairs;
+        if min_pairs == 0 {
+            return;
+        }
+        let idx: Vec<usize> = (0..classes.len()).filter(|&i| classes[i] != Class::Blank).collect();
+        let prose = |i: usize| classes[i] == Class::Good && stats[i].sentence_end && stats[i].chars >= self.cfg.max_short_chars;
+        let heading = |i: usize| !stats[i].sentence_end;
+        // positions k in idx where idx[k] is prose, idx[k-1] heading, idx[k+1] heading (or end)
+        let n = idx.len();
+        let mut isolated = vec![false; n];
+        for k in 1..n {
+            let next_heading = k + 1 >= n || heading(idx[k + 1]);
+            isolated[k] = prose(idx[k]) && heading(idx[k - 1]) && next_heading;
+        }
+        // runs of isolated prose lines separated by 1..=3 heading lines
+        let mut k = 0;
+        let mut marks: Vec<(usize, usize)> = Vec::new();
+        while k < n {
+            if !isolated[k] {
+                k += 1;
+                continue;
+            }
+            let start = k;
+            let mut last = k;
+            let mut pairs = 1;
+            let mut j = k + 1;
+            while j < n {
+                if isolated[j] {
+                    pairs += 1;
+                    last = j;
+                    j += 1;
+                } else if heading(idx[j]) && j - last <= 3 {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            if pairs >= min_pairs {
+                marks.push((start.saturating_sub(1), last));
+            }
+            k = last + 1;
+        }
+        // only a trailing grid: nothing but other grids (or no prose) after it
+        let last_prose = (0..n).rev().find(|&k| prose(idx[k]));
+        let mut keep_from = marks.len();
+        for m in (0..marks.len()).rev() {
+            let next_start = if m + 1 < keep_from { marks[m + 1].0 } else { n };
+            let prose_between = (marks[m].1 + 1..next_start).any(|k| prose(idx[k]) && !isolated[k]);
+            if prose_between || (m + 1 == marks.len() && last_prose.map_or(false, |lp| lp > marks[m].1)) {
+                break;
+            }
+            keep_from = m;
+        }
+        for &(a, b) in &marks[keep_from..] {
+            for &i in &idx[a..=b] {
+                if classes[i].kept() {
+                    classes[i] = Class::Bad(Cow::Borrowed("teaser-list"));
                 }
             }
         }
