@@ -43,6 +43,17 @@ static DATELINE: Lazy<Regex> = Lazy::new(|| {
     .expect("dateline regex")
 });
 
+static NUMERIC_DATE: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"\b(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2})\b").expect("date regex"));
+
+const WEEKDAYS: &[&str] = &[
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "понедельник", "вторник",
+    "среда", "четверг", "пятница", "суббота", "воскресенье", "сегодня", "вчера", "понеділок", "вівторок", "середа", "четвер",
+    "субота", "неділя", "сьогодні", "вчора", "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "lunes", "martes", "miércoles", "jueves", "viernes",
+    "sábado", "domingo", "lunedì", "martedì", "mercoledì", "giovedì", "venerdì",
+];
+
 const MONTHS: &[&str] = &[
     "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul", "july", "aug", "august",
     "sep", "sept", "september", "oct", "october", "nov", "november", "dec", "december", "января", "февраля", "марта",
@@ -91,7 +102,7 @@ pub fn timestamp(line: &str) -> bool {
     if t.is_empty() || t.chars().count() > 100 {
         return false;
     }
-    let (mut date, mut other, mut digits, mut month) = (0u32, 0u32, 0u32, false);
+    let (mut date, mut other, mut digits, mut month, mut weekday) = (0u32, 0u32, 0u32, false, false);
     for tok in tokens(t) {
         let lower = tok.to_lowercase();
         let l = lower.as_str();
@@ -102,6 +113,7 @@ pub fn timestamp(line: &str) -> bool {
             month = true;
             date += 1;
         } else if DATE_WORDS.contains(&l) {
+            weekday |= WEEKDAYS.contains(&l);
             date += 1;
         } else if tok.chars().take_while(|c| c.is_ascii_digit()).count() > 0 && tok.len() <= 6 {
             // 19th, 12h30, 2022г
@@ -111,8 +123,14 @@ pub fn timestamp(line: &str) -> bool {
             other += 1;
         }
     }
-    let has_clock = t.as_bytes().windows(3).any(|w| w[0].is_ascii_digit() && w[1] == b':' && w[2].is_ascii_digit());
-    (month || digits >= 2 || has_clock) && date >= 2 && other <= 3 && date >= other
+    if t.contains('@') {
+        // an embedded post's attribution ("— Name (@handle) May 5, 2020") is content
+        return false;
+    }
+    let b = t.as_bytes();
+    let has_clock = b.windows(4).any(|w| w[0].is_ascii_digit() && w[1] == b':' && w[2].is_ascii_digit() && w[3].is_ascii_digit())
+        || b.windows(5).any(|w| w[0].is_ascii_digit() && w[1].is_ascii_digit() && w[2] == b'h' && w[3].is_ascii_digit() && w[4].is_ascii_digit());
+    (month || weekday || has_clock || NUMERIC_DATE.is_match(t)) && date >= 2 && other <= 3 && date >= other && digits >= 1
 }
 
 /// The dateline prefix of a lead paragraph, as a byte length to cut (with trailing spaces).
@@ -152,6 +170,9 @@ mod tests {
         assert!(timestamp("12.03.2021 10:15"));
         assert!(timestamp("Mis à jour le 3 mars 2022 à 10h30"));
         assert!(!timestamp("Avoid the error of 2014"));
+        assert!(!timestamp("VIP : 60,000"));
+        assert!(!timestamp("Score 4.5 out of 5"));
+        assert!(!timestamp("— A Person (@someone) November 18, 2019"));
         assert!(!timestamp("The vote is on 5 May and results come in June."));
     }
 

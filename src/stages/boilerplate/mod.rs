@@ -24,6 +24,7 @@
 //! fields = true                          # bylines/datelines/timestamps to fields
 //! tail_min_body_chars = 300              # after this much body, a comment form ends the article
 //! teaser_min_pairs = 4                   # (heading, one paragraph) x 4 is a teaser grid
+//! clean_share = 0.75                     # mostly-prose text: statistics only trim the edges
 //!
 //! [[stages.boilerplate.extra_rules]]     # add a rule, or extend a built-in one of that name
 //! name = "house-ads"
@@ -78,6 +79,9 @@ pub struct Config {
     pub tail_min_body_chars: usize,
     /// A run of this many (heading, single paragraph) pairs is a teaser list (0: off).
     pub teaser_min_pairs: usize,
+    /// A text whose characters are at least this share prose (first pass) is treated as
+    /// already clean: statistical signals then only trim its edges.
+    pub clean_share: f64,
 }
 
 impl Default for Config {
@@ -93,12 +97,16 @@ impl Default for Config {
             fields: true,
             tail_min_body_chars: 300,
             teaser_min_pairs: 4,
+            clean_share: 0.75,
         }
     }
 }
 
 impl Config {
     pub fn build(&self) -> Result<Stage, ConfigError> {
+        if !(0.0..=1.0).contains(&self.clean_share) {
+            return Err(ConfigError::invalid("stages.boilerplate.clean_share", "must be between 0 and 1"));
+        }
         if !(0.0..=1.0).contains(&self.stopword_density) {
             return Err(ConfigError::invalid("stages.boilerplate.stopword_density", "must be between 0 and 1"));
         }
@@ -131,6 +139,9 @@ struct Repeats {
 fn line_hash(line: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(line.trim().as_bytes())
 }
+
+/// Removal signals that come from statistics and context, not from a named rule.
+const STATISTICAL: &[&str] = &["no-prose", "short-line", "link-like", "headline-list", "teaser-list"];
 
 /// How a line was classified.
 #[derive(Debug, Clone, PartialEq)]
@@ -262,9 +273,37 @@ impl Stage {
                 }
             }
         }
+        // Already-clean text (extract's output, a corpus record): mostly prose by the first
+        // pass. There the statistical signals only trim the edges; rules still apply.
+        let (mut good_chars, mut all_chars) = (0usize, 0usize);
+        for (c, st) in classes.iter().zip(&stats) {
+            all_chars += st.chars;
+            if *c == Class::Good {
+                good_chars += st.chars;
+            }
+        }
+        let clean_input = doc.format == crate::document::Format::Html
+            || (all_chars > 0 && good_chars as f64 >= self.cfg.clean_share * all_chars as f64);
+        let before = classes.clone();
         self.smooth(&mut classes, &stats, &lines);
         self.cut_tail(&mut classes, &stats);
-        self.teaser_lists(&mut classes, &stats);
+        if clean_input {
+            // interior lines the statistics (not a rule) removed are put back
+            let first = classes.iter().position(|c| c.kept());
+            let last = classes.iter().rposition(|c| c.kept());
+            if let (Some(a), Some(b)) = (first, last) {
+                for i in a..=b {
+                    let statistical = matches!(&classes[i], Class::Bad(r) if STATISTICAL.contains(&r.as_ref()));
+                    if statistical && !matches!(&before[i], Class::Bad(_)) {
+                        classes[i] = Class::Good;
+                    } else if statistical && matches!(&before[i], Class::Bad(r) if r == "no-prose") {
+                        classes[i] = Class::Good;
+                    }
+                }
+            }
+        } else {
+            self.teaser_lists(&mut classes, &stats);
+        }
         if self.cfg.keep_headline {
             self.mark_headline(&mut classes, &stats, &lines, title);
         }
