@@ -252,6 +252,17 @@ impl Stage {
             r * 10 < n * 6
         });
 
+        // lines three or more times in this document (gallery captions, repeated teasers;
+        // repeated sentences, as in a series of interviews, are content)
+        let mut seen: HashMap<u64, u32> = HashMap::new();
+        for l in &lines {
+            let t = l.trim();
+            if t.len() >= 20 {
+                *seen.entry(line_hash(t)).or_default() += 1;
+            }
+        }
+        let repeated_here = |t: &str| t.len() >= 20 && seen.get(&line_hash(t)).is_some_and(|&n| n >= 3);
+
         for l in &lines {
             let t = l.trim();
             if t.is_empty() {
@@ -261,6 +272,10 @@ impl Stage {
             }
             let st = self.stats(t, lang, &mut buf);
             stats.push(st);
+            if repeated_here(t) && !st.sentence_end {
+                classes.push(Class::Bad(Cow::Borrowed("repeated-in-doc")));
+                continue;
+            }
             classes.push(self.first_pass(t, &st, lang, repeats, &mut norm, doc));
         }
 
