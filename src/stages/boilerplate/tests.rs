@@ -157,3 +157,94 @@ fn never_panics_on_odd_input() {
         let _ = run(t);
     }
 }
+
+const P1: &str = "The committee met on Tuesday to discuss the budget, and members said that the plan was not yet final.";
+const P2: &str = "The chair said a vote would be held in March, after the public consultation had closed and the figures were in.";
+const P3: &str = "Residents said that they would go to court if the road was built through the park, which they use every day.";
+
+#[test]
+fn comments_after_a_comment_form_are_cut() {
+    let text = format!("{P1}\n{P2}\n{P3}\nLeave a Reply\nreader_one says:\nMay 5, 2023 at 10:15 am\nI think that the council is wrong about this and that the vote should have been held much earlier in the year.\n");
+    let d = run(&text);
+    assert!(d.text.contains(P3));
+    assert!(!d.text.contains("I think that the council"), "{}", d.text);
+    assert!(d.log.removals.iter().any(|r| r.rule == "after-article"));
+}
+
+#[test]
+fn a_related_box_mid_article_does_not_end_it() {
+    let text = format!("{P1}\n{P2}\nRelated\nCouncil approves new bus lanes\nSchool opening delayed again\nWeather warning for the coast\n{P3}\nThe mayor said that the work would start in the spring, and that the road would stay open while it was done.\n");
+    let d = run(&text);
+    assert!(d.text.contains(P3), "{}", d.text);
+    assert!(d.text.contains("The mayor said"), "{}", d.text);
+}
+
+#[test]
+fn trailing_related_teasers_after_a_related_heading_go() {
+    let text = format!("{P1}\n{P2}\n{P3}\nMore stories\nShare this\nFacebook Twitter Email\nCouncil approves new bus lanes on the main road\nThe council said on Monday that the new lanes would be ready by the end of the year.\n");
+    let d = run(&text);
+    assert!(d.text.contains(P3));
+    assert!(!d.text.contains("new lanes would be ready"), "{}", d.text);
+}
+
+#[test]
+fn trailing_teaser_grid_goes_but_article_subheads_stay() {
+    // a dump: navigation on top, so the text is not "already clean"
+    let mut text = String::from("Home\nNews\nPolitics\nBusiness\nSport\nCulture\nOpinion\nWeather\nVideo\nPodcasts\nNewsletters\nSearch\n");
+    text.push_str(&format!("{P1}\nA costly delay\n{P2}\n{P3}\n"));
+    for (h, p) in [
+        ("Bus lanes approved for the main road", "The council said on Monday that the new lanes would be ready by the end of the year."),
+        ("School opening is delayed again", "Parents were told that the new school would not open until the spring because of the works."),
+        ("Weather warning issued for the coast", "Forecasters said that strong winds would reach the coast on Friday night and last all weekend."),
+        ("Library to close for repairs", "The town library will close for two months while the roof is repaired, the council said today."),
+    ] {
+        text.push_str(&format!("{h}\n{p}\n"));
+    }
+    text.push_str("About us\nContact\nPrivacy policy\nTerms of use\nCareers\nAdvertise\nSitemap\nRSS\n");
+    let d = run(&text);
+    assert!(d.text.contains("A costly delay"), "{}", d.text);
+    assert!(d.text.contains(P3));
+    assert!(!d.text.contains("Library to close"), "{}", d.text);
+    assert!(d.log.removals.iter().any(|r| r.rule == "teaser-list"));
+}
+
+#[test]
+fn clean_text_keeps_its_short_interior_lines() {
+    // an already-clean article (as from extract): a short list in the middle stays
+    let text = format!("{P1}\n\n{P2}\n\nThe options are:\n\nRebuild the wall\n\nRaise the road\n\n{P3}\n\nThe mayor said that the work would start in the spring, and that the road would stay open while it was done.\n\nShe added that the town had waited long enough for a decision on the matter, and that the work was urgent.");
+    let d = run(&text);
+    assert!(d.text.contains("Rebuild the wall\n\nRaise the road"), "{}", d.text);
+    let mut h = doc(&format!("Menu\n{P1}\nShort line here\n{P2}\n"));
+    h.format = Format::Html;
+    Config::default().build().unwrap().apply(&mut h, None).unwrap();
+    assert!(!h.text.contains("Menu"));
+    assert!(h.text.contains("Short line here"));
+}
+
+#[test]
+fn gallery_captions_repeated_in_a_document_go() {
+    let cap = "The harbour wall after the storm on Tuesday (Photo agency)";
+    let text = format!("{cap}\n{P1}\n{cap}\n{P2}\n{cap}\n{P3}\n");
+    let d = run(&text);
+    assert!(!d.text.contains(cap), "{}", d.text);
+    assert!(d.log.removals.iter().any(|r| r.rule == "repeated-in-doc"));
+    // repeated questions of an interview are content
+    let q = "What made you start the project?";
+    let text = format!("{P1}\n{q}\n{P2}\n{q}\n{P3}\n{q}\nThe answer was the same each time, said the organisers of the project in the town.\n");
+    assert!(run(&text).text.contains(q));
+}
+
+#[test]
+fn author_bio_goes() {
+    let text = format!("{P1}\n{P2}\n{P3}\nJane Example is a freelance writer based in Lisbon who covers local politics.\n");
+    let d = run(&text);
+    assert!(!d.text.contains("freelance writer"), "{}", d.text);
+    assert!(d.log.removals.iter().any(|r| r.rule == "author-bio"));
+}
+
+#[test]
+fn no_prose_by_stop_words_falls_back_to_punctuation() {
+    let text = "Team A 3 Team B 1\nSmith 2 goals. Jones 1 goal. Brown 5 saves. Green 1 assist. White 2 assists. Black 1 goal.\nTeam C 2 Team D 0\nGray 2 goals. Stone 4 saves. Hill 1 assist. Wood 1 goal. Field 3 saves. Lake 1 assist.\n";
+    let d = run(text);
+    assert!(d.text.contains("Smith 2 goals."), "{}", d.text);
+}
