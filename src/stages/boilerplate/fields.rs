@@ -44,7 +44,7 @@ static DATELINE: Lazy<Regex> = Lazy::new(|| {
 });
 
 static NUMERIC_DATE: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"\b(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2})\b").expect("date regex"));
+    Lazy::new(|| Regex::new(r"(?-u:\b)(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2})(?-u:\b)").expect("date regex"));
 
 const WEEKDAYS: &[&str] = &[
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "понедельник", "вторник",
@@ -99,7 +99,8 @@ pub fn byline(line: &str) -> Option<&str> {
 /// A line that is (almost) nothing but a date/time stamp.
 pub fn timestamp(line: &str) -> bool {
     let t = line.trim();
-    if t.is_empty() || t.chars().count() > 100 {
+    // every timestamp has a digit: most lines leave here
+    if t.is_empty() || t.len() > 400 || !t.bytes().any(|b| b.is_ascii_digit()) || t.chars().count() > 100 {
         return false;
     }
     let (mut date, mut other, mut digits, mut month, mut weekday) = (0u32, 0u32, 0u32, false, false);

@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
+
 /// Languages with a stop-word list, in bit order.
 pub const LANGS: &[(&str, &str)] = &[
     ("en", include_str!("stopwords/en.txt")),
@@ -43,7 +45,7 @@ pub enum Lang {
 
 #[derive(Debug)]
 pub struct StopWords {
-    words: HashMap<String, u32>,
+    words: HashMap<String, u32, Xxh3DefaultBuilder>,
     zh_chars: Vec<char>,
 }
 
@@ -56,7 +58,7 @@ pub struct LineCounts {
 
 impl StopWords {
     pub fn builtin() -> StopWords {
-        let mut words: HashMap<String, u32> = HashMap::new();
+        let mut words: HashMap<String, u32, Xxh3DefaultBuilder> = HashMap::default();
         let mut zh_chars = Vec::new();
         for (i, (_, text)) in LANGS.iter().enumerate() {
             for line in text.lines() {
@@ -88,7 +90,9 @@ impl StopWords {
         }
         let sample = &text[..end];
         for c in sample.chars() {
-            if c.is_alphabetic() {
+            if c.is_ascii() {
+                letters += c.is_ascii_alphabetic() as u32;
+            } else if c.is_alphabetic() {
                 letters += 1;
                 if is_kana(c) {
                     kana += 1;
@@ -162,14 +166,23 @@ impl StopWords {
 
 /// Word tokens: maximal runs of alphanumeric characters (apostrophes inside kept).
 pub fn tokens(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’')).map(|t| t.trim_matches(['\'', '’'])).filter(|t| !t.is_empty())
+    s.split(|c: char| !(if c.is_ascii() { c.is_ascii_alphanumeric() || c == '\'' } else { c == '’' || c.is_alphanumeric() }))
+        .map(|t| t.trim_matches(['\'', '’']))
+        .filter(|t| !t.is_empty())
 }
 
 fn lower_into(tok: &str, buf: &mut String) {
     buf.clear();
+    if tok.is_ascii() {
+        buf.push_str(tok);
+        buf.make_ascii_lowercase();
+        return;
+    }
     for c in tok.chars() {
         if c == '’' {
             buf.push('\'');
+        } else if c.is_ascii() {
+            buf.push(c.to_ascii_lowercase());
         } else {
             buf.extend(c.to_lowercase());
         }

@@ -300,7 +300,7 @@ impl Stage {
         let clean_input = doc.format == crate::document::Format::Html
             || (all_chars > 0 && good_chars as f64 >= self.cfg.clean_share * all_chars as f64);
         let before = classes.clone();
-        self.smooth(&mut classes, &stats, &lines);
+        self.smooth(&mut classes, &stats);
         self.cut_tail(&mut classes, &stats);
         if clean_input {
             // interior lines the statistics (not a rule) removed are put back
@@ -339,8 +339,8 @@ impl Stage {
                     doc.log.removed(STAGE, rule.clone(), i + 1, l.trim());
                     continue;
                 }
-                Class::Good | Class::Headline => {}
-                Class::Near | Class::Short => unreachable_kept(),
+                // smoothing resolves every near/short line; were one left, it is kept
+                Class::Good | Class::Headline | Class::Near | Class::Short => {}
             }
             let mut line: &str = l.trim_end();
             if *c == Class::Good && body_lines < 3 {
@@ -441,8 +441,7 @@ impl Stage {
     }
 
     /// Context smoothing: `near` and `short` lines follow their neighbours.
-    fn smooth(&self, classes: &mut [Class], stats: &[Stats], lines: &[&str]) {
-        let _ = lines;
+    fn smooth(&self, classes: &mut [Class], stats: &[Stats]) {
         // neighbour class, skipping blanks and lines for which `skip` holds; edges are bad
         fn neighbour(classes: &[Class], i: usize, back: bool, skip: &dyn Fn(&Class) -> bool) -> bool {
             let mut j = i;
@@ -663,9 +662,6 @@ impl Stage {
         }
     }
 }
-
-#[inline]
-fn unreachable_kept() {}
 
 #[cfg(test)]
 mod tests;

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
-use regex::RegexSet;
+use regex::Regex;
 
 use crate::error::ConfigError;
 
@@ -105,8 +105,10 @@ pub fn normalise_into(line: &str, out: &mut String) {
             out.push(' ');
         }
         space = false;
-        for l in c.to_lowercase() {
-            out.push(l);
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
         }
     }
 }
@@ -127,7 +129,9 @@ pub struct RuleSet {
     prefix_rule: Vec<usize>,
     contains_ac: Option<AhoCorasick>,
     contains_rule: Vec<usize>,
-    regex: RegexSet,
+    /// Tried one by one in rule order (a set would need all matches, and with Unicode
+    /// classes it falls back to the slow NFA); each has its own lazy DFA.
+    regex: Vec<Regex>,
     regex_rule: Vec<usize>,
     /// Longest `max_chars` of any rule: longer lines skip matching entirely.
     longest: usize,
@@ -168,10 +172,10 @@ impl RuleSet {
                 }
             }
             for r in &s.regex {
-                regex::Regex::new(r).map_err(|e| {
+                let re = Regex::new(r).map_err(|e| {
                     ConfigError::invalid("stages.boilerplate.extra_rules", format!("rule `{}`: bad regex {r:?}: {e}", s.name))
                 })?;
-                regexes.push(r.clone());
+                regexes.push(re);
                 regex_rule.push(i);
             }
         }
@@ -186,8 +190,6 @@ impl RuleSet {
                 .map(Some)
                 .map_err(|e| ConfigError::invalid("stages.boilerplate.extra_rules", format!("phrases: {e}")))
         };
-        let regex = RegexSet::new(&regexes)
-            .map_err(|e| ConfigError::invalid("stages.boilerplate.extra_rules", format!("regex set: {e}")))?;
         let longest = max_chars.iter().copied().max().unwrap_or(0);
         Ok(RuleSet {
             names,
@@ -197,7 +199,7 @@ impl RuleSet {
             prefix_rule,
             contains_ac: build(&contains, StartKind::Unanchored)?,
             contains_rule,
-            regex,
+            regex: regexes,
             regex_rule,
             longest,
         })
@@ -229,21 +231,34 @@ impl RuleSet {
         if self.prefix_ac.is_some() || self.contains_ac.is_some() {
             // prefixes and infixes are matched on the lower-cased trimmed line (punctuation
             // kept, so "read more:" can demand the colon)
-            let lower = line.trim().to_lowercase();
+            let t = line.trim();
+            let lower: std::borrow::Cow<str> = if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase()) {
+                std::borrow::Cow::Borrowed(t)
+            } else if t.is_ascii() {
+                std::borrow::Cow::Owned(t.to_ascii_lowercase())
+            } else {
+                std::borrow::Cow::Owned(t.to_lowercase())
+            };
+            let lower = lower.as_ref();
             if let Some(ac) = &self.prefix_ac {
-                for m in ac.find_overlapping_iter_anchored(&lower) {
+                for m in ac.find_overlapping_iter_anchored(lower) {
                     take(self.prefix_rule[m], &mut best);
                 }
             }
             if let Some(ac) = &self.contains_ac {
-                for m in ac.find_iter(&lower) {
+                for m in ac.find_iter(lower) {
                     take(self.contains_rule[m.pattern().as_usize()], &mut best);
                 }
             }
         }
-        if !self.regex.is_empty() {
-            for i in self.regex.matches(line.trim()).iter() {
-                take(self.regex_rule[i], &mut best);
+        let t = line.trim();
+        for (re, &r) in self.regex.iter().zip(&self.regex_rule) {
+            if best.is_some_and(|b| b <= r) {
+                break;
+            }
+            if fits(r) && re.is_match(t) {
+                best = Some(r);
+                break;
             }
         }
         best
