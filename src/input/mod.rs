@@ -1,0 +1,3 @@
+//! input
+
+pub mod decode;
