@@ -137,9 +137,89 @@ fn detect(bytes: &[u8]) -> Decoded {
 }
 
 /// Correct chardetng's guess between encodings it does not tell apart well.
+/// Single-byte code pages that chardetng confuses are re-ranked by how much the decoded text
+/// looks like one real language: fewest odd symbols inside words, then the best coverage of its
+/// accented letters by one language's alphabet.
 fn refine(guess: &'static Encoding, bytes: &[u8]) -> &'static Encoding {
-    let _ = bytes;
-    guess
+    use encoding_rs::*;
+    const LATIN: &[&Encoding] = &[&WINDOWS_1252_INIT, &ISO_8859_15_INIT, &WINDOWS_1250_INIT, &ISO_8859_2_INIT,
+        &WINDOWS_1257_INIT, &ISO_8859_13_INIT, &WINDOWS_1254_INIT, &ISO_8859_4_INIT];
+    const GREEK: &[&Encoding] = &[&WINDOWS_1253_INIT, &ISO_8859_7_INIT];
+    const HEBREW: &[&Encoding] = &[&WINDOWS_1255_INIT, &ISO_8859_8_INIT];
+    let group = [LATIN, GREEK, HEBREW].into_iter().find(|g| g.iter().any(|&e| e == guess));
+    let Some(group) = group else { return guess };
+    let score = |enc: &'static Encoding| -> Option<(i64, i64)> {
+        let text = enc.decode_without_bom_handling_and_without_replacement(bytes)?;
+        Some((-(odd_symbols(&text) as i64), language_fit(&text)))
+    };
+    let Some(mut best_score) = score(guess) else { return guess };
+    let mut best = guess;
+    for &enc in group {
+        if enc == guess {
+            continue;
+        }
+        if let Some(s) = score(enc) {
+            if s > best_score {
+                best_score = s;
+                best = enc;
+            }
+        }
+    }
+    best
+}
+
+/// Symbols and C1 controls where a word should go on: between two letters, or a letter
+/// followed by a symbol from the upper half of a code page.
+fn odd_symbols(text: &str) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    let mut n = 0;
+    for i in 0..chars.len() {
+        let c = chars[i];
+        let u = c as u32;
+        if (0x80..0xA0).contains(&u) {
+            n += 2;
+            continue;
+        }
+        if u < 0xA0 || c.is_alphanumeric() || c.is_whitespace() || matches!(c, '\u{2018}' | '\u{2019}' | '\u{AD}') {
+            continue;
+        }
+        let prev_letter = i > 0 && chars[i - 1].is_alphabetic();
+        let next_letter = chars.get(i + 1).is_some_and(|c| c.is_alphabetic());
+        if prev_letter && next_letter {
+            n += 1;
+        }
+    }
+    // Lower-case letter followed by an upper-case non-ASCII letter inside a word.
+    for w in chars.windows(2) {
+        if w[0].is_lowercase() && w[1].is_uppercase() && !w[1].is_ascii() {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Alphabets (accented lower-case letters) of languages written in Latin script.
+const ALPHABETS: &[&str] = &[
+    "äöüß", "àâæçéèêëîïôœùûüÿ", "áéíñóúü", "áâãàçéêíóôõú", "àèéìíîòóùú", "àçèéíïòóúü", "åäöæøé",
+    "äöõüšž", "ąćęłńóśźż", "áčďéěíňóřšťúůýž", "áäčďéíĺľňóôŕšťúýž", "čćđšž", "áéíóöőúüű", "ăâîșşțţ",
+    "çğıöşüâî", "ąčęėįšųūž", "āčēģīķļņšūž", "áðéíóúýþæö", "ąčęėįšųūžāēīõ",
+];
+
+/// Best share (per mille) of accented letters covered by one alphabet (Latin script only).
+fn language_fit(text: &str) -> i64 {
+    let letters: Vec<char> = text
+        .chars()
+        .filter(|c| !c.is_ascii() && c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if letters.is_empty() {
+        return 1000;
+    }
+    ALPHABETS
+        .iter()
+        .map(|a| letters.iter().filter(|c| a.contains(**c)).count() as i64 * 1000 / letters.len() as i64)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Recognise UTF-16 without a BOM: every code unit decodes (no lone surrogates) and almost all
@@ -154,11 +234,29 @@ fn guess_utf16(bytes: &[u8]) -> Option<Decoded> {
             continue;
         };
         let score = text_plausibility(&text);
+        if !cjk_punctuated(&text) {
+            continue;
+        }
         if score >= 0.97 && best.as_ref().is_none_or(|b| score > b.0) {
             best = Some((score, enc, text.into_owned()));
         }
     }
     best.map(|(_, enc, text)| Decoded { text, encoding: enc.name() })
+}
+
+/// Legacy CJK bytes read as UTF-16 also give ideographs, but never the punctuation or spaces that
+/// real CJK text has: text that is mostly ideographs must contain some.
+fn cjk_punctuated(text: &str) -> bool {
+    let (mut ideo, mut punct, mut total) = (0usize, 0usize, 0usize);
+    for c in text.chars() {
+        total += 1;
+        match c as u32 {
+            0x4E00..=0x9FFF => ideo += 1,
+            0x20 | 0x0A | 0x3000..=0x303F | 0xFF01..=0xFF1F => punct += 1,
+            _ => {}
+        }
+    }
+    ideo * 10 < total * 3 || punct * 100 >= total
 }
 
 /// Share of characters that are ordinary text (letters of common scripts, digits, punctuation,
