@@ -1,0 +1,470 @@
+//! Mojibake: UTF-8 bytes that were decoded with a single-byte code page (`donâ€™t`,
+//! `Ð¡Ñ‚Ð¾`), possibly several times over, and turned back into the text they were.
+//!
+//! The idea (after ftfy): mojibake has a recognisable *shape*. A UTF-8 lead byte read as
+//! windows-1252 is an accented capital or lower-case letter (`Ã`, `â`, `Ð`), its continuation
+//! bytes are symbols and punctuation (`©`, `€`, `™`, `¡`), so broken text has symbols glued
+//! inside words, capitals after lower-case letters and C1 controls. [`weirdness`] scores that.
+//! A segment (a line) is repaired only when re-encoding it with some code page gives bytes
+//! that are valid UTF-8 and the decoded text scores clearly better; otherwise, in text that
+//! mixes correct and broken parts, single UTF-8 sequences are repaired where their own
+//! neighbourhood improves. Clean text has no such shape, so it is left byte-identical.
+
+use super::codepages::{self, CodePage};
+
+/// Layers of mis-decoding undone at most.
+const MAX_LAYERS: usize = 4;
+/// A whole-segment repair must lower the weirdness by at least this much.
+const MIN_GAIN: i32 = 2;
+/// Marker for U+FFFD in the byte view (a byte lost by an earlier lossy decoding).
+const WILD: u16 = 0x100;
+
+/// Repair mojibake in one segment. Returns the repaired text and the number of repairs.
+pub fn fix_segment(seg: &str) -> Option<(String, u64)> {
+    if seg.is_ascii() {
+        return None;
+    }
+    let mut w_cur = weirdness(seg);
+    if w_cur == 0 {
+        return None;
+    }
+    let mut cur = seg.to_owned();
+    let mut fixes = 0u64;
+    for _ in 0..MAX_LAYERS {
+        let mut best: Option<(i32, String)> = None;
+        for cp in codepages::all() {
+            if let Some((fixed, cost)) = decode_whole(&cur, cp) {
+                let w = weirdness(&fixed) + cost;
+                if w_cur - w >= MIN_GAIN && best.as_ref().is_none_or(|b| w < b.0) {
+                    best = Some((w, fixed));
+                }
+            }
+        }
+        if best.is_none() {
+            for cp in [&*codepages::WINDOWS_1252, &*codepages::WINDOWS_1251] {
+                if let Some((fixed, n)) = decode_pieces(&cur, cp) {
+                    let w = weirdness(&fixed);
+                    if w < w_cur {
+                        best = Some((w, fixed));
+                        fixes += n - 1;
+                        break;
+                    }
+                }
+            }
+        }
+        match best {
+            Some((w, fixed)) => {
+                cur = fixed;
+                w_cur = w;
+                fixes += 1;
+                if w == 0 {
+                    break;
+                }
+            }
+            None => break,
+        }
+    }
+    (fixes > 0).then_some((cur, fixes))
+}
+
+/// Re-encode the whole segment with `cp` and decode the bytes as UTF-8 (with the usual damage
+/// of such text undone: a NBSP byte that became a space, bytes lost to `?`/U+FFFD, CESU-8).
+fn decode_whole(text: &str, cp: &CodePage) -> Option<(String, i32)> {
+    let mut units: Vec<u16> = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\u{FFFD}' {
+            units.push(WILD);
+        } else {
+            units.push(cp.encode(c)? as u16);
+        }
+    }
+    let (s, nseq, guesses) = decode_units(&units)?;
+    (nseq > 0).then_some((s, 2 * guesses as i32))
+}
+
+fn unit_at(units: &[u16], i: usize) -> Option<u16> {
+    units.get(i).copied()
+}
+
+/// Lenient UTF-8 decoding of the byte view. `None` if some byte cannot be part of UTF-8.
+/// Returns the text, the number of multi-byte sequences and the number of guessed bytes.
+fn decode_units(units: &[u16]) -> Option<(String, usize, usize)> {
+    let mut out = String::with_capacity(units.len());
+    let mut nseq = 0usize;
+    let mut guesses = 0usize;
+    let mut i = 0;
+    while i < units.len() {
+        let u = units[i];
+        if u == WILD {
+            out.push('\u{FFFD}');
+            i += 1;
+            continue;
+        }
+        let b = u as u8;
+        if b < 0x80 {
+            out.push(b as char);
+            i += 1;
+            continue;
+        }
+        // "Ã " is "à" whose NBSP byte became a plain space: the space also separated words
+        // unless the next word is glued to it ("Ã s" = "às", Portuguese contractions).
+        if b == 0xC3 && unit_at(units, i + 1) == Some(0x20) {
+            out.push('à');
+            nseq += 1;
+            i += 2;
+            let rest = |k: usize| unit_at(units, i + k).map(|u| u as u8);
+            let glued_s = rest(0) == Some(b's') && rest(1).is_none_or(|c| !c.is_ascii_alphanumeric() && c != b'\'');
+            let glued_quel = rest(0) == Some(b'q') && rest(1) == Some(b'u');
+            if !(glued_s || glued_quel) {
+                out.push(' ');
+            }
+            continue;
+        }
+        let need = match b {
+            0xC2..=0xDF => 1,
+            0xE0..=0xEF => 2,
+            0xF0..=0xF4 => 3,
+            _ => return None,
+        };
+        let mut seq = [b, 0, 0, 0];
+        let mut lossy = false;
+        for j in 1..=need {
+            let v = unit_at(units, i + j)?;
+            if (0x80..=0xBF).contains(&v) {
+                seq[j] = v as u8;
+            } else if v == WILD || (v == b'?' as u16 && j + 1 == need + 1) {
+                lossy = true;
+                seq[j] = 0x80;
+            } else if v == 0x20 {
+                // A NBSP byte turned into a space. At the edge of the mojibake this is a guess:
+                // it costs weirdness.
+                if !(j < need || unit_at(units, i + j + 1).is_some_and(|n| n >= 0x80)) {
+                    guesses += 1;
+                }
+                seq[j] = 0xA0;
+            } else {
+                return None;
+            }
+        }
+        if lossy {
+            out.push('\u{FFFD}');
+        } else if let Ok(s) = std::str::from_utf8(&seq[..=need]) {
+            out.push_str(s);
+        } else if b == 0xED && need == 2 && (0xA0..=0xAF).contains(&seq[1]) {
+            // CESU-8: a UTF-16 surrogate pair encoded as two 3-byte sequences.
+            let lo = [unit_at(units, i + 3)?, unit_at(units, i + 4)?, unit_at(units, i + 5)?];
+            if lo[0] != 0xED || !(0xB0..=0xBF).contains(&lo[1]) || !(0x80..=0xBF).contains(&lo[2]) {
+                return None;
+            }
+            let hi = 0xD000 | ((seq[1] as u32 & 0x3F) << 6) | (seq[2] as u32 & 0x3F);
+            let lo = 0xD000 | ((lo[1] as u32 & 0x3F) << 6) | (lo[2] as u32 & 0x3F);
+            let c = char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?;
+            out.push(c);
+            nseq += 1;
+            i += 6;
+            continue;
+        } else {
+            return None;
+        }
+        nseq += 1;
+        i += need + 1;
+    }
+    Some((out, nseq, guesses))
+}
+
+/// Repair single UTF-8 sequences inside otherwise correct text, each only where its own
+/// neighbourhood gets less weird. Returns the text and the number of sequences repaired.
+fn decode_pieces(text: &str, cp: &CodePage) -> Option<(String, u64)> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0usize; // byte offset copied up to
+    let mut n = 0u64;
+    let mut i = 0;
+    while i < chars.len() {
+        let (off, c) = chars[i];
+        let Some(b) = cp.encode(c).filter(|&b| (0xC2..=0xF4).contains(&b)) else {
+            i += 1;
+            continue;
+        };
+        let need = match b {
+            0xC2..=0xDF => 1,
+            0xE0..=0xEF => 2,
+            _ => 3,
+        };
+        let mut seq = [b, 0, 0, 0];
+        let mut ok = i + need < chars.len();
+        if ok {
+            for j in 1..=need {
+                match cp.encode(chars[i + j].1) {
+                    Some(v) if (0x80..=0xBF).contains(&v) => seq[j] = v,
+                    _ => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+        }
+        let decoded = if ok { std::str::from_utf8(&seq[..=need]).ok() } else { None };
+        let Some(decoded) = decoded else {
+            i += 1;
+            continue;
+        };
+        let end_idx = i + need + 1;
+        let end_off = chars.get(end_idx).map_or(text.len(), |&(o, _)| o);
+        let win_start = chars[i.saturating_sub(2)].0;
+        let win_end = chars.get(end_idx + 2).map_or(text.len(), |&(o, _)| o);
+        let before = &text[win_start..win_end];
+        let after = format!("{}{}{}", &text[win_start..off], decoded, &text[end_off..win_end]);
+        if weirdness(before) - weirdness(&after) >= MIN_GAIN {
+            out.push_str(&text[last..off]);
+            out.push_str(decoded);
+            last = end_off;
+            n += 1;
+            i = end_idx;
+        } else {
+            i += 1;
+        }
+    }
+    if n == 0 {
+        return None;
+    }
+    out.push_str(&text[last..]);
+    Some((out, n))
+}
+
+/// Symbols that UTF-8 continuation bytes become and that do not sit right after a letter in
+/// correct text.
+fn is_strong_symbol(c: char) -> bool {
+    matches!(
+        c,
+        '€' | '‚' | 'ƒ' | '„' | '†' | '‡' | 'ˆ' | '‰' | '‹' | '›' | '•' | '˜' | '¡' | '¢' | '£' | '¤'
+            | '¥' | '¦' | '§' | '¨' | '©' | '¬' | '¯' | '±' | '²' | '³' | '´' | '¶' | '·' | '¸'
+            | '¹' | '¼' | '½' | '¾' | '¿' | '«' | '»' | 'ˇ' | '˘' | '˛' | '˝' | '˙' | '√' | '∞'
+            | '≠' | '≤' | '≥' | '∂' | '∑' | '∏' | '∫' | '◊' | '≈' | '∆' | 'µ'
+    )
+}
+
+/// Punctuation a continuation byte becomes that is also common in correct text.
+fn is_weak_symbol(c: char) -> bool {
+    matches!(c, '‘' | '’' | '“' | '”' | '–' | '—' | '…' | '™' | '®' | '°' | 'ª' | 'º')
+}
+
+fn is_c1(c: char) -> bool {
+    ('\u{80}'..='\u{9F}').contains(&c)
+}
+
+/// Latin-1 letters that UTF-8 lead bytes (0xC2..0xF4) become.
+fn is_latin1_lead(c: char) -> bool {
+    ('\u{C2}'..='\u{F4}').contains(&c) && c != '×' && c != '÷'
+}
+
+/// Characters that are very rare in real text but common in what wrong repairs produce.
+fn is_rare(c: char) -> bool {
+    matches!(c as u32,
+        0x017F            // long s
+        | 0x0250..=0x02AF // IPA
+        | 0x0530..=0x058F // Armenian
+        | 0x0591..=0x05C7 // Hebrew points
+        | 0x0600..=0x061A // Arabic signs
+        | 0x0700..=0x08FF // Syriac .. Arabic extended
+        | 0xE000..=0xF8FF // private use
+    )
+}
+
+/// CJK ideographs and Hangul syllables (never glued to a Latin lower-case letter).
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Greek,
+    Cyrillic,
+    Armenian,
+    Hebrew,
+    Arabic,
+}
+
+fn script(c: char) -> Option<Script> {
+    let u = c as u32;
+    Some(match u {
+        0x41..=0x5A | 0x61..=0x7A | 0xC0..=0x24F | 0x1E00..=0x1EFF => Script::Latin,
+        0x370..=0x3FF => Script::Greek,
+        0x400..=0x52F => Script::Cyrillic,
+        0x530..=0x58F => Script::Armenian,
+        0x590..=0x5FF => Script::Hebrew,
+        0x600..=0x6FF => Script::Arabic,
+        _ => return None,
+    })
+}
+
+/// Cyrillic characters that follow `Р`/`С` only in UTF-8 read as windows-1251.
+fn is_cp1251_cont(c: char) -> bool {
+    matches!(
+        c,
+        'Ђ' | 'Ѓ' | 'ѓ' | 'Љ' | 'Њ' | 'Ќ' | 'Ћ' | 'Џ' | 'ђ' | 'љ' | 'њ' | 'ќ' | 'ћ' | 'џ' | 'Ў' | 'Ј'
+            | 'Ё' | 'ё' | 'Ѕ' | 'ѕ' | 'ј' | '№' | '‚' | '„' | '…' | '†' | '‡' | '€' | '‰' | '‹' | '›'
+            | '•' | '™' | '¤' | '¦' | '§' | '©' | '«' | '¬' | '®' | '°' | '±' | 'µ' | '¶' | '·' | '»'
+            | '\u{A0}' | '‘' | '’' | '“' | '”' | '–' | '—'
+    )
+}
+
+/// How much `text` looks like mojibake (0 for ordinary text of any language).
+pub fn weirdness(text: &str) -> i32 {
+    let mut w = 0i32;
+    let mut it = text.chars();
+    let mut prev = ' ';
+    let Some(mut c) = it.next() else { return 0 };
+    loop {
+        let next_opt = it.next();
+        let next = next_opt.unwrap_or(' ');
+        if !c.is_ascii() || !prev.is_ascii() {
+            w += char_weirdness(prev, c, next, &mut it.clone());
+        }
+        match next_opt {
+            Some(n) => {
+                prev = c;
+                c = n;
+            }
+            None => break,
+        }
+    }
+    w
+}
+
+fn char_weirdness(prev: char, c: char, next: char, rest: &mut std::str::Chars<'_>) -> i32 {
+    let mut w = 0;
+    if is_c1(c) {
+        return 3;
+    }
+    if is_rare(c) {
+        w += 2;
+    }
+    if prev.is_alphabetic() {
+        if is_strong_symbol(c) {
+            w += if next.is_alphabetic() || is_strong_symbol(next) || is_weak_symbol(next) || is_c1(next) { 3 } else { 1 };
+        } else if is_weak_symbol(c)
+            && is_latin1_lead(prev)
+            && (next.is_alphabetic() || is_strong_symbol(next) || is_weak_symbol(next) || is_c1(next))
+        {
+            w += 2;
+        }
+        if prev.is_lowercase() && c.is_uppercase() && !c.is_ascii() {
+            w += 1;
+        }
+        if prev.is_lowercase() && is_cjk(c) {
+            w += 2;
+        }
+        if let (Some(a), Some(b)) = (script(prev), script(c)) {
+            if a != b && c.is_alphabetic() && !prev.is_ascii() && !c.is_ascii() {
+                w += 2;
+            }
+        }
+    }
+    if is_cjk(prev) && c.is_lowercase() && script(c) == Some(Script::Latin) {
+        w += 2;
+    }
+    match c {
+        'Ã' => {
+            if is_strong_symbol(next) || is_weak_symbol(next) || is_c1(next) {
+                w += 3;
+            } else if next == '\u{A0}' {
+                let after = rest.next().unwrap_or(' ');
+                if !(prev.is_uppercase() && (after.is_uppercase() || after == ' ')) {
+                    w += 3;
+                }
+            } else if next == ' ' && !prev.is_uppercase() {
+                let after = rest.next().unwrap_or(' ');
+                if after.is_lowercase() {
+                    w += 2;
+                }
+            }
+            if prev.is_lowercase() {
+                w += 1;
+            }
+        }
+        'Â' => {
+            if is_strong_symbol(next) {
+                w += 2;
+            } else if next == '\u{A0}' {
+                w += 1;
+            }
+        }
+        'Р' | 'С' if is_cp1251_cont(next) => w += 2,
+        _ => {}
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fix(s: &str) -> String {
+        fix_segment(s).map_or_else(|| s.to_string(), |(t, _)| t)
+    }
+
+    #[test]
+    fn windows_1252_layers() {
+        assert_eq!(fix("donâ€™t"), "don’t");
+        assert_eq!(fix("Iggy Pop (nÃƒÂ© Jim Osterberg)"), "Iggy Pop (né Jim Osterberg)");
+        assert_eq!(fix("Le cafÃ© est chaud."), "Le café est chaud.");
+    }
+
+    #[test]
+    fn other_code_pages() {
+        assert_eq!(fix("Ð¡Ñ‚Ð¾Ð»Ð¸Ñ†Ð°"), "Столица");
+        assert_eq!(fix("РїСЂРёРІРµС‚ РјРёСЂ"), "привет мир");
+        assert_eq!(fix("Î•Î»Î»Î·Î½Î¹ÎºÎ¬"), "Ελληνικά");
+        assert_eq!(fix("g√¢teaux et r√©gime"), "gâteaux et régime");
+        assert_eq!(fix("Å veices baÅ†Ä·ieri"), "Šveices baņķieri");
+    }
+
+    #[test]
+    fn mixed_segment_repaired_piecewise() {
+        assert_eq!(fix("l’Ã©valuation du barÃ¨me"), "l’évaluation du barème");
+    }
+
+    #[test]
+    fn a_grave_with_lost_nbsp() {
+        assert_eq!(fix("voilÃ le travail"), "voilà le travail");
+        assert_eq!(fix("atenÃ§Ã£o Ã s crianÃ§as"), "atenção às crianças");
+    }
+
+    #[test]
+    fn cesu8_emoji() {
+        assert_eq!(fix("Hi guys í\u{a0}½í¸\u{8d}"), "Hi guys 😍");
+    }
+
+    #[test]
+    fn clean_text_untouched() {
+        for s in [
+            "HUHLL Õ…",
+            "C O N C L U S Ã O",
+            "SELKÄ\u{a0}EDELLÄ\u{a0}MAAHAN",
+            "Join ZZAJÉ’s list",
+            "AHÅ™, the new sofa",
+            "a radius of 10 Å—",
+            "MISUTÂ\u{a0}AJIKKO",
+            "ESSE CARA AI QUEM É¿",
+            "Offering 5×£35 pin ups",
+            "4288×…",
+            "( o¬ô )",
+            "├┤a┼┐a┼┐a┼┐a",
+            "(-1/2)! = √π",
+            "ПоздравЂаво",
+            "SENSЕ - Oleg",
+            "L’épisode 8",
+            "NICIODATĂ™",
+            "TRANSFORMATORIŲ™",
+            "Ελληνικά «εισαγωγικά»",
+            "Київ, Україна — СІЧЕНЬ",
+            "日本語のテキスト (´・ω・`)",
+            "SÃO PAULO — A ELEIÇÃO",
+            "Crème brûlée, naïve café, Ørsted, Łódź",
+        ] {
+            assert_eq!(fix(s), s, "{s}");
+        }
+    }
+}
