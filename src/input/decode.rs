@@ -206,7 +206,7 @@ const ALPHABETS: &[&str] = &[
 ];
 
 /// Best share (per mille) of accented letters covered by one alphabet (Latin script only).
-fn language_fit(text: &str) -> i64 {
+pub(crate) fn language_fit(text: &str) -> i64 {
     let letters: Vec<char> = text
         .chars()
         .filter(|c| !c.is_ascii() && c.is_alphabetic())

@@ -11,6 +11,7 @@
 //! neighbourhood improves. Clean text has no such shape, so it is left byte-identical.
 
 use super::codepages::{self, CodePage};
+use crate::input::decode::language_fit;
 
 /// Layers of mis-decoding undone at most.
 const MAX_LAYERS: usize = 4;
@@ -35,7 +36,16 @@ pub fn fix_segment(seg: &str) -> Option<(String, u64)> {
         for cp in codepages::all() {
             if let Some((fixed, cost)) = decode_whole(&cur, cp) {
                 let w = weirdness(&fixed) + cost;
-                if w_cur - w >= MIN_GAIN && best.as_ref().is_none_or(|b| w < b.0) {
+                if w_cur - w < MIN_GAIN {
+                    continue;
+                }
+                // Equal weirdness (ISO-8859-2 vs windows-1250): the text that fits one
+                // language's alphabet best wins.
+                let better = match &best {
+                    None => true,
+                    Some(b) => w < b.0 || (w == b.0 && language_fit(&fixed) > language_fit(&b.1)),
+                };
+                if better {
                     best = Some((w, fixed));
                 }
             }
@@ -78,7 +88,7 @@ fn decode_whole(text: &str, cp: &CodePage) -> Option<(String, i32)> {
             units.push(cp.encode(c)? as u16);
         }
     }
-    let (s, nseq, guesses) = decode_units(&units)?;
+    let (s, nseq, guesses) = decode_units(&units, std::ptr::eq(cp, &*codepages::WINDOWS_1252))?;
     (nseq > 0).then_some((s, 2 * guesses as i32))
 }
 
@@ -88,7 +98,9 @@ fn unit_at(units: &[u16], i: usize) -> Option<u16> {
 
 /// Lenient UTF-8 decoding of the byte view. `None` if some byte cannot be part of UTF-8.
 /// Returns the text, the number of multi-byte sequences and the number of guessed bytes.
-fn decode_units(units: &[u16]) -> Option<(String, usize, usize)> {
+/// `a_grave_words`: the text was read as windows-1252, where `Ã ` followed by a word is the
+/// word "à" (French, Portuguese) whose NBSP byte became the separating space.
+fn decode_units(units: &[u16], a_grave_words: bool) -> Option<(String, usize, usize)> {
     let mut out = String::with_capacity(units.len());
     let mut nseq = 0usize;
     let mut guesses = 0usize;
@@ -108,7 +120,7 @@ fn decode_units(units: &[u16]) -> Option<(String, usize, usize)> {
         }
         // "Ã " is "à" whose NBSP byte became a plain space: the space also separated words
         // unless the next word is glued to it ("Ã s" = "às", Portuguese contractions).
-        if b == 0xC3 && unit_at(units, i + 1) == Some(0x20) {
+        if a_grave_words && b == 0xC3 && unit_at(units, i + 1) == Some(0x20) {
             out.push('à');
             nseq += 1;
             i += 2;
@@ -132,7 +144,7 @@ fn decode_units(units: &[u16]) -> Option<(String, usize, usize)> {
             let v = unit_at(units, i + j)?;
             if (0x80..=0xBF).contains(&v) {
                 seq[j] = v as u8;
-            } else if v == WILD || (v == b'?' as u16 && j + 1 == need + 1) {
+            } else if v == WILD || v == b'?' as u16 {
                 lossy = true;
                 seq[j] = 0x80;
             } else if v == 0x20 {
@@ -204,12 +216,23 @@ fn decode_pieces(text: &str, cp: &CodePage) -> Option<(String, u64)> {
                 }
             }
         }
-        let decoded = if ok { std::str::from_utf8(&seq[..=need]).ok() } else { None };
+        let mut end_idx = i + need + 1;
+        let decoded = if ok {
+            std::str::from_utf8(&seq[..=need]).ok()
+        } else if c == 'Ã' && chars.get(i + 1).is_some_and(|&(_, n)| n == ' ') {
+            let next = chars.get(i + 2).map_or(' ', |&(_, n)| n);
+            let after = chars.get(i + 3).map_or(' ', |&(_, n)| n);
+            let glued = next == 's' && !after.is_alphanumeric() && after != '\'';
+            // "Ã s" is "às"; before any other word the space also separates words.
+            end_idx = i + if glued { 2 } else { 1 };
+            Some("à")
+        } else {
+            None
+        };
         let Some(decoded) = decoded else {
             i += 1;
             continue;
         };
-        let end_idx = i + need + 1;
         let end_off = chars.get(end_idx).map_or(text.len(), |&(o, _)| o);
         let win_start = chars[i.saturating_sub(2)].0;
         let win_end = chars.get(end_idx + 2).map_or(text.len(), |&(o, _)| o);
@@ -255,7 +278,7 @@ fn is_c1(c: char) -> bool {
 
 /// Latin-1 letters that UTF-8 lead bytes (0xC2..0xF4) become.
 fn is_latin1_lead(c: char) -> bool {
-    ('\u{C2}'..='\u{F4}').contains(&c) && c != '×' && c != '÷'
+    ('\u{C2}'..='\u{F4}').contains(&c) && c != '÷'
 }
 
 /// Characters that are very rare in real text but common in what wrong repairs produce.
@@ -303,8 +326,8 @@ fn script(c: char) -> Option<Script> {
 fn is_cp1251_cont(c: char) -> bool {
     matches!(
         c,
-        'Ђ' | 'Ѓ' | 'ѓ' | 'Љ' | 'Њ' | 'Ќ' | 'Ћ' | 'Џ' | 'ђ' | 'љ' | 'њ' | 'ќ' | 'ћ' | 'џ' | 'Ў' | 'Ј'
-            | 'Ё' | 'ё' | 'Ѕ' | 'ѕ' | 'ј' | '№' | '‚' | '„' | '…' | '†' | '‡' | '€' | '‰' | '‹' | '›'
+        'Ђ' | 'Ѓ' | 'ѓ' | 'Љ' | 'Њ' | 'Ќ' | 'Ћ' | 'Џ' | 'ђ' | 'љ' | 'њ' | 'ќ' | 'ћ' | 'џ'
+            | 'Ѕ' | 'ѕ' | '№' | '‚' | '„' | '…' | '†' | '‡' | '€' | '‰' | '‹' | '›'
             | '•' | '™' | '¤' | '¦' | '§' | '©' | '«' | '¬' | '®' | '°' | '±' | 'µ' | '¶' | '·' | '»'
             | '\u{A0}' | '‘' | '’' | '“' | '”' | '–' | '—'
     )
@@ -333,6 +356,16 @@ pub fn weirdness(text: &str) -> i32 {
     w
 }
 
+/// A letter, or `×` (the Hebrew UTF-8 lead byte 0xD7 read as windows-1252).
+fn letterish(c: char) -> bool {
+    c.is_alphabetic() || c == '×'
+}
+
+/// A character windows-1252 reads a UTF-8 continuation byte (0x80..0xBF) as.
+fn is_cp1252_cont(c: char) -> bool {
+    !c.is_ascii() && codepages::WINDOWS_1252.encode(c).is_some_and(|b| (0x80..=0xBF).contains(&b))
+}
+
 fn char_weirdness(prev: char, c: char, next: char, rest: &mut std::str::Chars<'_>) -> i32 {
     let mut w = 0;
     if is_c1(c) {
@@ -341,20 +374,29 @@ fn char_weirdness(prev: char, c: char, next: char, rest: &mut std::str::Chars<'_
     if is_rare(c) {
         w += 2;
     }
-    if prev.is_alphabetic() {
+    if ('\u{300}'..='\u{36F}').contains(&c)
+        && (!prev.is_alphabetic() || (prev.is_ascii() && unicode_normalization::char::compose(prev, c).is_none()))
+    {
+        w += 2;
+    }
+    // A three-byte lead (à..ï) followed by two continuation characters: `â€™`, `âœ”`.
+    if ('\u{E0}'..='\u{EF}').contains(&prev) && is_cp1252_cont(c) && is_cp1252_cont(next) {
+        w += 3;
+    }
+    if is_cjk(c) && (script(prev) == Some(Script::Latin) || ('\u{300}'..='\u{36F}').contains(&prev)) {
+        w += 2;
+    }
+    if letterish(prev) {
         if is_strong_symbol(c) {
-            w += if next.is_alphabetic() || is_strong_symbol(next) || is_weak_symbol(next) || is_c1(next) { 3 } else { 1 };
+            w += if letterish(next) || is_strong_symbol(next) || is_weak_symbol(next) || is_c1(next) { 3 } else { 1 };
         } else if is_weak_symbol(c)
             && is_latin1_lead(prev)
-            && (next.is_alphabetic() || is_strong_symbol(next) || is_weak_symbol(next) || is_c1(next))
+            && (letterish(next) || is_strong_symbol(next) || is_weak_symbol(next) || is_c1(next))
         {
             w += 2;
         }
         if prev.is_lowercase() && c.is_uppercase() && !c.is_ascii() {
             w += 1;
-        }
-        if prev.is_lowercase() && is_cjk(c) {
-            w += 2;
         }
         if let (Some(a), Some(b)) = (script(prev), script(c)) {
             if a != b && c.is_alphabetic() && !prev.is_ascii() && !c.is_ascii() {
@@ -367,7 +409,7 @@ fn char_weirdness(prev: char, c: char, next: char, rest: &mut std::str::Chars<'_
     }
     match c {
         'Ã' => {
-            if is_strong_symbol(next) || is_weak_symbol(next) || is_c1(next) {
+            if is_cp1252_cont(next) && next != '\u{A0}' || is_c1(next) {
                 w += 3;
             } else if next == '\u{A0}' {
                 let after = rest.next().unwrap_or(' ');
