@@ -25,56 +25,57 @@ pub fn fix_segment(seg: &str) -> Option<(String, u64)> {
     if seg.is_ascii() {
         return None;
     }
-    let mut w_cur = weirdness(seg);
-    if w_cur == 0 {
+    let w = weirdness(seg);
+    if w == 0 {
         return None;
     }
-    let mut cur = seg.to_owned();
-    let mut fixes = 0u64;
-    for _ in 0..MAX_LAYERS {
-        let mut best: Option<(i32, String)> = None;
-        for cp in codepages::all() {
-            if let Some((fixed, cost)) = decode_whole(&cur, cp) {
-                let w = weirdness(&fixed) + cost;
-                if w_cur - w < MIN_GAIN {
-                    continue;
-                }
-                // Equal weirdness (ISO-8859-2 vs windows-1250): the text that fits one
-                // language's alphabet best wins.
-                let better = match &best {
-                    None => true,
-                    Some(b) => w < b.0 || (w == b.0 && language_fit(&fixed) > language_fit(&b.1)),
-                };
-                if better {
-                    best = Some((w, fixed));
-                }
-            }
+    search(seg, w, MAX_LAYERS).map(|(t, _, n)| (t, n))
+}
+
+/// Undo up to `depth` layers of mojibake of `text` (weirdness `w`). Each candidate layer is
+/// judged by where it leads (the best text reachable from it), not by itself: `voilÃ\x83`
+/// read back as MacRoman looks better after one step than as windows-1252, but only the
+/// latter leads to `voilà`. Returns the text, its weirdness and the repairs made.
+fn search(text: &str, w: i32, depth: usize) -> Option<(String, i32, u64)> {
+    if depth == 0 || w == 0 {
+        return None;
+    }
+    let mut best: Option<(String, i32, u64)> = None;
+    for cp in codepages::all() {
+        let Some((fixed, cost)) = decode_whole(text, cp) else { continue };
+        let wf = weirdness(&fixed) + cost;
+        if w - wf < MIN_GAIN {
+            continue;
         }
-        if best.is_none() {
-            for cp in [&*codepages::WINDOWS_1252, &*codepages::WINDOWS_1251] {
-                if let Some((fixed, n)) = decode_pieces(&cur, cp) {
-                    let w = weirdness(&fixed);
-                    if w < w_cur {
-                        best = Some((w, fixed));
-                        fixes += n - 1;
-                        break;
-                    }
-                }
-            }
-        }
-        match best {
-            Some((w, fixed)) => {
-                cur = fixed;
-                w_cur = w;
-                fixes += 1;
-                if w == 0 {
-                    break;
-                }
-            }
-            None => break,
+        let cand = match search(&fixed, wf, depth - 1) {
+            Some((t, wt, n)) => (t, wt, n + 1),
+            None => (fixed, wf, 1),
+        };
+        // Equal weirdness (ISO-8859-2 vs windows-1250): the text that fits one language's
+        // alphabet best wins.
+        let better = match &best {
+            None => true,
+            Some(b) => cand.1 < b.1 || (cand.1 == b.1 && language_fit(&cand.0) > language_fit(&b.0)),
+        };
+        if better {
+            best = Some(cand);
         }
     }
-    (fixes > 0).then_some((cur, fixes))
+    if best.is_some() {
+        return best;
+    }
+    for cp in [&*codepages::WINDOWS_1252, &*codepages::WINDOWS_1251] {
+        if let Some((fixed, n)) = decode_pieces(text, cp) {
+            let wf = weirdness(&fixed);
+            if wf < w {
+                return Some(match search(&fixed, wf, depth - 1) {
+                    Some((t, wt, m)) => (t, wt, n + m),
+                    None => (fixed, wf, n),
+                });
+            }
+        }
+    }
+    None
 }
 
 /// Re-encode the whole segment with `cp` and decode the bytes as UTF-8 (with the usual damage
@@ -88,7 +89,7 @@ fn decode_whole(text: &str, cp: &CodePage) -> Option<(String, i32)> {
             units.push(cp.encode(c)? as u16);
         }
     }
-    let (s, nseq, guesses) = decode_units(&units, std::ptr::eq(cp, &*codepages::WINDOWS_1252))?;
+    let (s, nseq, guesses) = decode_units(&units, true)?;
     (nseq > 0).then_some((s, 2 * guesses as i32))
 }
 
@@ -120,14 +121,16 @@ fn decode_units(units: &[u16], a_grave_words: bool) -> Option<(String, usize, us
         }
         // "Ã " is "à" whose NBSP byte became a plain space: the space also separated words
         // unless the next word is glued to it ("Ã s" = "às", Portuguese contractions).
-        if a_grave_words && b == 0xC3 && unit_at(units, i + 1) == Some(0x20) {
+        if b == 0xC3 && unit_at(units, i + 1) == Some(0x20) && (a_grave_words || !matches!(unit_at(units, i + 2), Some(0x20) | None)) {
             out.push('à');
             nseq += 1;
             i += 2;
             let rest = |k: usize| unit_at(units, i + k).map(|u| u as u8);
-            let glued_s = rest(0) == Some(b's') && rest(1).is_none_or(|c| !c.is_ascii_alphanumeric() && c != b'\'');
+            // A single letter after it is glued to it ("Ã s" = "às", "hĂ i" = "hài").
+            let glued_letter = rest(0).is_some_and(|c| c.is_ascii_lowercase())
+                && rest(1).is_none_or(|c| !c.is_ascii_alphanumeric() && c != b'\'' && c != 0x92);
             let glued_quel = rest(0) == Some(b'q') && rest(1) == Some(b'u');
-            if !(glued_s || glued_quel) {
+            if !(glued_letter || glued_quel) {
                 out.push(' ');
             }
             continue;
@@ -222,7 +225,7 @@ fn decode_pieces(text: &str, cp: &CodePage) -> Option<(String, u64)> {
         } else if c == 'Ã' && chars.get(i + 1).is_some_and(|&(_, n)| n == ' ') {
             let next = chars.get(i + 2).map_or(' ', |&(_, n)| n);
             let after = chars.get(i + 3).map_or(' ', |&(_, n)| n);
-            let glued = next == 's' && !after.is_alphanumeric() && after != '\'';
+            let glued = next.is_ascii_lowercase() && !after.is_alphanumeric() && after != '\'' && after != '’';
             // "Ã s" is "às"; before any other word the space also separates words.
             end_idx = i + if glued { 2 } else { 1 };
             Some("à")
@@ -510,3 +513,4 @@ mod tests {
         }
     }
 }
+
