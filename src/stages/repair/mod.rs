@@ -160,9 +160,12 @@ pub fn repair<'a>(text: &'a str, opts: &Options) -> (Cow<'a, str>, RepairCounts)
         }
     }
     if opts.nfc && !cur.is_ascii() {
-        use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+        use unicode_normalization::{is_nfc_quick, IsNormalized};
         if is_nfc_quick(cur.chars()) != IsNormalized::Yes {
-            let n: String = cur.nfc().collect();
+            // CJK compatibility ideographs are distinct characters to their writers (names,
+            // variants): NFC would replace them, so they are kept and the runs between them
+            // normalised.
+            let n = nfc_keeping_cjk_compat(&cur);
             if n != *cur {
                 counts.nfc += 1;
                 cur = Cow::Owned(n);
@@ -170,6 +173,24 @@ pub fn repair<'a>(text: &'a str, opts: &Options) -> (Cow<'a, str>, RepairCounts)
         }
     }
     (cur, counts)
+}
+
+fn is_cjk_compat(c: char) -> bool {
+    matches!(c as u32, 0xF900..=0xFAFF | 0x2F800..=0x2FA1F)
+}
+
+/// NFC, except that CJK compatibility ideographs stay as they are.
+fn nfc_keeping_cjk_compat(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, c) in text.char_indices().filter(|&(_, c)| is_cjk_compat(c)) {
+        out.extend(text[last..i].nfc());
+        out.push(c);
+        last = i + c.len_utf8();
+    }
+    out.extend(text[last..].nfc());
+    out
 }
 
 /// Mojibake repair, one line (paragraph or block) at a time.
@@ -197,7 +218,26 @@ fn fix_mojibake_lines(text: &str) -> Option<(String, u64)> {
         }
         start = end + 1;
     }
-    out.map(|o| (o, total))
+    let mut out = out?;
+    // A document with several broken segments is known to have been mis-decoded: there a
+    // segment with a single broken word (weak evidence on its own) is repaired too.
+    if total >= 2 {
+        let mut second = String::with_capacity(out.len());
+        for (i, line) in out.split('\n').enumerate() {
+            if i > 0 {
+                second.push('\n');
+            }
+            match mojibake::fix_segment_with_gain(line, 1) {
+                Some((fixed, n)) => {
+                    second.push_str(&fixed);
+                    total += n;
+                }
+                None => second.push_str(line),
+            }
+        }
+        out = second;
+    }
+    Some((out, total))
 }
 
 /// What to do with one character in [`clean_chars`].
@@ -366,6 +406,8 @@ mod tests {
     #[test]
     fn nfc() {
         assert_eq!(fix("cafe\u{301}"), "café");
+        // CJK compatibility ideographs are not unified by repair.
+        assert_eq!(fix("男\u{F981} cafe\u{301}"), "男\u{F981} café");
     }
 
     #[test]

@@ -22,6 +22,12 @@ const WILD: u16 = 0x100;
 
 /// Repair mojibake in one segment. Returns the repaired text and the number of repairs.
 pub fn fix_segment(seg: &str) -> Option<(String, u64)> {
+    fix_segment_with_gain(seg, MIN_GAIN)
+}
+
+/// [`fix_segment`] with a given minimum gain of weirdness per layer. A gain of 1 is enough
+/// evidence only in a document whose other segments were already found broken.
+pub fn fix_segment_with_gain(seg: &str, min_gain: i32) -> Option<(String, u64)> {
     if seg.is_ascii() {
         return None;
     }
@@ -29,14 +35,14 @@ pub fn fix_segment(seg: &str) -> Option<(String, u64)> {
     if w == 0 {
         return None;
     }
-    search(seg, w, MAX_LAYERS).map(|(t, _, n)| (t, n))
+    search(seg, w, MAX_LAYERS, min_gain).map(|(t, _, n)| (t, n))
 }
 
 /// Undo up to `depth` layers of mojibake of `text` (weirdness `w`). Each candidate layer is
 /// judged by where it leads (the best text reachable from it), not by itself: `voilÃ\x83`
 /// read back as MacRoman looks better after one step than as windows-1252, but only the
 /// latter leads to `voilà`. Returns the text, its weirdness and the repairs made.
-fn search(text: &str, w: i32, depth: usize) -> Option<(String, i32, u64)> {
+fn search(text: &str, w: i32, depth: usize, min_gain: i32) -> Option<(String, i32, u64)> {
     if depth == 0 || w == 0 {
         return None;
     }
@@ -44,10 +50,10 @@ fn search(text: &str, w: i32, depth: usize) -> Option<(String, i32, u64)> {
     for cp in codepages::all() {
         let Some((fixed, cost)) = decode_whole(text, cp) else { continue };
         let wf = weirdness(&fixed) + cost;
-        if w - wf < MIN_GAIN {
+        if w - wf < min_gain {
             continue;
         }
-        let cand = match search(&fixed, wf, depth - 1) {
+        let cand = match search(&fixed, wf, depth - 1, min_gain) {
             Some((t, wt, n)) => (t, wt, n + 1),
             None => (fixed, wf, 1),
         };
@@ -68,7 +74,7 @@ fn search(text: &str, w: i32, depth: usize) -> Option<(String, i32, u64)> {
         if let Some((fixed, n)) = decode_pieces(text, cp) {
             let wf = weirdness(&fixed);
             if wf < w {
-                return Some(match search(&fixed, wf, depth - 1) {
+                return Some(match search(&fixed, wf, depth - 1, min_gain) {
                     Some((t, wt, m)) => (t, wt, n + m),
                     None => (fixed, wf, n),
                 });
