@@ -442,7 +442,13 @@ fn char_weirdness(prev: char, c: char, next: char, rest: &mut std::str::Chars<'_
                 w += 1;
             }
         }
-        'Р' | 'С' if is_cp1251_cont(next) => w += 2,
+        // A continuation that is punctuation (`»`, `”`, `…`) only counts inside a word: a word
+        // in capitals ending in Р or С before a closing quote (`«УДАР»`) is correct text.
+        'Р' | 'С' if is_cp1251_cont(next) => {
+            if next.is_alphabetic() || rest.next().is_some_and(|a| a.is_alphabetic()) {
+                w += 2;
+            }
+        }
         _ => {}
     }
     w
@@ -486,6 +492,15 @@ mod tests {
     #[test]
     fn cesu8_emoji() {
         assert_eq!(fix("Hi guys í\u{a0}½í¸\u{8d}"), "Hi guys 😍");
+    }
+
+    #[test]
+    fn capitals_before_closing_guillemet_untouched() {
+        for s in ["а «УДАР» і ВО «Свобода» взагалі", "партія «СОЮЗ» і «ДНІПРОВСЬКИЙ ПРАПОР»", "«ЦСКА» — «ДИНАМО»"] {
+            assert_eq!(fix_segment(s), None, "{s}");
+        }
+        // while real windows-1251 mojibake of the same words is still repaired
+        assert_eq!(fix("РЈРєСЂР°С—РЅР°"), "Україна");
     }
 
     #[test]
