@@ -1,0 +1,1 @@
+//! Cross-document tests of the dedup stage.
