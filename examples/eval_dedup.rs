@@ -35,12 +35,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t = Instant::now();
     let mut verdicts: Vec<Admission> = Vec::with_capacity(docs.len());
+    let (mut t_sum, mut t_admit) = (0.0, 0.0);
     for chunk in docs.chunks_mut(1024) {
+        let t0 = Instant::now();
         let sums: Vec<_> = pool.install(|| chunk.par_iter_mut().map(|d| stage.summarise(d)).collect());
+        let t1 = Instant::now();
         for (d, s) in chunk.iter_mut().zip(sums) {
             verdicts.push(stage.admit(d, s));
         }
+        t_sum += (t1 - t0).as_secs_f64();
+        t_admit += t1.elapsed().as_secs_f64();
     }
+    eprintln!("summarise {t_sum:.3}s, admit {t_admit:.3}s");
     let fin: HashMap<u64, Admission> = stage.finish().into_iter().collect();
     let secs = t.elapsed().as_secs_f64();
     let mut of: HashMap<String, String> = HashMap::new();

@@ -202,6 +202,10 @@ pub struct Config {
     /// The containment test only applies when the smaller document has at least this many
     /// distinct shingles (a lone lead paragraph is not enough to call a story a copy).
     pub min_containment_shingles: usize,
+    /// The containment test also needs this Jaccard similarity: a copy is cut short to a
+    /// sizeable part of the story, while a long follow-up that quotes a whole short report
+    /// holds it as a small part of its own text.
+    pub containment_min_jaccard: f64,
     /// Shingle hashes kept per document for verification (bottom-k sketch).
     pub sketch_size: usize,
     /// Lines of fewer tokens (menus, labels, headlines) do not contribute shingles, unless
@@ -223,9 +227,10 @@ impl Default for Config {
             num_hashes: 128,
             bands: 64,
             rows: 2,
-            jaccard_threshold: 0.5,
-            containment_threshold: 0.8,
+            jaccard_threshold: 0.4,
+            containment_threshold: 0.7,
             min_containment_shingles: 50,
+            containment_min_jaccard: 0.18,
             sketch_size: 256,
             min_line_words: 6,
             max_bucket_scan: 256,
@@ -272,6 +277,9 @@ impl Config {
         }
         check_unit("jaccard_threshold", self.jaccard_threshold)?;
         check_unit("containment_threshold", self.containment_threshold)?;
+        if !(0.0..=1.0).contains(&self.containment_min_jaccard) {
+            return bad("containment_min_jaccard", format!("must be in [0, 1], got {}", self.containment_min_jaccard));
+        }
         check_unit("intra.containment", self.intra.containment)?;
         check_unit("intra.similarity", self.intra.similarity)?;
         if self.intra.min_words == 0 {
@@ -460,7 +468,7 @@ impl Dedup {
             }
             h.digest()
         };
-        let mut content = text::content_lines(&doc.text, &toks, None, self.cfg.min_line_words);
+        let mut content = text::content_lines(&doc.text, &toks, self.cfg.min_line_words);
         if content.is_empty() {
             content = (0..toks.lines.len()).collect();
         }
@@ -535,7 +543,9 @@ impl Dedup {
                 let sim = sketch::similarity(&s.sketch, s.shingles, self.index.sketch(c), e.shingles);
                 let small = s.shingles.min(e.shingles) as usize;
                 let by_j = sim.jaccard >= self.cfg.jaccard_threshold;
-                let by_c = small >= self.cfg.min_containment_shingles && sim.containment >= self.cfg.containment_threshold;
+                let by_c = small >= self.cfg.min_containment_shingles
+                    && sim.containment >= self.cfg.containment_threshold
+                    && sim.jaccard >= self.cfg.containment_min_jaccard;
                 if by_j || by_c {
                     matches.push((c, sim.jaccard.max(if by_c { sim.containment } else { 0.0 })));
                 }

@@ -231,23 +231,40 @@ pub fn apply_fates(text: &str, fates: &[LineFate]) -> String {
     out
 }
 
-/// Which lines carry content for the cross-document signature: lines of at least
-/// `min_words` tokens, plus the tail of a hard-wrapped paragraph (a shorter line that ends a
-/// sentence right after a content line). Menus, labels, headlines and bylines are left out,
-/// so site chrome left in the text weighs little.
-pub fn content_lines(text: &str, toks: &Tokens, fates: Option<&[LineFate]>, min_words: usize) -> Vec<usize> {
+/// A navigation or legal line: several menu separators, a run of capitalised words set
+/// apart by wide spaces, or a copyright sign. Such lines never describe a story.
+pub fn is_chrome_line(line: &str) -> bool {
+    if line.contains('©') {
+        return true;
+    }
+    let seps = line.matches(['|', '•', '·', '»']).count() + line.matches(" / ").count();
+    if seps >= 2 {
+        return true;
+    }
+    if line.matches("  ").count() >= 2 && !ends_sentence(line) {
+        // "Business  Opinion  Markets": every word capitalised.
+        return line.split_whitespace().all(|w| w.chars().next().is_some_and(|c| !c.is_lowercase()));
+    }
+    false
+}
+
+/// Which lines carry content for the cross-document signature: sentence-like lines of at
+/// least `min_words` tokens (ending like a sentence, or long, or continuing a content line:
+/// hard-wrapped paragraphs), plus the short tail of a wrapped paragraph. Menus, labels,
+/// headlines, copyright lines and bylines are left out, so site chrome left in the text
+/// weighs little.
+pub fn content_lines(text: &str, toks: &Tokens, min_words: usize) -> Vec<usize> {
     let mut out = Vec::new();
     let mut prev_content = false;
     for (i, line) in text.split('\n').enumerate() {
-        let src = match fates.map(|f| f[i]) {
-            Some(LineFate::Drop) => continue,
-            Some(LineFate::ReplaceWith(j)) => j,
-            _ => i,
+        let n = toks.line(i).len();
+        let is_content = if n >= min_words {
+            !is_chrome_line(line) && (prev_content || n >= 2 * min_words || ends_sentence(line))
+        } else {
+            prev_content && n >= 2 && ends_sentence(line)
         };
-        let n = toks.line(src).len();
-        let is_content = n >= min_words || (prev_content && n >= 2 && ends_sentence(line));
         if is_content {
-            out.push(src);
+            out.push(i);
         }
         prev_content = is_content;
     }
@@ -329,6 +346,9 @@ mod tests {
     fn content_lines_skip_chrome_and_keep_wrapped_tails() {
         let text = "Home | News | Sport\nThe committee met on Thursday to discuss the plan and\nvoted it down.\nLog in";
         let toks = tokenize(text);
-        assert_eq!(content_lines(text, &toks, None, 6), vec![1, 2]);
+        assert_eq!(content_lines(text, &toks, 6), vec![1, 2]);
+        let text = "Privacy Policy | Terms of Use | Cookie Settings\nBusiness  Opinion  Markets  Live  Politics  Health\n© 2005 The Daily Example. All rights reserved today.\nThe  talks  ended without a deal on Friday, officials said.";
+        let toks = tokenize(text);
+        assert_eq!(content_lines(text, &toks, 6), vec![3]);
     }
 }
