@@ -59,6 +59,7 @@ pub mod text;
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use xxhash_rust::xxh3::Xxh3;
@@ -299,7 +300,7 @@ impl Config {
             cfg: self.clone(),
             index: Index::default(),
             repeated_lines: AtomicU64::new(0),
-            paragraphs: HashMap::new(),
+            paragraphs: KeyMap::default(),
             paragraphs_dropped: 0,
         })
     }
@@ -324,6 +325,26 @@ pub struct DocSummary {
 
 const NONE: u32 = u32::MAX;
 
+/// Hasher for keys that are already uniform 64-bit hashes (band keys, text hashes).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+
 /// One admitted document in the index.
 #[derive(Debug, Clone)]
 struct Entry {
@@ -343,10 +364,10 @@ struct Entry {
 struct Index {
     entries: Vec<Entry>,
     sketches: Vec<u32>,
-    heads: HashMap<u64, u32>,
+    heads: KeyMap<u32>,
     /// `next[i * bands + b]`: the previous document in the bucket of band `b` of document `i`.
     next: Vec<u32>,
-    exact: HashMap<u64, u32>,
+    exact: KeyMap<u32>,
     parent: Vec<u32>,
     candidates_checked: u64,
     exact_dups: u64,
@@ -387,7 +408,7 @@ pub struct Dedup {
     index: Index,
     repeated_lines: AtomicU64,
     /// Paragraph hash -> number of kept documents it was seen in.
-    paragraphs: HashMap<u64, u32>,
+    paragraphs: KeyMap<u32>,
     paragraphs_dropped: u64,
 }
 
@@ -422,55 +443,55 @@ fn paragraph_spans(lines: &[&str]) -> Vec<(usize, usize)> {
 impl Dedup {
     /// The pure per-document computation, exposed for tools and tests.
     pub fn summarise_doc(&self, doc: &mut Document) -> DocSummary {
-        let mut toks = text::tokenize(&doc.text);
-        let mut changed = false;
+        let toks = text::tokenize(&doc.text);
+        let mut fates: Option<Vec<LineFate>> = None;
+        let mut old_text = None;
         if self.cfg.intra.enabled {
             let title = if self.intra.title { doc.title.as_deref().map(|t| text::tokenize(t).hashes) } else { None };
             let f = text::intra_fates(&doc.text, &toks, title.as_deref(), &self.intra);
             if f.iter().any(|x| *x != LineFate::Keep) {
-                let mut n = 0u64;
                 let lines: Vec<&str> = doc.text.split('\n').collect();
-                let mut removed: Vec<(usize, &'static str, String)> = Vec::new();
+                let first_unit = toks.lines.iter().position(|&(a, b)| b > a);
+                let mut n = 0u64;
                 for (i, x) in f.iter().enumerate() {
                     if *x == LineFate::Drop {
-                        let rule = if i == 0 || f[..i].iter().zip(&lines).all(|(_, l)| l.trim().is_empty()) {
-                            "repeated-title"
+                        let rule = if Some(i) == first_unit { "repeated-title" } else { "repeated-paragraph" };
+                        n += u64::from(rule == "repeated-paragraph");
+                        if doc.log.audit {
+                            doc.log.removed("dedup", rule, i + 1, lines[i]);
                         } else {
-                            "repeated-paragraph"
-                        };
-                        if rule == "repeated-paragraph" {
-                            n += 1;
+                            doc.log.count("dedup", rule, 1);
                         }
-                        removed.push((i + 1, rule, lines[i].to_string()));
-                    }
-                }
-                let new_text = text::apply_fates(&doc.text, &f);
-                for (line, rule, t) in removed {
-                    if doc.log.audit {
-                        doc.log.removed("dedup", rule, line, &t);
-                    } else {
-                        doc.log.count("dedup", rule, 1);
                     }
                 }
                 self.repeated_lines.fetch_add(n, Ordering::Relaxed);
-                changed = true;
-                doc.text = new_text;
+                let new_text = text::apply_fates(&doc.text, &f);
+                old_text = Some(std::mem::replace(&mut doc.text, new_text));
+                fates = Some(f);
             }
         }
-        // Token ranges refer to the old text: tokenise the final one again (rare).
-        if changed {
-            toks = text::tokenize(&doc.text);
+        // Token ranges refer to the text as tokenised: follow the fates through it.
+        let src = old_text.as_deref().unwrap_or(&doc.text);
+        let mut content = text::content_lines(src, &toks, fates.as_deref(), self.cfg.min_line_words);
+        let mut all_lines: Vec<usize> = Vec::new();
+        for i in 0..toks.lines.len() {
+            match fates.as_ref().map(|f| f[i]) {
+                Some(LineFate::Drop) => {}
+                Some(LineFate::ReplaceWith(j)) => all_lines.push(j),
+                _ => all_lines.push(i),
+            }
         }
         let exact = {
             let mut h = Xxh3::new();
-            for t in &toks.hashes {
-                h.update(&t.to_le_bytes());
+            for &l in &all_lines {
+                for t in toks.line(l) {
+                    h.update(&t.to_le_bytes());
+                }
             }
             h.digest()
         };
-        let mut content = text::content_lines(&doc.text, &toks, self.cfg.min_line_words);
         if content.is_empty() {
-            content = (0..toks.lines.len()).collect();
+            content = all_lines;
         }
         let mut stream: Vec<u64> = Vec::with_capacity(toks.hashes.len());
         for &l in &content {
@@ -487,6 +508,7 @@ impl Dedup {
             sketch::band_keys(&sig, self.cfg.rows, &mut bands);
         }
         let paragraphs = if self.cfg.paragraphs.enabled {
+            let toks = if old_text.is_some() { text::tokenize(&doc.text) } else { toks };
             let lines: Vec<&str> = doc.text.split('\n').collect();
             paragraph_spans(&lines)
                 .into_iter()
@@ -540,7 +562,13 @@ impl Dedup {
             self.index.candidates_checked += cands.len() as u64;
             for c in cands {
                 let e = &self.index.entries[c as usize];
-                let sim = sketch::similarity(&s.sketch, s.shingles, self.index.sketch(c), e.shingles);
+                let other = self.index.sketch(c);
+                // Cheap first look on the bottom-48 prefixes: clearly unrelated pairs stop here.
+                let quick = sketch::similarity(sketch::prefix(&s.sketch, 48), s.shingles, sketch::prefix(other, 48), e.shingles);
+                if quick.jaccard < self.cfg.jaccard_threshold * 0.4 && quick.containment < self.cfg.containment_threshold * 0.5 {
+                    continue;
+                }
+                let sim = sketch::similarity(&s.sketch, s.shingles, other, e.shingles);
                 let small = s.shingles.min(e.shingles) as usize;
                 let by_j = sim.jaccard >= self.cfg.jaccard_threshold;
                 let by_c = small >= self.cfg.min_containment_shingles

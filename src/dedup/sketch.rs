@@ -34,32 +34,36 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// `n` hash functions `h -> (a*h + b) >> 32` (multiply-shift), fixed seeds: signatures are
-/// the same on every run and machine.
+/// `n` hash functions `h -> ((h_lo ^ s) * m) mod 2^32` on the (already well mixed) 64-bit
+/// shingle hash, with fixed random seeds `s` and odd multipliers `m`: the same signatures
+/// on every run and machine, and 32-bit lanes the compiler vectorises.
 #[derive(Debug, Clone)]
 pub struct MinHasher {
-    a: Vec<u64>,
-    b: Vec<u64>,
+    s: Vec<u32>,
+    m: Vec<u32>,
 }
 
 impl MinHasher {
     pub fn new(n: usize) -> Self {
-        let mut s = 0x5EED_DED0_u64;
-        let a = (0..n).map(|_| splitmix(&mut s) | 1).collect();
-        let b = (0..n).map(|_| splitmix(&mut s)).collect();
-        MinHasher { a, b }
+        let mut st = 0x5EED_DED0_u64;
+        let s = (0..n).map(|_| splitmix(&mut st) as u32).collect();
+        let m = (0..n).map(|_| (splitmix(&mut st) as u32) | 1).collect();
+        MinHasher { s, m }
     }
 
     /// MinHash signature of a set given by its (possibly repeated) element hashes.
     pub fn signature(&self, hashes: &[u64], sig: &mut Vec<u32>) {
         sig.clear();
-        sig.resize(self.a.len(), u32::MAX);
+        sig.resize(self.s.len(), u32::MAX);
+        let n = sig.len();
+        let (s, m) = (&self.s[..n], &self.m[..n]);
         for &h in hashes {
-            for ((s, &a), &b) in sig.iter_mut().zip(&self.a).zip(&self.b) {
-                let v = (a.wrapping_mul(h).wrapping_add(b) >> 32) as u32;
-                if v < *s {
-                    *s = v;
-                }
+            // Fold the high half in so that all 64 bits count.
+            let x = (h as u32) ^ ((h >> 32) as u32).rotate_left(7);
+            for i in 0..n {
+                let v = (x ^ s[i]).wrapping_mul(m[i]);
+                let v = v ^ (v >> 15);
+                sig[i] = sig[i].min(v);
             }
         }
     }
@@ -87,6 +91,11 @@ pub fn bottom_k(hashes: &[u64], k: usize, scratch: &mut Vec<u32>) -> (Vec<u32>, 
     scratch.dedup();
     let n = scratch.len() as u32;
     (scratch[..scratch.len().min(k)].to_vec(), n)
+}
+
+/// Prefix of a sketch: the bottom-`k'` sketch for `k' < k` (a cheap first estimate).
+pub fn prefix(a: &[u32], n: usize) -> &[u32] {
+    &a[..a.len().min(n)]
 }
 
 /// Similarity of two documents from their bottom-k sketches.

@@ -44,24 +44,38 @@ pub fn tokenize(text: &str) -> Tokens {
 /// Push the token hashes of one line onto `out` (`buf` is scratch space).
 pub fn tokenize_line(line: &str, buf: &mut String, out: &mut Vec<u64>) {
     buf.clear();
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_alphanumeric() {
-            if c.is_ascii() {
-                buf.push(c.to_ascii_lowercase());
-            } else {
-                buf.extend(c.to_lowercase());
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // ASCII fast path.
+        if b < 0x80 {
+            if b.is_ascii_alphanumeric() {
+                buf.push(b.to_ascii_lowercase() as char);
+                i += 1;
+                continue;
             }
+            if !buf.is_empty() {
+                let next = line[i + 1..].chars().next();
+                let next_alnum = next.is_some_and(|n| n.is_alphanumeric());
+                let keep_going = (matches!(b, b'\'' | b'`') && next_alnum)
+                    || (matches!(b, b',' | b'.') && buf.ends_with(|p: char| p.is_ascii_digit()) && next.is_some_and(|n| n.is_ascii_digit()));
+                if !keep_going {
+                    out.push(xxh3_64(buf.as_bytes()));
+                    buf.clear();
+                }
+            }
+            i += 1;
+            continue;
+        }
+        let Some(c) = line[i..].chars().next() else { break };
+        i += c.len_utf8();
+        if c.is_alphanumeric() {
+            buf.extend(c.to_lowercase());
             continue;
         }
         if !buf.is_empty() {
-            let next_alnum = chars.peek().is_some_and(|n| n.is_alphanumeric());
-            // Inside a word: `don't`, `world's`.
-            if is_apostrophe(c) && next_alnum {
-                continue;
-            }
-            // Inside a number: `1,000`, `3.5`, `1 000` is left alone (a space separates words).
-            if matches!(c, ',' | '.') && buf.ends_with(|p: char| p.is_ascii_digit()) && chars.peek().is_some_and(|n| n.is_ascii_digit()) {
+            if is_apostrophe(c) && line[i..].chars().next().is_some_and(|n| n.is_alphanumeric()) {
                 continue;
             }
             out.push(xxh3_64(buf.as_bytes()));
@@ -111,14 +125,9 @@ fn contains_run(long: &[u64], short: &[u64]) -> bool {
     (0..=long.len() - short.len()).any(|i| long[i] == first && &long[i..i + short.len()] == short)
 }
 
-/// Share of tokens two lines have in common (multiset), over the longer line.
-fn token_overlap(a: &[u64], b: &[u64], sa: &mut Vec<u64>, sb: &mut Vec<u64>) -> f64 {
-    sa.clear();
-    sa.extend_from_slice(a);
-    sa.sort_unstable();
-    sb.clear();
-    sb.extend_from_slice(b);
-    sb.sort_unstable();
+/// Share of tokens two lines have in common (multiset, from their sorted tokens), over the
+/// longer line.
+fn token_overlap(sa: &[u64], sb: &[u64]) -> f64 {
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while i < sa.len() && j < sb.len() {
         match sa[i].cmp(&sb[j]) {
@@ -136,7 +145,7 @@ fn token_overlap(a: &[u64], b: &[u64], sa: &mut Vec<u64>, sb: &mut Vec<u64>) -> 
 
 /// How two lines relate: `None` if different; `Some(true)` if `b` repeats `a` and is the
 /// fuller of the two, `Some(false)` if it repeats `a` and `a` is at least as full.
-fn repeat_of(a: &[u64], b: &[u64], a_ends: bool, b_ends: bool, o: &IntraOptions, sa: &mut Vec<u64>, sb: &mut Vec<u64>) -> Option<bool> {
+fn repeat_of(a: &[u64], b: &[u64], a_ends: bool, b_ends: bool, o: &IntraOptions, sa: &[u64], sb: &[u64]) -> Option<bool> {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if short.len() < o.min_words {
         return None;
@@ -148,7 +157,7 @@ fn repeat_of(a: &[u64], b: &[u64], a_ends: bool, b_ends: bool, o: &IntraOptions,
         return Some(b.len() > a.len());
     }
     // Typos and small edits: similar length, nearly the same tokens.
-    if short.len() >= 8 && short.len() as f64 >= 0.85 * long.len() as f64 && token_overlap(a, b, sa, sb) >= o.similarity {
+    if short.len() >= 8 && short.len() as f64 >= 0.85 * long.len() as f64 && token_overlap(sa, sb) >= o.similarity {
         return Some(b.len() > a.len() || (b.len() == a.len() && b_ends && !a_ends));
     }
     None
@@ -160,7 +169,20 @@ fn repeat_of(a: &[u64], b: &[u64], a_ends: bool, b_ends: bool, o: &IntraOptions,
 pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOptions) -> Vec<LineFate> {
     let lines: Vec<&str> = text.split('\n').collect();
     let mut fates = vec![LineFate::Keep; lines.len()];
-    let (mut sa, mut sb) = (Vec::new(), Vec::new());
+    // Sorted tokens of every line, same ranges as `toks.lines` (for the typo test).
+    let mut sorted = toks.hashes.clone();
+    for &(a, b) in &toks.lines {
+        sorted[a as usize..b as usize].sort_unstable();
+    }
+    let sorted_line = |i: usize| {
+        let (a, b) = toks.lines[i];
+        &sorted[a as usize..b as usize]
+    };
+    let title_sorted: Vec<u64> = title.map(|t| {
+        let mut v = t.to_vec();
+        v.sort_unstable();
+        v
+    }).unwrap_or_default();
     // Earlier kept units: (line index of the position, line index of the current text).
     let mut kept: Vec<(usize, usize)> = Vec::new();
     let mut first_unit = true;
@@ -172,7 +194,7 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
         if first_unit {
             first_unit = false;
             if let Some(title) = title {
-                if !title.is_empty() && (t == title || repeat_of(title, t, true, true, o, &mut sa, &mut sb).is_some()) {
+                if !title.is_empty() && (t == title || repeat_of(title, t, true, true, o, &title_sorted, sorted_line(i)).is_some()) {
                     fates[i] = LineFate::Drop;
                     continue;
                 }
@@ -185,7 +207,7 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
         let mut verdict = None;
         for (k, &(pos, cur)) in kept.iter().enumerate() {
             let a = toks.line(cur);
-            if let Some(fuller) = repeat_of(a, t, ends_sentence(lines[cur]), b_ends, o, &mut sa, &mut sb) {
+            if let Some(fuller) = repeat_of(a, t, ends_sentence(lines[cur]), b_ends, o, sorted_line(cur), sorted_line(i)) {
                 verdict = Some((k, pos, fuller));
                 break;
             }
@@ -253,10 +275,20 @@ pub fn is_chrome_line(line: &str) -> bool {
 /// hard-wrapped paragraphs), plus the short tail of a wrapped paragraph. Menus, labels,
 /// headlines, copyright lines and bylines are left out, so site chrome left in the text
 /// weighs little.
-pub fn content_lines(text: &str, toks: &Tokens, min_words: usize) -> Vec<usize> {
+///
+/// Works on the text as it was tokenised, following the `fates` of the in-document pass
+/// when given (so the text need not be tokenised again); returns line indices of `toks`.
+pub fn content_lines(text: &str, toks: &Tokens, fates: Option<&[LineFate]>, min_words: usize) -> Vec<usize> {
+    let lines: Vec<&str> = text.split('\n').collect();
     let mut out = Vec::new();
     let mut prev_content = false;
-    for (i, line) in text.split('\n').enumerate() {
+    for i in 0..lines.len() {
+        let i = match fates.map(|f| f[i]) {
+            Some(LineFate::Drop) => continue,
+            Some(LineFate::ReplaceWith(j)) => j,
+            _ => i,
+        };
+        let line = lines[i];
         let n = toks.line(i).len();
         let is_content = if n >= min_words {
             !is_chrome_line(line) && (prev_content || n >= 2 * min_words || ends_sentence(line))
@@ -346,9 +378,9 @@ mod tests {
     fn content_lines_skip_chrome_and_keep_wrapped_tails() {
         let text = "Home | News | Sport\nThe committee met on Thursday to discuss the plan and\nvoted it down.\nLog in";
         let toks = tokenize(text);
-        assert_eq!(content_lines(text, &toks, 6), vec![1, 2]);
+        assert_eq!(content_lines(text, &toks, None, 6), vec![1, 2]);
         let text = "Privacy Policy | Terms of Use | Cookie Settings\nBusiness  Opinion  Markets  Live  Politics  Health\n© 2005 The Daily Example. All rights reserved today.\nThe  talks  ended without a deal on Friday, officials said.";
         let toks = tokenize(text);
-        assert_eq!(content_lines(text, &toks, 6), vec![3]);
+        assert_eq!(content_lines(text, &toks, None, 6), vec![3]);
     }
 }
