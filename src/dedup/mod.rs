@@ -29,8 +29,8 @@
 //! ```toml
 //! [stages.dedup]
 //! shingle_size = 3
-//! num_hashes = 128
-//! bands = 64
+//! num_hashes = 64
+//! bands = 32
 //! rows = 2
 //! jaccard_threshold = 0.5
 //! containment_threshold = 0.8
@@ -44,15 +44,16 @@
 //!
 //! # Memory
 //! The index keeps, per document, never its text but:
-//! - its bottom-k sketch: `4 * sketch_size` bytes at most (1,024 B at the default 256;
-//!   a document of fewer shingles stores fewer),
-//! - one bucket link per band (`4 * bands` = 256 B) plus its share of the band-key table
-//!   (at most one entry of 12 B per band, ~24 B with the hash table's slack: ≤ 1,536 B),
-//! - the exact-hash entry (~24 B), union-find parent, sizes and scores (~24 B) and its id.
+//! - its bottom-k sketch: at most `4 * sketch_size` bytes (1,024 B at the default 256; a
+//!   document of fewer distinct shingles stores fewer),
+//! - one bucket link per band (`4 * bands` = 128 B) plus at most one band-key table entry
+//!   per band (12 B, ~24 B with the hash table's slack: at most 768 B),
+//! - its exact-hash entry (~24 B), union-find parent, sizes and scores (~48 B) and its id.
 //!
-//! So at the defaults at most ≈ 2.9 KB per document plus the id (≈ 2.9 GB per million
-//! documents at worst; news articles of ~500 words store ≈ 2.4 KB). The MinHash signature
-//! itself is dropped once the band keys are made.
+//! So at the defaults at most ≈ 2.0 KB per document plus the id's bytes (≤ 2 GB per million
+//! documents). The MinHash signature itself is dropped once the band keys are made. The
+//! optional paragraph-level pass adds ~16 B per distinct paragraph, capped by
+//! `paragraphs.max_entries`.
 
 pub mod sketch;
 pub mod text;
@@ -225,8 +226,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             shingle_size: 3,
-            num_hashes: 128,
-            bands: 64,
+            num_hashes: 64,
+            bands: 32,
             rows: 2,
             jaccard_threshold: 0.4,
             containment_threshold: 0.7,

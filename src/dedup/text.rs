@@ -290,8 +290,10 @@ pub fn content_lines(text: &str, toks: &Tokens, fates: Option<&[LineFate]>, min_
         };
         let line = lines[i];
         let n = toks.line(i).len();
+        // A hard-wrapped paragraph goes on, in lower case, on the next line.
+        let wraps = || lines.get(i + 1).and_then(|l| l.trim_start().chars().next()).is_some_and(|c| c.is_lowercase());
         let is_content = if n >= min_words {
-            !is_chrome_line(line) && (prev_content || n >= 2 * min_words || ends_sentence(line))
+            !is_chrome_line(line) && (prev_content || n >= 2 * min_words || ends_sentence(line) || wraps())
         } else {
             prev_content && n >= 2 && ends_sentence(line)
         };
