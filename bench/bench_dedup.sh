@@ -18,7 +18,8 @@ venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q "datatrove" "rensa"
+  # datatrove's MinHash steps need these extras; xxhash 4 breaks its str hashing.
+  "$venv/bin/pip" install -q "datatrove" "rensa" regex tokenizers orjson spacy "xxhash<4"
 fi
 py="$venv/bin/python"
 (cd "$root" && cargo build --release -q)
