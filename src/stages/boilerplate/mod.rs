@@ -319,6 +319,15 @@ impl Stage {
         } else {
             self.teaser_lists(&mut classes, &stats);
         }
+        // a short document (a one-paragraph record) has no line long enough to be prose on
+        // its own: keep its sentence-like lines rather than empty it
+        if !classes.iter().any(Class::kept) {
+            for (c, st) in classes.iter_mut().zip(&stats) {
+                if st.sentence_end && st.chars >= self.cfg.max_short_chars && matches!(c, Class::Bad(r) if STATISTICAL.contains(&r.as_ref())) {
+                    *c = Class::Good;
+                }
+            }
+        }
         if self.cfg.keep_headline {
             self.mark_headline(&mut classes, &stats, &lines, title);
         }

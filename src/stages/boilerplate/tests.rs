@@ -248,3 +248,11 @@ fn no_prose_by_stop_words_falls_back_to_punctuation() {
     let d = run(text);
     assert!(d.text.contains("Smith 2 goals."), "{}", d.text);
 }
+
+#[test]
+fn a_one_sentence_record_is_kept() {
+    let t = "Second story about the harbour reopening after the storm, officials said.";
+    assert_eq!(run(t).text, t);
+    let t = "Вторая новость о том, что порт открылся после шторма, сообщили власти.";
+    assert_eq!(run(t).text, t);
+}
