@@ -607,7 +607,10 @@ impl Stage {
                     break;
                 }
             }
-            if pairs >= min_pairs {
+            // a grid follows an article at least as long as the grid; a list that is
+            // most of the text (a deals post, a listicle) is the article
+            let mass = |a: usize, b: usize| idx[a..b].iter().filter(|&&i| classes[i].kept()).map(|&i| stats[i].chars).sum::<usize>();
+            if pairs >= min_pairs && mass(0, start) >= mass(start, last + 1) {
                 marks.push((start.saturating_sub(1), last));
             }
             k = last + 1;

@@ -191,7 +191,8 @@ fn trailing_related_teasers_after_a_related_heading_go() {
 fn trailing_teaser_grid_goes_but_article_subheads_stay() {
     // a dump: navigation on top, so the text is not "already clean"
     let mut text = String::from("Home\nNews\nPolitics\nBusiness\nSport\nCulture\nOpinion\nWeather\nVideo\nPodcasts\nNewsletters\nSearch\n");
-    text.push_str(&format!("{P1}\nA costly delay\n{P2}\n{P3}\n"));
+    text.push_str("Local News\nNational News\nWorld News\nElection Coverage\nHealth And Science\nEducation Desk\nMoney Matters\nReal Estate Listings\nArts And Entertainment\nFood And Drink\nTravel Guides\nObituaries Archive\nClassified Adverts\nPuzzles And Games\n");
+    text.push_str(&format!("{P1}\nA costly delay\n{P2}\n{P3}\n{P1} {P2}\n{P3} {P1}\n"));
     for (h, p) in [
         ("Bus lanes approved for the main road", "The council said on Monday that the new lanes would be ready by the end of the year."),
         ("School opening is delayed again", "Parents were told that the new school would not open until the spring because of the works."),
@@ -206,6 +207,20 @@ fn trailing_teaser_grid_goes_but_article_subheads_stay() {
     assert!(d.text.contains(P3));
     assert!(!d.text.contains("Library to close"), "{}", d.text);
     assert!(d.log.removals.iter().any(|r| r.rule == "teaser-list"));
+    // the same grid as the body of a short post (a deals list) is the article
+    let mut post = String::from("Home\nNews\nPolitics\nBusiness\nSport\nCulture\nOpinion\nWeather\nVideo\nPodcasts\nNewsletters\nSearch\n");
+    post.push_str(&format!("{P1}\n"));
+    for (h, p) in [
+        ("Bus lanes approved for the main road", "The council said on Monday that the new lanes would be ready by the end of the year."),
+        ("School opening is delayed again", "Parents were told that the new school would not open until the spring because of the works."),
+        ("Weather warning issued for the coast", "Forecasters said that strong winds would reach the coast on Friday night and last all weekend."),
+        ("Library to close for repairs", "The town library will close for two months while the roof is repaired, the council said today."),
+    ] {
+        post.push_str(&format!("{h}\n{p}\n"));
+    }
+    post.push_str("About us\nContact\nPrivacy policy\nTerms of use\nCareers\nAdvertise\nSitemap\nRSS\n");
+    let d = run(&post);
+    assert!(d.text.contains("Library to close"), "{}", d.text);
 }
 
 #[test]
