@@ -443,7 +443,7 @@ impl Stage {
         if st.chars >= self.cfg.min_good_chars && dense && (st.sentence_end || st.chars >= 2 * self.cfg.min_good_chars) {
             return Class::Good;
         }
-        if dense || (st.sentence_end && has_list && density >= min_density * 0.5) {
+        if dense || st.sentence_end {
             return Class::Near;
         }
         Class::Bad(Cow::Borrowed("no-prose"))
