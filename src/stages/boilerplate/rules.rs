@@ -366,6 +366,8 @@ mod tests {
         assert_eq!(rule_of(&s, "Watch:\u{a0}Ukraine-Russia Tensions: Is War Imminent").as_deref(), Some("video-prompt"));
         assert_eq!(rule_of(&s, "The minister and his counterpart – John Smith / AFP").as_deref(), Some("photo-credit"));
         assert_eq!(rule_of(&s, "Фото: пресс-служба").as_deref(), Some("photo-credit"));
+        assert_eq!(rule_of(&s, "A row of new cars sits at a dealership in a small town, Colo. (AP Photo/Jane Doe)").as_deref(), Some("photo-caption"));
+        assert_eq!(rule_of(&s, "Die Hafenmauer nach dem Sturm am Dienstag. (Foto: Max Muster)").as_deref(), Some("photo-caption"));
         assert_eq!(rule_of(&s, "Avoid the error of 2014"), None);
         assert_eq!(rule_of(&s, "We use cookies to improve your experience. By continuing to browse you agree.").as_deref(), Some("cookie-banner"));
         assert_eq!(rule_of(&s, "Folgen Sie uns auf Twitter").as_deref(), Some("share-follow"));
