@@ -165,7 +165,10 @@ impl Class {
 /// Line statistics used by the classifier.
 #[derive(Debug, Clone, Copy, Default)]
 struct Stats {
+    /// Length in Latin-letter terms (CJK characters count more).
     chars: usize,
+    /// Length in characters.
+    raw_chars: usize,
     words: u32,
     stops: u32,
     /// Ends like a sentence (`.`, `!`, `?`, `…`, CJK full stops, maybe before a closing quote).
@@ -401,11 +404,18 @@ impl Stage {
             }
         }
         let title_case = if cased == 0 { 0.0 } else { upper as f32 / cased as f32 };
-        Stats { chars, words: c.words, stops: c.stops, sentence_end, title_case }
+        // a CJK character carries about as much as two or three Latin letters: length
+        // thresholds are in Latin-letter terms
+        let raw_chars = chars;
+        let chars = match lang {
+            Lang::Chinese | Lang::Japanese => chars * 5 / 2,
+            _ => chars,
+        };
+        Stats { chars, raw_chars, words: c.words, stops: c.stops, sentence_end, title_case }
     }
 
     fn first_pass(&self, t: &str, st: &Stats, lang: Lang, repeats: Option<&HashSet<u64>>, norm: &mut String, doc: &mut Document) -> Class {
-        if let Some(r) = self.rules.matches(t, st.chars, norm) {
+        if let Some(r) = self.rules.matches(t, st.raw_chars, norm) {
             return Class::Bad(Cow::Owned(self.rules.name(r).to_string()));
         }
         if let Some(set) = repeats {

@@ -75,6 +75,26 @@ fn spanish_news_page() {
 }
 
 #[test]
+fn french_news_page() {
+    check_fixture("fr_news.txt");
+}
+
+#[test]
+fn portuguese_news_page() {
+    check_fixture("pt_news.txt");
+}
+
+#[test]
+fn ukrainian_news_page() {
+    check_fixture("uk_news.txt");
+}
+
+#[test]
+fn chinese_news_page() {
+    check_fixture("zh_news.txt");
+}
+
+#[test]
 fn removals_name_their_rule() {
     let d = run("Home\nWorld\n- Advertisment -\nThe committee met on Tuesday to discuss the budget, and members said that the plan was not yet final.\nThe chair said a vote would be held in March, after the public consultation had closed and the figures were in.\nLeave a Reply\n");
     let rules: Vec<&str> = d.log.removals.iter().map(|r| r.rule.as_ref()).collect();
