@@ -83,12 +83,17 @@ impl StopWords {
         let mut hits = [0u32; 32];
         let (mut cjk, mut kana, mut letters) = (0u32, 0u32, 0u32);
         let mut buf = String::new();
-        // a sample is enough: the first 20k bytes
-        let mut end = text.len().min(20_000);
+        // a sample is enough: 8 kB from the middle, where the body of a page usually is
+        const SAMPLE: usize = 8_000;
+        let mut start = text.len().saturating_sub(SAMPLE) / 2;
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        let mut end = (start + SAMPLE).min(text.len());
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        let sample = &text[..end];
+        let sample = &text[start..end];
         for c in sample.chars() {
             if c.is_ascii() {
                 letters += c.is_ascii_alphabetic() as u32;
