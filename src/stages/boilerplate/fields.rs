@@ -20,9 +20,17 @@ static BYLINE: Lazy<Regex> = Lazy::new(|| {
           | (?i:author|authors|autor|autore|auteur|autorzy|автор|авторы|автор\ материала|текст|автори|المؤلف|作者|bron|source)\s*[:：]\s*
           )
           (?P<name>\p{Lu}[\p{L}.'’\-]*(?:\s+(?:\p{Lu}[\p{L}.'’\-]*|and|und|et|y|e|i|и|і|та|de|da|van|von|der|al|bin|la|le|,)){0,7})
-          (?P<rest>\s*(?:[|,•·–—-]\s*.*)?)$",
+          (?P<rest>\s*(?:[|,•·–—-]\s*.*|\d.*)?)$",
     )
     .expect("byline regex")
+});
+
+/// "Jane Doe, AP Auto Writer", "Max Muster, Reuters", "Jane Doe - Staff Reporter"
+static BYLINE_ROLE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"^(?P<name>\p{Lu}[\p{L}.'’\-]+(?:\s+\p{Lu}[\p{L}.'’\-]*){1,3})\s*(?:,|\s[-–—|]\s)\s*(?i:(?:associated press|ap|afp|reuters|dpa|efe|ansa|tass|the associated press)|(?:[\p{L}.]+\s+){0,3}(?:writer|reporter|correspondent|editor|staff|journalist|contributor|columnist|корреспондент|журналист|редактор|korrespondent|redakteur|journaliste|periodista|jornalista|giornalista))$",
+    )
+    .expect("byline role regex")
 });
 
 static DATELINE: Lazy<Regex> = Lazy::new(|| {
@@ -88,6 +96,9 @@ pub fn byline(line: &str) -> Option<&str> {
     if t.chars().count() > 120 || t.ends_with('.') && !t.ends_with(" Jr.") {
         return None;
     }
+    if let Some(c) = BYLINE_ROLE.captures(t) {
+        return c.name("name").map(|m| m.as_str());
+    }
     let c = BYLINE.captures(t)?;
     let name = c.name("name")?.as_str().trim_end_matches([',', ' ']);
     if name.is_empty() {
@@ -124,7 +135,7 @@ pub fn timestamp(line: &str) -> bool {
             other += 1;
         }
     }
-    if t.contains('@') {
+    if t.as_bytes().windows(2).any(|w| w[0] == b'@' && (w[1].is_ascii_alphabetic() || w[1] == b'_')) {
         // an embedded post's attribution ("— Name (@handle) May 5, 2020") is content
         return false;
     }
@@ -159,6 +170,9 @@ mod tests {
         assert_eq!(byline("Von Max Mustermann"), Some("Max Mustermann"));
         assert_eq!(byline("Por María García"), Some("María García"));
         assert_eq!(byline("By the end of the year the plant was closed."), None);
+        assert_eq!(byline("Jane Example, AP Auto Writer"), Some("Jane Example"));
+        assert_eq!(byline("Max Muster, Reuters"), Some("Max Muster"));
+        assert_eq!(byline("By Jane Doe 2019-11-18T20:51:19Z Science"), Some("Jane Doe"));
         assert_eq!(byline("by train to the coast"), None);
     }
 
@@ -174,6 +188,7 @@ mod tests {
         assert!(!timestamp("VIP : 60,000"));
         assert!(!timestamp("Score 4.5 out of 5"));
         assert!(!timestamp("— A Person (@someone) November 18, 2019"));
+        assert!(timestamp("Nov 18, 2019 @17:19 PM · Updated: Nov 18, 2019 @17:26 PM"));
         assert!(!timestamp("The vote is on 5 May and results come in June."));
     }
 

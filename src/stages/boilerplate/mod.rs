@@ -677,7 +677,9 @@ impl Stage {
                 continue;
             }
             let t = lines[j].trim();
-            if st.words >= 3 && st.chars >= 15 && st.chars <= 250 && !t.ends_with('.') && !t.ends_with(':') {
+            // a social handle marks an author line, not a headline
+            let handle = t.as_bytes().windows(2).any(|w| w[0] == b'@' && (w[1].is_ascii_alphanumeric() || w[1] == b'_'));
+            if st.words >= 3 && st.chars >= 15 && st.chars <= 250 && !t.ends_with('.') && !t.ends_with(':') && !handle {
                 classes[j] = Class::Headline;
                 return;
             }

@@ -369,6 +369,9 @@ mod tests {
         assert_eq!(rule_of(&s, "A row of new cars sits at a dealership in a small town, Colo. (AP Photo/Jane Doe)").as_deref(), Some("photo-caption"));
         assert_eq!(rule_of(&s, "Die Hafenmauer nach dem Sturm am Dienstag. (Foto: Max Muster)").as_deref(), Some("photo-caption"));
         assert_eq!(rule_of(&s, "Avoid the error of 2014"), None);
+        assert_eq!(rule_of(&s, "Tempo de leitura: 1 minuto").as_deref(), Some("reading-time"));
+        assert_eq!(rule_of(&s, "5 min read").as_deref(), Some("reading-time"));
+        assert_eq!(rule_of(&s, "Время чтения: 3 минуты").as_deref(), Some("reading-time"));
         assert_eq!(rule_of(&s, "We use cookies to improve your experience. By continuing to browse you agree.").as_deref(), Some("cookie-banner"));
         assert_eq!(rule_of(&s, "Folgen Sie uns auf Twitter").as_deref(), Some("share-follow"));
         assert_eq!(rule_of(&s, "Facebook Twitter WhatsApp Email").as_deref(), Some("share-follow"));
