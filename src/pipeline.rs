@@ -476,11 +476,21 @@ fn spool_record(d: &Document, jsonl: &[u8], csv: &[u8]) -> Vec<u8> {
 /// input order and write each document where its final verdict sends it.
 pub(crate) fn resolve_deferred(
     dedup: &mut dyn BarrierStage,
-    mut spool: std::fs::File,
+    spool: std::fs::File,
     outputs: &mut Outputs,
     report: &mut Report,
 ) -> Result<(), RunError> {
     let verdicts: HashMap<u64, Admission> = dedup.finish().into_iter().collect();
+    resolve_spool(&verdicts, spool, &mut |c| outputs.write(c), report)
+}
+
+/// Write every spooled document where `verdicts` sends it (kept when it has none).
+pub(crate) fn resolve_spool(
+    verdicts: &HashMap<u64, Admission>,
+    mut spool: std::fs::File,
+    write: &mut dyn FnMut(&Chunk) -> Result<(), RunError>,
+    report: &mut Report,
+) -> Result<(), RunError> {
     spool.seek(SeekFrom::Start(0)).map_err(|e| RunError::io("spool", e))?;
     let mut r = BufReader::with_capacity(1 << 20, spool);
     let read_u64 = |r: &mut BufReader<std::fs::File>| -> Option<u64> {
@@ -515,7 +525,7 @@ pub(crate) fn resolve_deferred(
                 chunk.csv = csv;
             }
         }
-        outputs.write(&chunk)?;
+        write(&chunk)?;
     }
     Ok(())
 }
