@@ -146,6 +146,11 @@ pub fn run_with_state(plan: Plan, dir: &Path, opts: RunOptions) -> Result<Increm
     let _lock = lock(dir)?;
     let (mut state, gdir) = load(dir)?;
     let mut plan = plan;
+    if let Some(d) = plan.dedup.as_ref() {
+        // Fail before doing any work if the index could not be kept afterwards.
+        d.save_index(&mut std::io::sink())
+            .map_err(|e| RunError::Other(format!("--state needs a dedup stage that can save its index: {e}")))?;
+    }
     if let (Some(d), Some(g)) = (plan.dedup.as_mut(), gdir.as_ref()) {
         let p = g.join("index.bin");
         if p.exists() {

@@ -111,18 +111,18 @@ fn overlapping_runs_are_locked_out_with_exit_code_3() {
     std::fs::create_dir_all(s.path("state")).unwrap();
     // A live holder: this test process.
     s.write("state/lock", format!("{}\n", std::process::id()));
-    let o = presswash(cwd, &["run", "-i", "in", "-o", "out", "--stages", "repair,dedup", "--state", "state", "-q"]);
+    let o = presswash(cwd, &["run", "-i", "in", "-o", "out", "--stages", "repair", "--state", "state", "-q"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("another run holds the lock"), "{}", stderr(&o));
     assert!(!s.path("out/clean.jsonl").exists());
     // A stale lock (its process is gone) is taken over; one line for cron mail on stdout.
     s.write("state/lock", "4194303\n");
-    let o = presswash(cwd, &["run", "-i", "in", "-o", "out", "--stages", "repair,dedup", "--state", "state", "-q", "--summary-line"]);
+    let o = presswash(cwd, &["run", "-i", "in", "-o", "out", "--stages", "repair", "--state", "state", "-q", "--summary-line"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let line = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(line.lines().count(), 1, "{line}");
     assert!(line.starts_with("presswash: ok: 1 new files (0 already seen), 5 read, 5 kept"), "{line}");
     assert!(!s.path("state/lock").exists(), "lock released");
-    let o = presswash(cwd, &["run", "-i", "in", "-o", "out2", "--stages", "repair,dedup", "--state", "state", "-q", "--summary-line"]);
+    let o = presswash(cwd, &["run", "-i", "in", "-o", "out2", "--stages", "repair", "--state", "state", "-q", "--summary-line"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("0 new files (1 already seen), 0 read"));
 }

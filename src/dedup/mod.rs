@@ -837,19 +837,6 @@ impl BarrierStage for Dedup {
             "keep": self.cfg.keep,
         })
     }
-    // The placeholder keeps everything and remembers nothing: trivially shardable.
-    fn encode_summary(&self, _summary: &Summary) -> Option<Vec<u8>> {
-        Some(Vec::new())
-    }
-    fn decode_summary(&self, _bytes: &[u8]) -> Option<Summary> {
-        Some(Box::new(()))
-    }
-    fn save_index(&self, _w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn load_index(&mut self, _r: &mut dyn std::io::Read) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -359,6 +359,11 @@ const TAG_BATCH_END: u8 = 2;
 pub fn run_shard(plan: Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
     let start = Instant::now();
     let out = plan.output_dir.clone();
+    if plan.dedup.is_some() && plan.raw.stages.dedup.paragraphs.enabled {
+        // That pass edits documents while admitting them, which needs their text in the
+        // sequential step: not supported across machines (yet).
+        return Err(ConfigError::invalid("stages.dedup.paragraphs.enabled", "cannot be used with --shard").into());
+    }
     let files: Vec<Arc<InputFile>> = input::discover(&plan.inputs)?.into_iter().map(Arc::new).collect();
     let blocks = input::plan_blocks(&files, plan.raw.pipeline.block_bytes);
     let mine = assign_blocks(&blocks, spec.count).swap_remove(spec.index);

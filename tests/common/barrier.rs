@@ -32,7 +32,7 @@ impl BarrierStage for ExactDedup {
     fn summarise(&self, doc: &mut Document) -> Summary {
         Box::new(key(&doc.text))
     }
-    fn admit(&mut self, doc: &Document, summary: Summary) -> Admission {
+    fn admit(&mut self, doc: &mut Document, summary: Summary) -> Admission {
         let k = *summary.downcast::<u64>().expect("ours");
         if self.keep_last {
             self.seen.push((doc.seq, k, doc.id.clone()));
