@@ -91,13 +91,14 @@ if [ "$ANCHORS" = 1 ]; then
   fi
   if [ -x "$VENV/bin/python" ]; then
     PY="$VENV/bin/python"
-    "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-    for pkg in ftfy trafilatura resiliparse datatrove spacy rensa numpy; do
-      mod="$pkg"
-      if "$PY" -c "import $mod" >/dev/null 2>&1; then continue; fi
-      log "pip install $pkg (PyPI)"
-      "$PY" -m pip install --quiet --disable-pip-version-check "$pkg" >"$BENCH_DIR/pip-$pkg.log" 2>&1 \
-        || log "$pkg failed to install (see $BENCH_DIR/pip-$pkg.log): reported as not installed"
+    # One install per anchor so that one failure does not take the others down. pip does
+    # not touch the network for a requirement that is already satisfied. datatrove's MinHash
+    # needs spacy (English word tokenizer), tokenizers, orjson and xxhash < 4 (its xxhash
+    # wrapper passes str, which xxhash 4 refuses).
+    for req in ftfy trafilatura resiliparse datatrove spacy tokenizers "xxhash<4" orjson rensa; do
+      name="${req%%[<>=]*}"
+      "$PY" -m pip install --quiet --disable-pip-version-check "$req" >"$BENCH_DIR/pip-$name.log" 2>&1 \
+        || log "$req failed to install (see $BENCH_DIR/pip-$name.log): reported as not installed"
     done
   fi
 fi
