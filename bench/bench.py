@@ -87,6 +87,9 @@ class Bench:
         self.rows = []
         self.work = os.path.join(a.work, "runs")
         os.makedirs(self.work, exist_ok=True)
+        # Where presswash writes its outputs (--out: e.g. /dev/shm to take the disk out).
+        self.outroot = a.out or self.work
+        os.makedirs(self.outroot, exist_ok=True)
         self.files = dump_files(a.dump)
         self.bytes = sum(os.path.getsize(f) for f in self.files)
         self.docs = count_docs(self.files)
@@ -112,7 +115,7 @@ class Bench:
         return row
 
     def presswash(self, what, dump, out_name, threads=2, stages=None, config=None, keep_output=False, compare=None):
-        out = os.path.join(self.work, out_name)
+        out = os.path.join(self.outroot, out_name)
         shutil.rmtree(out, ignore_errors=True)
         cmd = [self.a.bin, "run", "-q", "--input", dump, "--output", out, "--threads", str(threads)]
         if stages:
@@ -185,12 +188,21 @@ class Bench:
         whole2["key"] = "whole"
         whole1, out1 = self.presswash("whole default pipeline, 1 thread", a.dump, "whole-t1", 1, keep_output=True, compare="whole")
         self.identical = None
+        out_bytes = sum(os.path.getsize(os.path.join(out2, f)) for f in os.listdir(out2)) if os.path.isdir(out2) else 0
         j1, j2 = os.path.join(out1, "clean.jsonl"), os.path.join(out2, "clean.jsonl")
         if os.path.exists(j1) and os.path.exists(j2):
             self.identical = sha256(j1) == sha256(j2)
         if not a.keep:
             shutil.rmtree(out1, ignore_errors=True)
             shutil.rmtree(out2, ignore_errors=True)
+        if out_bytes:
+            # The other floor: writing as many bytes as the whole run wrote, fsync included.
+            blocks = max(1, out_bytes >> 23)
+            tgt = os.path.join(self.outroot, "disk-floor.tmp")
+            m = measure(["dd", "if=/dev/zero", "of=" + tgt, "bs=8M", "count=%d" % blocks, "conv=fdatasync"])
+            os.remove(tgt) if os.path.exists(tgt) else None
+            self.add("dd", "write the run's %.0f MB of output + fsync" % (blocks * 8.388608), m, self.bytes, self.docs,
+                     note="disk floor: presswash writes clean.jsonl + clean.csv", compare="whole")
         r = self.presswash("no stage (read, parse, write)", a.dump, "nostage", 2, config=self.nostages, compare="whole")[0]
         for s in stage_names:
             r = self.presswash("%s alone" % s, a.dump, "stage-" + s, 2, stages=s, compare="whole")[0]
@@ -214,7 +226,7 @@ class Bench:
         else:
             self.missing("trafilatura", "extract on HTML", "skipped: no HTML pages (dump has none, no shared/data/extraction/html)")
             self.missing("resiliparse", "extract on HTML", "skipped: no HTML pages")
-        self.anchor("datatrove", "reader + filters + minhash dedup (first %.0f MB)" % small_mb, small + ["--tmp", os.path.join(self.work, "datatrove")], compare="whole")
+        self.anchor("datatrove", "reader + filters + minhash dedup (first %.1f MB)" % small_mb, small + ["--tmp", os.path.join(self.work, "datatrove")], compare="whole")
         self.anchor("rensa", "MinHash + LSH dedup, 128 perms (%s)" % subnote, sub, compare="stage:dedup")
 
         self.scale = None
@@ -331,6 +343,7 @@ def main():
     ap.add_argument("--anchor-mb", type=float, default=50)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--out", help="folder for presswash's outputs (default: WORK/runs)")
     ap.add_argument("--scale-small")
     ap.add_argument("--scale-large")
     Bench(ap.parse_args()).run()

@@ -2,7 +2,7 @@
 # presswash benchmark harness: one dump, every tool on it, one table.
 #
 #   bench/run.sh [--mb N] [--input DUMP] [--format jsonl|txt] [--quick] [--scale]
-#                [--no-anchors] [--anchor-mb N] [--keep]
+#                [--no-anchors] [--anchor-mb N] [--out DIR] [--keep]
 #
 # Generates a dump with ../shared/eval/make_scale_corpus.py (or takes --input), builds
 # presswash --release, installs the Python anchors into bench/.venv (PyPI only; an anchor
@@ -13,6 +13,7 @@
 # for the linearity and peak-memory figures.
 #
 # Wall time, CPU time and peak RSS of each whole process come from wait4() (bench/bench.py).
+# --out DIR puts presswash's outputs there (e.g. /dev/shm: measures without the disk).
 # Generated data and outputs live in $BENCH_DIR (default ${TMPDIR:-/tmp}/presswash-bench),
 # outside the git tree. Results: $BENCH_DIR/results.json and the printed tables.
 set -euo pipefail
@@ -29,6 +30,7 @@ SCALE=0
 ANCHORS=1
 ANCHOR_MB=""
 KEEP=0
+OUT=""
 
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
     --no-anchors) ANCHORS=0; shift ;;
     --anchor-mb) ANCHOR_MB="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --out) OUT="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -109,6 +112,7 @@ ARGS=(--bin "$BIN" --dump "$DUMP" --work "$BENCH_DIR" --anchor-mb "$ANCHOR_MB" -
 [ -n "$HTML_DIR" ] && ARGS+=(--html "$HTML_DIR")
 [ "$QUICK" = 1 ] && ARGS+=(--quick)
 [ "$KEEP" = 1 ] && ARGS+=(--keep)
+[ -n "$OUT" ] && ARGS+=(--out "$OUT")
 if [ "$SCALE" = 1 ]; then
   if [ -n "$INPUT" ]; then
     log "--scale generates its own 200 MB and 1000 MB dumps ($FORMAT)"
