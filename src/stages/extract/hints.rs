@@ -1,0 +1,224 @@
+//! What an element's `class` and `id` say about it: general naming conventions of web
+//! templates (not any one site's), split into words on `-`, `_`, whitespace and camelCase.
+//!
+//! `boiler` names a rule when the words mark page furniture (comments, share bars,
+//! related links, newsletters, ads, captions, bylines, navigation ...); `weight` is the
+//! readability-style hint (+ for article/content/story words, - for furniture).
+
+/// Word stems that mark furniture, matched as a prefix of a word, with the rule name used
+/// in counts. Order matters only for which rule names a removal.
+const BOILER_PREFIX: &[(&str, &str)] = &[
+    ("comment", "comments"),
+    ("disqus", "comments"),
+    ("respond", "comments"),
+    ("reply", "comments"),
+    ("share", "share"),
+    ("sharing", "share"),
+    ("social", "share"),
+    ("sociable", "share"),
+    ("follow", "share"),
+    ("facebook", "share"),
+    ("twitter", "share"),
+    ("whatsapp", "share"),
+    ("related", "related"),
+    ("recommend", "related"),
+    ("trending", "related"),
+    ("popular", "related"),
+    ("mostread", "related"),
+    ("readmore", "related"),
+    ("readalso", "related"),
+    ("seealso", "related"),
+    ("outbrain", "related"),
+    ("taboola", "related"),
+    ("newsletter", "newsletter"),
+    ("subscri", "newsletter"),
+    ("signup", "newsletter"),
+    ("cookie", "cookie"),
+    ("consent", "cookie"),
+    ("gdpr", "cookie"),
+    ("promo", "ad"),
+    ("advert", "ad"),
+    ("sponsor", "ad"),
+    ("adslot", "ad"),
+    ("adunit", "ad"),
+    ("adsense", "ad"),
+    ("adsbygoogle", "ad"),
+    ("dfp", "ad"),
+    ("banner", "ad"),
+    ("sidebar", "sidebar"),
+    ("widget", "sidebar"),
+    ("rail", "sidebar"),
+    ("breadcrumb", "nav"),
+    ("navbar", "nav"),
+    ("navigation", "nav"),
+    ("menu", "nav"),
+    ("pagination", "nav"),
+    ("pager", "nav"),
+    ("masthead", "nav"),
+    ("toolbar", "nav"),
+    ("footer", "footer"),
+    ("caption", "caption"),
+    ("credit", "caption"),
+    ("byline", "byline"),
+    ("author", "byline"),
+    ("dateline", "byline"),
+    ("timestamp", "byline"),
+    ("popup", "popup"),
+    ("modal", "popup"),
+    ("overlay", "popup"),
+    ("paywall", "popup"),
+    ("login", "popup"),
+    ("signin", "popup"),
+    ("print", "tools"),
+    ("tools", "tools"),
+    ("rating", "tools"),
+    ("survey", "tools"),
+    ("skip", "nav"),
+];
+
+/// Words that mark furniture only as a whole word.
+const BOILER_WORD: &[(&str, &str)] = &[
+    ("ad", "ad"),
+    ("ads", "ad"),
+    ("adv", "ad"),
+    ("nav", "nav"),
+    ("tags", "tags"),
+    ("tag", "tags"),
+    ("topics", "tags"),
+    ("keywords", "tags"),
+    ("meta", "byline"),
+    ("hidden", "hidden"),
+    ("hide", "hidden"),
+    ("sronly", "hidden"),
+    ("visuallyhidden", "hidden"),
+    ("screenreader", "hidden"),
+    ("more", "related"),
+    ("also", "related"),
+    ("next", "related"),
+    ("prev", "related"),
+    ("header", "header"),
+    ("bio", "byline"),
+    ("gallery", "caption"),
+    ("slideshow", "caption"),
+    ("carousel", "caption"),
+    ("icon", "tools"),
+];
+
+/// Words that suggest the main text.
+const CONTENT_WORD: &[&str] = &[
+    "article", "content", "story", "body", "entry", "post", "text", "main", "blog", "prose", "richtext", "paragraph",
+    "artikel", "noticia", "materia", "news", "detail", "single",
+];
+
+/// Class/id verdict for one element.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Hint {
+    pub weight: f32,
+    pub boiler: Option<&'static str>,
+    pub content: bool,
+}
+
+/// Classify the concatenated `class` and `id` values of an element.
+pub fn classify(class: &str, id: &str) -> Hint {
+    let mut hint = Hint::default();
+    let mut neg = false;
+    for value in [class, id] {
+        for_words(value, |w| {
+            if let Some(&(_, rule)) = BOILER_WORD.iter().find(|(x, _)| *x == w) {
+                hint.boiler.get_or_insert(rule);
+                neg = true;
+            } else if let Some(&(_, rule)) = BOILER_PREFIX.iter().find(|(x, _)| w.starts_with(x)) {
+                hint.boiler.get_or_insert(rule);
+                neg = true;
+            } else if CONTENT_WORD.iter().any(|x| w.starts_with(x)) {
+                hint.content = true;
+            }
+        });
+    }
+    if hint.content {
+        hint.weight += 25.0;
+    }
+    if neg {
+        hint.weight -= 25.0;
+    }
+    hint
+}
+
+/// Call `f` with each lowercase word of `s` (split on non-alphanumerics and camelCase
+/// humps); pieces are glued when a separator sits between two single letters, so that
+/// `sr-only` gives `sronly`. Words longer than 31 bytes are cut.
+fn for_words(s: &str, mut f: impl FnMut(&str)) {
+    let mut buf = [0u8; 32];
+    let mut len = 0usize;
+    let mut prev_lower = false;
+    let bytes = s.as_bytes();
+    let mut emit = |buf: &[u8], len: &mut usize, f: &mut dyn FnMut(&str)| {
+        if *len > 0 {
+            if let Ok(w) = std::str::from_utf8(&buf[..*len]) {
+                f(w);
+            }
+        }
+        *len = 0;
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && prev_lower {
+                emit(&buf, &mut len, &mut f);
+            }
+            if len < buf.len() {
+                buf[len] = c.to_ascii_lowercase();
+                len += 1;
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        } else {
+            // "sr-only", "read-more", "see-also": joined spellings of common compounds.
+            let next_word_len = bytes[i + 1..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+            let joined = (len == 2 && next_word_len == 4) || (len == 4 && next_word_len == 4) || (len == 3 && next_word_len == 4);
+            if joined && (c == b'-' || c == b'_') {
+                let word = std::str::from_utf8(&buf[..len]).unwrap_or("");
+                let next = &bytes[i + 1..i + 1 + next_word_len];
+                let glue = matches!(
+                    (word, next.to_ascii_lowercase().as_slice()),
+                    ("sr", b"only") | ("read", b"more") | ("see", b"also") | ("most", b"read") | ("read", b"also") | ("ad", b"slot") | ("ad", b"unit")
+                );
+                if glue {
+                    i += 1;
+                    prev_lower = false;
+                    continue;
+                }
+            }
+            emit(&buf, &mut len, &mut f);
+            prev_lower = false;
+        }
+        i += 1;
+    }
+    emit(&buf, &mut len, &mut f);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn furniture_words() {
+        assert_eq!(classify("article-comments", "").boiler, Some("comments"));
+        assert_eq!(classify("c-share-bar", "").boiler, Some("share"));
+        assert_eq!(classify("", "relatedStories").boiler, Some("related"));
+        assert_eq!(classify("sr-only", "").boiler, Some("hidden"));
+        assert_eq!(classify("ad ad--top", "").boiler, Some("ad"));
+        assert_eq!(classify("image-caption", "").boiler, Some("caption"));
+        assert_eq!(classify("read-more", "").boiler, Some("related"));
+    }
+
+    #[test]
+    fn no_false_furniture_inside_words() {
+        // "ad" only as a whole word; "header"-like substrings do not count as "ad".
+        assert_eq!(classify("shadow loaded heading", "").boiler, None);
+        assert_eq!(classify("article-body", "story").boiler, None);
+        assert!(classify("article-body", "").content);
+        assert!(classify("article-body", "").weight > 0.0);
+        assert!(classify("sidebar", "").weight < 0.0);
+    }
+}

@@ -1,0 +1,300 @@
+//! `extract` stage: the article out of an HTML page.
+//!
+//! Applies to documents read from HTML (`format == html`; `text` holds the decoded page).
+//! It sets `title` to the headline and replaces `text` with the article body: paragraphs
+//! and subheads, one per paragraph, separated by blank lines. Navigation, headers and
+//! footers, captions and credits, bylines, share bars, related-link lists, newsletter and
+//! cookie boxes, comments and hidden elements are dropped and counted per rule
+//! (`extract/<rule>` in the report).
+//!
+//! How: a forgiving tokenizer builds a light tree ([`html`]); the body is cut into text
+//! blocks at block-level elements; containers are scored by the sentence-like paragraphs
+//! they hold, with link density, class/id naming conventions ([`hints`]), `<article>`,
+//! schema.org `itemprop=articleBody` and a JSON-LD `articleBody` as signals ([`content`]);
+//! the best container and the siblings that continue it are kept, minus furniture inside.
+//!
+//! ```toml
+//! [stages.extract]
+//! # Pages whose extracted body is shorter than this many characters are rejected
+//! # (reason `no-content`); 0 keeps them (with empty text).
+//! min_chars = 1
+//! # Keep list items (bulleted lists) inside the article.
+//! keep_lists = true
+//! ```
+
+pub mod content;
+pub mod entities;
+pub mod hints;
+pub mod html;
+
+use crate::document::{Document, Format, Reject};
+use crate::error::ConfigError;
+use crate::stages::{BatchState, DocStage};
+
+use content::{Evidence, Page};
+use html::{Kind, Tag};
+
+/// `[stages.extract]` options.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Reject pages whose extracted body has fewer characters than this (`no-content`);
+    /// 0 never rejects.
+    pub min_chars: usize,
+    /// Keep list items inside the article region.
+    pub keep_lists: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { min_chars: 1, keep_lists: true }
+    }
+}
+
+impl Config {
+    pub fn build(&self) -> Result<Stage, ConfigError> {
+        Ok(Stage { opts: Options { keep_lists: self.keep_lists }, min_chars: self.min_chars })
+    }
+}
+
+/// Options of the pure extractor.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub keep_lists: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { keep_lists: true }
+    }
+}
+
+/// The result of [`extract`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extracted {
+    /// The headline, if the page has one.
+    pub title: Option<String>,
+    /// The article body: paragraphs separated by blank lines.
+    pub text: String,
+    /// Blocks dropped, per rule (rule, count), in first-seen order.
+    pub dropped: Vec<(&'static str, u64)>,
+}
+
+pub struct Stage {
+    opts: Options,
+    min_chars: usize,
+}
+
+impl DocStage for Stage {
+    fn name(&self) -> &'static str {
+        "extract"
+    }
+
+    fn apply(&self, doc: &mut Document, _batch: Option<&BatchState>) -> Result<(), Reject> {
+        if doc.format != Format::Html {
+            return Ok(());
+        }
+        let ex = extract(&doc.text, &self.opts);
+        for &(rule, n) in &ex.dropped {
+            doc.log.count("extract", rule, n);
+        }
+        if let Some(t) = ex.title {
+            doc.title = Some(t);
+        }
+        let chars = ex.text.chars().count();
+        if self.min_chars > 0 && chars < self.min_chars {
+            return Err(Reject::new("no-content", format!("extracted {chars} characters of text from the HTML")));
+        }
+        doc.text = ex.text;
+        Ok(())
+    }
+}
+
+/// Extract headline and article body from an HTML page.
+pub fn extract(html: &str, opts: &Options) -> Extracted {
+    let page = content::segment(html);
+    let meta = page_meta(&page);
+    let ev = evidence(&page, meta.article_body.as_deref());
+    let sel = content::select(&page, &ev);
+    let title = choose_title(&page, &meta);
+    let title_key = title.as_deref().map(normalize).unwrap_or_default();
+
+    let mut out = String::with_capacity(html.len() / 8);
+    let mut dropped: Vec<(&'static str, u64)> = Vec::new();
+    let mut drop = |rule: &'static str| {
+        if let Some(d) = dropped.iter_mut().find(|d| d.0 == rule) {
+            d.1 += 1;
+        } else {
+            dropped.push((rule, 1));
+        }
+    };
+    for (_, reason) in &page.skipped {
+        drop(reason);
+    }
+    for (b, verdict) in page.blocks.iter().zip(&sel.verdict) {
+        let mut v = *verdict;
+        if v.is_none() && !title_key.is_empty() && page.dom.tag(b.owner).map(|t| t.is_heading() || t == Tag::P).unwrap_or(false) && normalize(&b.text) == title_key {
+            v = Some("headline");
+        }
+        if v.is_none() && !opts.keep_lists && page.dom.tag(b.owner) == Some(Tag::Li) {
+            v = Some("list");
+        }
+        match v {
+            Some(rule) => drop(rule),
+            None => {
+                if !out.is_empty() {
+                    out.push_str("\n\n");
+                }
+                out.push_str(&b.text);
+            }
+        }
+    }
+    Extracted { title, text: out, dropped }
+}
+
+/// Facts from `<head>` and structured data.
+#[derive(Debug, Default)]
+struct Meta {
+    og_title: Option<String>,
+    title_tag: Option<String>,
+    article_body: Option<String>,
+}
+
+fn page_meta(page: &Page) -> Meta {
+    let dom = &page.dom;
+    let mut m = Meta::default();
+    for id in 0..dom.nodes.len() as u32 {
+        let Kind::Element { tag, .. } = dom.nodes[id as usize].kind else { continue };
+        match tag {
+            Tag::Meta if m.og_title.is_none() => {
+                let key = dom.attr(id, "property").or_else(|| dom.attr(id, "name")).unwrap_or("");
+                if key.eq_ignore_ascii_case("og:title") || key.eq_ignore_ascii_case("twitter:title") {
+                    if let Some(c) = dom.attr(id, "content") {
+                        let t = entities::decode(c);
+                        if !t.is_empty() {
+                            m.og_title = Some(t);
+                        }
+                    }
+                }
+            }
+            Tag::Title if m.title_tag.is_none() => {
+                let raw: String = dom.children(id).filter_map(|c| dom.text_of(c)).collect();
+                let t = entities::decode(&raw);
+                if !t.is_empty() {
+                    m.title_tag = Some(t);
+                }
+            }
+            Tag::Script => {
+                let ty = dom.attr(id, "type").unwrap_or("");
+                if ty.to_ascii_lowercase().contains("ld+json") {
+                    if let Some(raw) = dom.children(id).find_map(|c| dom.text_of(c)) {
+                        if let Some(body) = json_ld_article_body(raw) {
+                            if m.article_body.as_ref().map(|b| b.len() < body.len()).unwrap_or(true) {
+                                m.article_body = Some(body);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+/// The longest `articleBody` string anywhere in a JSON-LD script.
+fn json_ld_article_body(raw: &str) -> Option<String> {
+    if !raw.contains("articleBody") {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(raw.trim()).ok()?;
+    fn walk(v: &serde_json::Value, best: &mut Option<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, x) in map {
+                    if k == "articleBody" {
+                        if let Some(s) = x.as_str() {
+                            if best.as_ref().map(|b| b.len() < s.len()).unwrap_or(true) {
+                                *best = Some(s.to_string());
+                            }
+                        }
+                    } else {
+                        walk(x, best);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, best)),
+            _ => {}
+        }
+    }
+    let mut best = None;
+    walk(&v, &mut best);
+    best
+}
+
+/// Lowercase alphanumerics only: a key for comparing texts across markup differences.
+fn normalize(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// Which blocks occur in the structured-data article body.
+fn evidence(page: &Page, article_body: Option<&str>) -> Evidence {
+    let Some(body) = article_body else { return Evidence::default() };
+    // Structured bodies may hold markup and entities themselves.
+    let body = if body.contains('<') || body.contains('&') {
+        let inner = content::segment(body);
+        inner.blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>().join(" ")
+    } else {
+        body.to_string()
+    };
+    let key = normalize(&body);
+    if key.chars().count() < 200 {
+        return Evidence::default();
+    }
+    let finder_hay = key.as_bytes();
+    let in_article_body = page
+        .blocks
+        .iter()
+        .map(|b| {
+            let k = normalize(&b.text);
+            if k.chars().count() < 15 {
+                return false;
+            }
+            let probe: String = k.chars().take(60).collect();
+            memchr::memmem::find(finder_hay, probe.as_bytes()).is_some()
+        })
+        .collect();
+    Evidence { in_article_body, has_article_body: true }
+}
+
+/// Cut a site name off a `<title>`: "Headline | Site", "Headline - Site", "Site: Headline".
+fn strip_site(title: &str) -> &str {
+    for sep in [" | ", " - ", " – ", " — ", " :: ", " « ", " » ", " · "] {
+        if let Some(i) = title.find(sep) {
+            let (a, b) = (&title[..i], &title[i + sep.len()..]);
+            // Keep the longer side: the headline is longer than the site name.
+            let best = if b.chars().count() > a.chars().count() { b } else { a };
+            return strip_site(best.trim());
+        }
+    }
+    title
+}
+
+fn choose_title(page: &Page, meta: &Meta) -> Option<String> {
+    let dom = &page.dom;
+    let refs: Vec<String> = [meta.og_title.as_deref(), meta.title_tag.as_deref()].into_iter().flatten().map(normalize).collect();
+    let h1s: Vec<&str> = page.blocks.iter().filter(|b| dom.tag(b.owner) == Some(Tag::H1)).map(|b| b.text.as_str()).collect();
+    for h in &h1s {
+        let k = normalize(h);
+        if k.len() >= 8 && refs.iter().any(|r| r.contains(&k) || k.contains(r.as_str())) {
+            return Some(h.replace('\n', " "));
+        }
+    }
+    if let Some(t) = &meta.og_title {
+        return Some(strip_site(t).to_string());
+    }
+    if let Some(h) = h1s.first() {
+        return Some(h.replace('\n', " "));
+    }
+    meta.title_tag.as_deref().map(|t| strip_site(t).to_string())
+}
