@@ -26,6 +26,14 @@ fn main() -> std::io::Result<()> {
             Ok((id, String::from_utf8_lossy(&bytes).into_owned()))
         })
         .collect::<std::io::Result<_>>()?;
+    if let Ok(want) = std::env::var("TRACE") {
+        for (id, html) in &pages {
+            if id.starts_with(&want) {
+                print!("{}", presswash::stages::extract::trace(html, &Options::default()));
+            }
+        }
+        return Ok(());
+    }
     let bytes: usize = pages.iter().map(|p| p.1.len()).sum();
     let opts = Options::default();
     let reps = std::env::var("REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1usize);

@@ -507,7 +507,13 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
 
     // Verdict per block.
     let in_roots = |id: NodeId| roots.iter().any(|&r| is_ancestor(r, id));
-    let inner_boiler = |b: &Block| b.boiler != NONE && roots.iter().any(|&r| r < b.boiler && is_ancestor(r, b.boiler));
+    let root_chars: u32 = roots.iter().map(|&r| chars[r as usize]).sum();
+    // Furniture inside the region, unless it wraps most of the region (then its name lies).
+    let inner_boiler = |b: &Block| {
+        b.boiler != NONE
+            && (chars[b.boiler as usize] as f32) < 0.5 * root_chars as f32
+            && roots.iter().any(|&r| r < b.boiler && is_ancestor(r, b.boiler))
+    };
     let verdict = page
         .blocks
         .iter()

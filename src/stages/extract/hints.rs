@@ -66,7 +66,6 @@ const BOILER_PREFIX: &[(&str, &str)] = &[
     ("popup", "popup"),
     ("modal", "popup"),
     ("overlay", "popup"),
-    ("paywall", "popup"),
     ("login", "popup"),
     ("signin", "popup"),
     ("print", "tools"),
@@ -122,16 +121,22 @@ pub struct Hint {
 pub fn classify(class: &str, id: &str) -> Hint {
     let mut hint = Hint::default();
     let mut neg = false;
+    // The rule of the last furniture word when it came after every content word.
+    let mut last_boiler: Option<&'static str> = None;
     for value in [class, id] {
         for_words(value, |w| {
-            if let Some(&(_, rule)) = BOILER_WORD.iter().find(|(x, _)| *x == w) {
+            let rule = BOILER_WORD
+                .iter()
+                .find(|(x, _)| *x == w)
+                .or_else(|| BOILER_PREFIX.iter().find(|(x, _)| w.starts_with(x)))
+                .map(|&(_, r)| r);
+            if let Some(rule) = rule {
                 hint.boiler.get_or_insert(rule);
-                neg = true;
-            } else if let Some(&(_, rule)) = BOILER_PREFIX.iter().find(|(x, _)| w.starts_with(x)) {
-                hint.boiler.get_or_insert(rule);
+                last_boiler = Some(rule);
                 neg = true;
             } else if CONTENT_WORD.iter().any(|x| w.starts_with(x)) {
                 hint.content = true;
+                last_boiler = None;
             }
         });
     }
@@ -140,6 +145,12 @@ pub fn classify(class: &str, id: &str) -> Hint {
     }
     if neg {
         hint.weight -= 25.0;
+    }
+    if hint.content && hint.boiler.is_some() {
+        // Mixed names ("content-with-sidebar", "entry author-x", "post-meta body"): the
+        // element is furniture only when a strong furniture word is the last one
+        // ("article-comments", "story-related").
+        hint.boiler = last_boiler.filter(|r| matches!(*r, "comments" | "share" | "related" | "newsletter"));
     }
     hint
 }
@@ -217,6 +228,9 @@ mod tests {
         // "ad" only as a whole word; "header"-like substrings do not count as "ad".
         assert_eq!(classify("shadow loaded heading", "").boiler, None);
         assert_eq!(classify("article-body", "story").boiler, None);
+        assert_eq!(classify("content-with-sidebar", "").boiler, None);
+        assert_eq!(classify("entry author-jane post", "").boiler, None);
+        assert_eq!(classify("article-comments", "").boiler, Some("comments"));
         assert!(classify("article-body", "").content);
         assert!(classify("article-body", "").weight > 0.0);
         assert!(classify("sidebar", "").weight < 0.0);

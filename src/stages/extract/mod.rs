@@ -112,12 +112,26 @@ impl DocStage for Stage {
 
 /// Extract headline and article body from an HTML page.
 pub fn extract(html: &str, opts: &Options) -> Extracted {
+    extract_traced(html, opts, None)
+}
+
+/// One line per block with its verdict (`keep` or the rule), for debugging rules.
+pub fn trace(html: &str, opts: &Options) -> String {
+    let mut t = String::new();
+    extract_traced(html, opts, Some(&mut t));
+    t
+}
+
+fn extract_traced(html: &str, opts: &Options, mut trace: Option<&mut String>) -> Extracted {
     let page = content::segment(html);
     let meta = page_meta(&page);
     let ev = evidence(&page, meta.article_body.as_deref());
     let sel = content::select(&page, &ev);
     let title = choose_title(&page, &meta);
     let title_key = title.as_deref().map(normalize).unwrap_or_default();
+    if let Some(t) = trace.as_deref_mut() {
+        t.push_str(&format!("roots {:?} title {:?} ld-body {}\n", sel.roots, title, ev.has_article_body));
+    }
 
     let mut out = String::with_capacity(html.len() / 8);
     let mut dropped: Vec<(&'static str, u64)> = Vec::new();
@@ -138,6 +152,12 @@ pub fn extract(html: &str, opts: &Options) -> Extracted {
         }
         if v.is_none() && !opts.keep_lists && page.dom.tag(b.owner) == Some(Tag::Li) {
             v = Some("list");
+        }
+        if let Some(t) = trace.as_deref_mut() {
+            let tag = page.dom.tag(b.owner).map(|t| format!("{t:?}")).unwrap_or_default();
+            let short: String = b.text.chars().take(100).collect();
+            let bc = if b.boiler != html::NONE { format!("[{}:{}]", page.dom.attr(b.boiler, "class").unwrap_or(""), page.dom.attr(b.boiler, "id").unwrap_or("")) } else { String::new() };
+            t.push_str(&format!("{:<12} {:>4} {:<5} ld={:.2} {} {}\n", v.unwrap_or("KEEP"), b.owner, tag, b.link_density(), short.replace('\n', " / "), bc));
         }
         match v {
             Some(rule) => drop(rule),
