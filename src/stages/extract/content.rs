@@ -362,18 +362,27 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
     let body_chars = chars[page.body as usize].max(1) as f32;
     let mut score = vec![0f32; n];
     let mut touched = vec![false; n];
-    let init = |id: NodeId, score: &mut [f32], touched: &mut [bool]| {
-        if !touched[id as usize] {
-            touched[id as usize] = true;
-            let tag = dom.tag(id).unwrap_or(Tag::Other);
-            let mut s = tag_weight(tag) + page.hints[id as usize].weight;
-            if let Some(v) = dom.attr(id, "itemprop") {
-                if v.eq_ignore_ascii_case("articleBody") || v.eq_ignore_ascii_case("text") {
-                    s += 30.0;
-                }
-            }
-            score[id as usize] = s;
+    // Naming and markup make a container more or less likely, in proportion to the text
+    // it holds (an empty "content" wrapper must not win on its name).
+    let factor = |id: NodeId| -> f32 {
+        let tag = dom.tag(id).unwrap_or(Tag::Other);
+        let h = &page.hints[id as usize];
+        let mut f = 1.0 + tag_weight(tag) / 25.0 + h.weight / 100.0;
+        if h.boiler.is_some() {
+            f -= 0.25;
         }
+        if tag == Tag::Article || tag == Tag::Main {
+            f += 0.1;
+        }
+        if let Some(v) = dom.attr(id, "itemprop") {
+            if v.eq_ignore_ascii_case("articleBody") || v.eq_ignore_ascii_case("text") {
+                f += 0.5;
+            }
+        }
+        f.max(0.1)
+    };
+    let init = |id: NodeId, _score: &mut [f32], touched: &mut [bool]| {
+        touched[id as usize] = true;
     };
     for (bi, b) in page.blocks.iter().enumerate() {
         let owner_tag = dom.tag(b.owner).unwrap_or(Tag::Other);
@@ -409,11 +418,19 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
         }
     }
     let ld = |id: NodeId| if chars[id as usize] == 0 { 0.0 } else { links[id as usize] as f32 / chars[id as usize] as f32 };
-    let mut cands: Vec<(f32, NodeId)> =
-        (0..n).filter(|&i| touched[i]).map(|i| (score[i] * (1.0 - ld(i as NodeId)), i as NodeId)).collect();
+    let mut cands: Vec<(f32, NodeId)> = (0..n)
+        .filter(|&i| touched[i])
+        .map(|i| (score[i] * factor(i as NodeId) * (1.0 - ld(i as NodeId)), i as NodeId))
+        .collect();
     cands.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
-    let final_score = |id: NodeId| if touched[id as usize] { score[id as usize] * (1.0 - ld(id)) } else { 0.0 };
+    let final_score =
+        |id: NodeId| if touched[id as usize] { score[id as usize] * factor(id) * (1.0 - ld(id)) } else { 0.0 };
 
+    if std::env::var_os("EXTRACT_DEBUG").is_some() {
+        for &(s, id) in cands.iter().take(8) {
+            eprintln!("cand {id} {:?} score {s:.1} raw {:.1} ld {:.2} chars {} class {:?}", dom.tag(id), score[id as usize], ld(id), chars[id as usize], dom.attr(id, "class"));
+        }
+    }
     let mut top = match cands.first() {
         Some(&(_, id)) => id,
         None => page.body,
