@@ -522,6 +522,30 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
         }
     }
 
+    // Articles cut into chunks (around ads or embeds) repeat the container's class: the
+    // other chunks with text belong to the article too.
+    if top != page.body {
+        if let Some(tc) = dom.attr(top, "class").filter(|c| !c.trim().is_empty()) {
+            let tag = dom.tag(top);
+            let extra: Vec<NodeId> = cands
+                .iter()
+                .map(|&(_, id)| id)
+                .filter(|&id| {
+                    dom.tag(id) == tag
+                        && dom.attr(id, "class") == Some(tc)
+                        && !roots.iter().any(|&r| is_ancestor(r, id) || is_ancestor(id, r))
+                        && page.hints[id as usize].boiler.is_none()
+                        && ld(id) < 0.3
+                })
+                .collect();
+            for id in extra {
+                if !roots.iter().any(|&r| is_ancestor(r, id) || is_ancestor(id, r)) {
+                    roots.push(id);
+                }
+            }
+        }
+    }
+
     // Verdict per block.
     let in_roots = |id: NodeId| roots.iter().any(|&r| is_ancestor(r, id));
     let root_chars: u32 = roots.iter().map(|&r| chars[r as usize]).sum();
@@ -549,11 +573,18 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
             if inner_boiler(b) {
                 return Some(b.boiler_rule);
             }
-            if b.link_density() > 0.5 {
+            let ld = b.link_density();
+            if ld > 0.65 || (ld > 0.5 && !ends_sentence(&b.text)) {
                 return Some("link-dense");
             }
             None
         })
         .collect();
     Selection { roots, verdict }
+}
+
+/// Does the text end like a sentence (terminal punctuation, maybe followed by a quote)?
+pub fn ends_sentence(s: &str) -> bool {
+    let t = s.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '”' | '’' | '»' | ')' | '」'));
+    t.ends_with(['.', '!', '?', '。', '！', '？', '…', ':', ';', '؟', '।'])
 }
