@@ -30,10 +30,33 @@ pub trait BarrierStage: Send + Sync {
     fn summarise(&self, doc: &mut Document) -> Summary;
     /// Sequential, in input order.
     fn admit(&mut self, doc: &Document, summary: Summary) -> Admission;
+    /// True when `admit` decides at once (never returns `Deferred`): the pipeline then writes
+    /// in one pass; otherwise kept documents are spooled to disk until [`BarrierStage::finish`].
+    fn streaming(&self) -> bool {
+        true
+    }
     /// After the last document: final verdicts for every document admitted as `Deferred`,
     /// as `(seq, admission)`.
     fn finish(&mut self) -> Vec<(u64, Admission)> {
         Vec::new()
+    }
+    /// Serialise a summary so sharded runs can compute summaries on many machines and admit
+    /// them later in input order (`None`: this barrier cannot be sharded).
+    fn encode_summary(&self, _summary: &Summary) -> Option<Vec<u8>> {
+        None
+    }
+    /// Inverse of [`BarrierStage::encode_summary`].
+    fn decode_summary(&self, _bytes: &[u8]) -> Option<Summary> {
+        None
+    }
+    /// Save the index of admitted documents (for incremental `--state` runs).
+    fn save_index(&self, _w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        Err(std::io::Error::other("this barrier stage cannot save its index"))
+    }
+    /// Load an index saved by [`BarrierStage::save_index`]; later documents are checked
+    /// against everything in it.
+    fn load_index(&mut self, _r: &mut dyn std::io::Read) -> std::io::Result<()> {
+        Err(std::io::Error::other("this barrier stage cannot load an index"))
     }
     /// Statistics for `report.json`.
     fn report(&self) -> serde_json::Value {
