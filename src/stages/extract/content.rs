@@ -228,9 +228,8 @@ pub fn segment(html: &str) -> Page<'_> {
                     if tag == Tag::Body || tag == Tag::Html {
                         hint.boiler = None;
                     }
-                    if let Some(rule) = boiler_tag(tag) {
-                        hint.boiler = Some(rule);
-                    }
+                    // The class names the kind of furniture more precisely than the tag.
+                    hint.boiler = hint.boiler.or(boiler_tag(tag));
                     if hint.boiler == Some("hidden") {
                         skipped.push((id, "hidden"));
                         if tag.is_block() {
@@ -561,11 +560,12 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
         .enumerate()
         .map(|(bi, b)| {
             let structured = ev.has_article_body && ev.in_article_body.get(bi).copied().unwrap_or(false);
-            if !in_roots(b.owner) {
-                return Some("outside");
-            }
             if dom.tag(b.owner) == Some(Tag::H1) {
                 return Some("headline");
+            }
+            if !in_roots(b.owner) {
+                // Outside the article: name the furniture when its markup says what it is.
+                return Some(if b.boiler != NONE { b.boiler_rule } else { "outside" });
             }
             if structured {
                 return None;

@@ -133,7 +133,7 @@ fn push_space(out: &mut String) {
 pub fn decode(raw: &str) -> String {
     let mut s = String::with_capacity(raw.len());
     push_text(&mut s, raw, true);
-    let t = s.trim_end();
+    let t = s.trim_end_matches([' ', '\n']);
     t.to_string()
 }
 

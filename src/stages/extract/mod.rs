@@ -318,3 +318,99 @@ fn choose_title(page: &Page, meta: &Meta) -> Option<String> {
     }
     meta.title_tag.as_deref().map(|t| strip_site(t).to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/tests/fixtures/html/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn run(name: &str) -> Extracted {
+        extract(&fixture(name), &Options::default())
+    }
+
+    fn assert_has(ex: &Extracted, yes: &[&str], no: &[&str]) {
+        for y in yes {
+            assert!(ex.text.contains(y), "missing {y:?} in:\n{}", ex.text);
+        }
+        for n in no {
+            assert!(!ex.text.contains(n), "kept {n:?} in:\n{}", ex.text);
+        }
+    }
+
+    #[test]
+    fn english_page_keeps_body_and_subhead_drops_furniture() {
+        let ex = run("en_news.html");
+        assert_eq!(ex.title.as_deref(), Some("Harbour town votes to rebuild its old pier"));
+        assert_has(
+            &ex,
+            &["The council of the small harbour town", "A long debate", "“It is part of who we are,”", "new landing stage"],
+            &[
+                "cookies", "Home", "Jane Writer", "Facebook", "low tide", "Advertisement", "Related stories",
+                "Storm damages", "newsletter", "Great news", "All rights reserved", "not text", "Harbour town votes",
+            ],
+        );
+        // One paragraph per block, blank lines between.
+        assert_eq!(ex.text.split("\n\n").count(), 6, "{}", ex.text);
+        let rules: Vec<&str> = ex.dropped.iter().map(|d| d.0).collect();
+        for r in ["byline", "share", "caption", "related", "ad", "headline"] {
+            assert!(rules.contains(&r), "rule {r} not counted: {rules:?}");
+        }
+    }
+
+    #[test]
+    fn german_page_with_structured_body_drops_caption_and_teasers() {
+        let ex = run("de_jsonld.html");
+        assert_eq!(ex.title.as_deref(), Some("Neue Brücke über den Fluss eröffnet"));
+        assert_has(&ex, &["Nach drei Jahren Bauzeit", "Radfahrer bekommen"], &["Foto: Beispiel", "Stadtrat", "Impressum", "Startseite"]);
+    }
+
+    #[test]
+    fn russian_table_layout_with_double_br_paragraphs() {
+        let ex = run("ru_br.html");
+        assert_eq!(ex.title.as_deref(), Some("В городе открылся новый парк"));
+        assert_has(&ex, &["В субботу в центре города", "более пятисот деревьев", "концерты и фестивали"], &["Главная", "Теги", "права защищены"]);
+        assert_eq!(ex.text.split("\n\n").count(), 3, "{}", ex.text);
+    }
+
+    #[test]
+    fn chinese_page() {
+        let ex = run("zh_article.html");
+        assert_eq!(ex.title.as_deref(), Some("城市开通新的地铁线路"));
+        assert_has(&ex, &["本市第六条地铁线路", "非常方便"], &["首页", "分享到", "相关新闻", "票价", "版权所有", "来源"]);
+    }
+
+    #[test]
+    fn empty_or_textless_pages() {
+        for html in ["", "<html><head><title>x</title></head><body></body></html>", "<script>var x=1</script>", "<<<>>>&&&"] {
+            let ex = extract(html, &Options::default());
+            assert!(ex.text.trim().is_empty() || html.starts_with("<<<"), "{html:?} -> {:?}", ex.text);
+        }
+    }
+
+    #[test]
+    fn stage_only_touches_html_and_rejects_empty() {
+        let stage = Config::default().build().unwrap_or_else(|e| panic!("{e}"));
+        let mut doc = Document::new(0, "a".into(), "a.html".into(), Format::Html, fixture("en_news.html"));
+        stage.apply(&mut doc, None).unwrap_or_else(|r| panic!("{r:?}"));
+        assert!(doc.text.starts_with("The council"));
+        assert_eq!(doc.title.as_deref(), Some("Harbour town votes to rebuild its old pier"));
+        assert!(doc.log.counts.iter().any(|c| c.stage == "extract" && c.rule == "share"));
+        let mut txt = Document::new(1, "b".into(), "b.txt".into(), Format::Text, "<p>plain</p>".into());
+        stage.apply(&mut txt, None).unwrap_or_else(|r| panic!("{r:?}"));
+        assert_eq!(txt.text, "<p>plain</p>");
+        let mut empty = Document::new(2, "c".into(), "c.html".into(), Format::Html, "<nav><a href=/>Home</a></nav>".into());
+        let err = stage.apply(&mut empty, None).err().map(|r| r.reason.to_string());
+        assert_eq!(err.as_deref(), Some("no-content"));
+    }
+
+    #[test]
+    fn title_site_suffix_is_cut() {
+        assert_eq!(strip_site("Headline about things | Site"), "Headline about things");
+        assert_eq!(strip_site("Site - A much longer headline here"), "A much longer headline here");
+        assert_eq!(strip_site("No separator"), "No separator");
+    }
+}
