@@ -435,6 +435,7 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
         None => page.body,
     };
     let is_ancestor = |a: NodeId, d: NodeId| a <= d && d <= page.end[a as usize];
+    let first_choice = top;
     if top != page.body {
         // Several strong candidates under one ancestor: the ancestor is the article.
         let top_score = cands[0].0;
@@ -510,13 +511,24 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
                 roots.push(s);
                 continue;
             }
-            if tag == Tag::P {
-                let len = chars[s as usize];
-                let d = ld(s);
-                let text_ok = page.blocks.iter().any(|b| b.owner == s && (b.text.contains(". ") || b.text.ends_with('.')));
-                if (len > 80 && d < 0.25) || (len > 0 && len <= 80 && d == 0.0 && text_ok) {
-                    roots.push(s);
+            // Paragraph-like siblings (a `<p>`, or a `<div>` used as one) continue the text.
+            if chars[s as usize] == 0 || tag.is_heading() || matches!(tag, Tag::Ul | Tag::Ol | Tag::Table) {
+                continue;
+            }
+            // Count only text that is not furniture inside the sibling, and want sentences.
+            let last = page.end[s as usize];
+            let (mut len, mut link, mut sentence) = (0u32, 0u32, false);
+            for b in page.blocks.iter().filter(|b| b.owner >= s && b.owner <= last) {
+                if b.boiler != NONE && b.boiler >= s {
+                    continue;
                 }
+                len += b.chars;
+                link += b.link_chars;
+                sentence |= ends_sentence(&b.text);
+            }
+            let d = if len == 0 { 1.0 } else { link as f32 / len as f32 };
+            if sentence && ((len > 80 && d < 0.25) || (len > 0 && d == 0.0 && tag == Tag::P)) {
+                roots.push(s);
             }
         }
     }
@@ -524,8 +536,8 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
     // Articles cut into chunks (around ads or embeds) repeat the container's class: the
     // other chunks with text belong to the article too.
     if top != page.body {
-        if let Some(tc) = dom.attr(top, "class").filter(|c| !c.trim().is_empty()) {
-            let tag = dom.tag(top);
+        if let Some(tc) = dom.attr(first_choice, "class").filter(|c| !c.trim().is_empty()) {
+            let tag = dom.tag(first_choice);
             let extra: Vec<NodeId> = cands
                 .iter()
                 .map(|&(_, id)| id)

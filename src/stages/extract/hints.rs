@@ -44,7 +44,6 @@ const BOILER_PREFIX: &[(&str, &str)] = &[
     ("banner", "ad"),
     ("sidebar", "sidebar"),
     ("widget", "sidebar"),
-    ("rail", "sidebar"),
     ("breadcrumb", "nav"),
     ("navbar", "nav"),
     ("navigation", "nav"),
