@@ -32,7 +32,7 @@ def run_resiliparse(html):
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
     tree = HTMLTree.parse(html)
-    text = extract_plain_text(tree, main_content=True)
+    text = extract_plain_text(tree, main_content=True, alt_texts=False)
     return tree.title, text
 
 

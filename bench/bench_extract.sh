@@ -29,7 +29,7 @@ trap 'rm -rf "$WORK"' EXIT
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check trafilatura resiliparse >&2
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check trafilatura lxml_html_clean resiliparse >&2
 
 (cd "$REPO" && cargo build --release -q)
 BIN="$REPO/target/release/presswash"
@@ -37,7 +37,7 @@ BIN="$REPO/target/release/presswash"
 score() { # pred.jsonl -> "P R F1"
     if [ "$TRUTH" = "-" ] || [ ! -f "$SCORER" ]; then echo "- - -"; return; fi
     python3 "$SCORER" --truth "$TRUTH" --pred "$1" --json |
-        python3 -c 'import json,sys; s=json.load(sys.stdin)["shingle"]; print(f"{s[\"precision\"]:.4f} {s[\"recall\"]:.4f} {s[\"f1\"]:.4f}")'
+        python3 -c 'import json,sys; s=json.load(sys.stdin)["shingle"]; print("%.4f %.4f %.4f" % (s["precision"], s["recall"], s["f1"]))'
 }
 
 BYTES=$(cat "$HTML_DIR"/*.htm* | wc -c)

@@ -159,7 +159,7 @@ fn for_words(s: &str, mut f: impl FnMut(&str)) {
     let mut len = 0usize;
     let mut prev_lower = false;
     let bytes = s.as_bytes();
-    let mut emit = |buf: &[u8], len: &mut usize, f: &mut dyn FnMut(&str)| {
+    let emit = |buf: &[u8], len: &mut usize, f: &mut dyn FnMut(&str)| {
         if *len > 0 {
             if let Ok(w) = std::str::from_utf8(&buf[..*len]) {
                 f(w);

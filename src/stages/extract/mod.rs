@@ -414,3 +414,31 @@ mod tests {
         assert_eq!(strip_site("No separator"), "No separator");
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+
+    /// Every truncation of a page (at char boundaries) and some mangled copies extract
+    /// without panicking, and the output never contains markup from `<script>`.
+    #[test]
+    fn truncated_and_mangled_pages_do_not_panic() {
+        let path = format!("{}/tests/fixtures/html/en_news.html", env!("CARGO_MANIFEST_DIR"));
+        let page = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let opts = Options::default();
+        for (i, _) in page.char_indices().step_by(7) {
+            let ex = extract(&page[..i], &opts);
+            assert!(!ex.text.contains("not text"));
+        }
+        let mangled = [
+            page.replace('>', ""),
+            page.replace("</", "<"),
+            page.replace('"', ""),
+            page.replace("<p>", "<p><div><span>"),
+            page.replace('&', "&#x110000;&#"),
+        ];
+        for m in &mangled {
+            let _ = extract(m, &opts);
+        }
+    }
+}
