@@ -566,7 +566,34 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
             && (chars[b.boiler as usize] as f32) < 0.5 * root_chars as f32
             && roots.iter().any(|&r| r < b.boiler && is_ancestor(r, b.boiler))
     };
-    let verdict = page
+    // Images per subtree, for captions that sit in a wrapper beside their picture.
+    let mut imgs = vec![0u32; n];
+    for id in (1..n).rev() {
+        if matches!(dom.tag(id as NodeId), Some(Tag::Img | Tag::Picture | Tag::Video | Tag::Svg)) {
+            imgs[id] += 1;
+        }
+        let p = dom.nodes[id].parent;
+        if p != NONE {
+            imgs[p as usize] += imgs[id];
+        }
+    }
+    let beside_image = |b: &Block| {
+        if b.chars >= 250 || ends_sentence(&b.text) {
+            return false;
+        }
+        let mut anc = dom.nodes[b.owner as usize].parent;
+        for _ in 0..3 {
+            if anc == NONE || chars[anc as usize] != b.chars || !in_roots(anc) {
+                return false;
+            }
+            if imgs[anc as usize] > 0 {
+                return true;
+            }
+            anc = dom.nodes[anc as usize].parent;
+        }
+        false
+    };
+    let mut verdict: Vec<Option<&'static str>> = page
         .blocks
         .iter()
         .enumerate()
@@ -589,9 +616,30 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
             if ld > 0.65 || (ld > 0.5 && !ends_sentence(&b.text)) {
                 return Some("link-dense");
             }
+            if beside_image(b) {
+                return Some("caption");
+            }
             None
         })
         .collect();
+    // The tail of the region: subheads with nothing under them, short link-bearing lines
+    // and linked list items ("More stories", "Follow us on ...", "Subscribe to ...").
+    for (bi, b) in page.blocks.iter().enumerate().rev() {
+        if verdict[bi].is_some() {
+            continue;
+        }
+        if ev.has_article_body && ev.in_article_body.get(bi).copied().unwrap_or(false) {
+            break;
+        }
+        let tag = dom.tag(b.owner).unwrap_or(Tag::Other);
+        let tail = tag.is_heading()
+            || (b.chars < 160 && b.link_density() > 0.25)
+            || (tag == Tag::Li && b.link_density() > 0.4);
+        if !tail {
+            break;
+        }
+        verdict[bi] = Some("tail");
+    }
     Selection { roots, verdict }
 }
 
