@@ -105,6 +105,10 @@ const CONTENT_WORD: &[&str] = &[
     "artikel", "noticia", "materia", "news", "detail", "single",
 ];
 
+/// Words that mark an embedded post (a quoted tweet or video), which is content even when
+/// the name also says "social" or "twitter".
+const EMBED_WORD: &[&str] = &["embed", "tweet", "instagram"];
+
 /// Class/id verdict for one element.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Hint {
@@ -117,6 +121,7 @@ pub struct Hint {
 pub fn classify(class: &str, id: &str) -> Hint {
     let mut hint = Hint::default();
     let mut neg = false;
+    let mut embed = false;
     // The rule of the last furniture word when it came after every content word.
     let mut last_boiler: Option<&'static str> = None;
     for value in [class, id] {
@@ -133,6 +138,10 @@ pub fn classify(class: &str, id: &str) -> Hint {
             } else if CONTENT_WORD.iter().any(|x| w.starts_with(x)) {
                 hint.content = true;
                 last_boiler = None;
+            } else if EMBED_WORD.iter().any(|x| w.starts_with(x)) {
+                // Posts quoted from social networks are part of the story.
+                embed = true;
+                last_boiler = None;
             }
         });
     }
@@ -142,7 +151,7 @@ pub fn classify(class: &str, id: &str) -> Hint {
     if neg {
         hint.weight -= 25.0;
     }
-    if hint.content && hint.boiler.is_some() {
+    if (hint.content || embed) && hint.boiler.is_some() {
         // Mixed names ("content-with-sidebar", "entry author-x", "post-meta body"): the
         // element is furniture only when a strong furniture word is the last one
         // ("article-comments", "story-related").
@@ -211,6 +220,8 @@ mod tests {
     #[test]
     fn furniture_words() {
         assert_eq!(classify("article-comments", "").boiler, Some("comments"));
+        assert_eq!(classify("social-media-embed", "").boiler, None);
+        assert_eq!(classify("social-links", "").boiler, Some("share"));
         assert_eq!(classify("c-share-bar", "").boiler, Some("share"));
         assert_eq!(classify("", "relatedStories").boiler, Some("related"));
         assert_eq!(classify("sr-only", "").boiler, Some("hidden"));
@@ -227,6 +238,8 @@ mod tests {
         assert_eq!(classify("content-with-sidebar", "").boiler, None);
         assert_eq!(classify("entry author-jane post", "").boiler, None);
         assert_eq!(classify("article-comments", "").boiler, Some("comments"));
+        assert_eq!(classify("social-media-embed", "").boiler, None);
+        assert_eq!(classify("social-links", "").boiler, Some("share"));
         assert!(classify("article-body", "").content);
         assert!(classify("article-body", "").weight > 0.0);
         assert!(classify("sidebar", "").weight < 0.0);
