@@ -517,15 +517,18 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
             }
             // Count only text that is not furniture inside the sibling, and want sentences.
             let last = page.end[s as usize];
-            let (mut len, mut link, mut sentence) = (0u32, 0u32, false);
+            let (mut len, mut link, mut sentence_chars) = (0u32, 0u32, 0u32);
             for b in page.blocks.iter().filter(|b| b.owner >= s && b.owner <= last) {
                 if b.boiler != NONE && b.boiler >= s {
                     continue;
                 }
                 len += b.chars;
                 link += b.link_chars;
-                sentence |= ends_sentence(&b.text);
+                if ends_sentence(&b.text) {
+                    sentence_chars += b.chars;
+                }
             }
+            let sentence = sentence_chars * 2 >= len && len > 0;
             let d = if len == 0 { 1.0 } else { link as f32 / len as f32 };
             if sentence && ((len > 80 && d < 0.25) || (len > 0 && d == 0.0 && tag == Tag::P)) {
                 roots.push(s);
