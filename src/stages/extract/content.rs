@@ -195,6 +195,7 @@ pub fn segment(html: &str) -> Page<'_> {
         pre_depth: 0,
     };
     let mut skipped = Vec::new();
+    let mut hint_cache: std::collections::HashMap<(&str, &str), Hint> = std::collections::HashMap::new();
     // Iterative walk with explicit enter/exit.
     let mut id = body;
     'walk: loop {
@@ -224,7 +225,12 @@ pub fn segment(html: &str) -> Page<'_> {
                 } else {
                     let class = dom.attr(id, "class").unwrap_or("");
                     let ident = dom.attr(id, "id").unwrap_or("");
-                    let mut hint = if class.is_empty() && ident.is_empty() { Hint::default() } else { hints::classify(class, ident) };
+                    let mut hint = if class.is_empty() && ident.is_empty() {
+                        Hint::default()
+                    } else {
+                        // Templates repeat class names: classify each distinct pair once.
+                        *hint_cache.entry((class, ident)).or_insert_with(|| hints::classify(class, ident))
+                    };
                     if tag == Tag::Body || tag == Tag::Html {
                         hint.boiler = None;
                     }

@@ -129,6 +129,7 @@ fn extract_traced(html: &str, opts: &Options, mut trace: Option<&mut String>) ->
     let sel = content::select(&page, &ev);
     let title = choose_title(&page, &meta);
     let title_key = title.as_deref().map(normalize).unwrap_or_default();
+    let title_len = title.as_deref().map(str::len).unwrap_or(0);
     if let Some(t) = trace.as_deref_mut() {
         t.push_str(&format!("roots {:?} title {:?} ld-body {}\n", sel.roots, title, ev.has_article_body));
     }
@@ -147,7 +148,7 @@ fn extract_traced(html: &str, opts: &Options, mut trace: Option<&mut String>) ->
     }
     for (b, verdict) in page.blocks.iter().zip(&sel.verdict) {
         let mut v = *verdict;
-        if v.is_none() && !title_key.is_empty() && page.dom.tag(b.owner).map(|t| t.is_heading() || t == Tag::P).unwrap_or(false) && normalize(&b.text) == title_key {
+        if v.is_none() && !title_key.is_empty() && b.text.len() <= 2 * title_len + 16 && page.dom.tag(b.owner).map(|t| t.is_heading() || t == Tag::P).unwrap_or(false) && normalize(&b.text) == title_key {
             v = Some("headline");
         }
         if v.is_none() && !opts.keep_lists && page.dom.tag(b.owner) == Some(Tag::Li) {
