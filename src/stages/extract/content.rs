@@ -365,6 +365,10 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
         }
     }
     let body_chars = chars[page.body as usize].max(1) as f32;
+    let mut owner_blocks = vec![0u32; n];
+    for b in &page.blocks {
+        owner_blocks[b.owner as usize] += 1;
+    }
     let mut score = vec![0f32; n];
     let mut touched = vec![false; n];
     // Naming and markup make a container more or less likely, in proportion to the text
@@ -402,7 +406,12 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
         if ev.has_article_body && ev.in_article_body.get(bi).copied().unwrap_or(false) {
             s *= 3.0;
         }
-        let mut anc = dom.nodes[b.owner as usize].parent;
+        // Text straight in a container (split by line breaks, beside other blocks) makes
+        // the container itself the candidate; a paragraph element credits its parent.
+        let container = owner_blocks[b.owner as usize] >= 2
+            && !matches!(owner_tag, Tag::P | Tag::Pre | Tag::Blockquote | Tag::Td | Tag::Dd | Tag::Li)
+            && b.owner != page.body;
+        let mut anc = if container { b.owner } else { dom.nodes[b.owner as usize].parent };
         let mut level = 0;
         while anc != NONE && level < 5 {
             if matches!(dom.tag(anc), Some(Tag::Root | Tag::Html)) {
