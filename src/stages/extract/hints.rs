@@ -96,6 +96,7 @@ const BOILER_WORD: &[(&str, &str)] = &[
     ("gallery", "caption"),
     ("slideshow", "caption"),
     ("carousel", "caption"),
+    ("slider", "caption"),
     ("icon", "tools"),
 ];
 
@@ -155,7 +156,7 @@ pub fn classify(class: &str, id: &str) -> Hint {
         // Mixed names ("content-with-sidebar", "entry author-x", "post-meta body"): the
         // element is furniture only when a strong furniture word is the last one
         // ("article-comments", "story-related").
-        hint.boiler = last_boiler.filter(|r| matches!(*r, "comments" | "share" | "related" | "newsletter"));
+        hint.boiler = last_boiler.filter(|r| matches!(*r, "comments" | "share" | "related" | "newsletter" | "caption" | "cookie"));
     }
     hint
 }
@@ -221,6 +222,7 @@ mod tests {
     fn furniture_words() {
         assert_eq!(classify("article-comments", "").boiler, Some("comments"));
         assert_eq!(classify("social-media-embed", "").boiler, None);
+        assert_eq!(classify("InlineImage-imageEmbedCaption", "").boiler, Some("caption"));
         assert_eq!(classify("social-links", "").boiler, Some("share"));
         assert_eq!(classify("c-share-bar", "").boiler, Some("share"));
         assert_eq!(classify("", "relatedStories").boiler, Some("related"));
@@ -239,6 +241,7 @@ mod tests {
         assert_eq!(classify("entry author-jane post", "").boiler, None);
         assert_eq!(classify("article-comments", "").boiler, Some("comments"));
         assert_eq!(classify("social-media-embed", "").boiler, None);
+        assert_eq!(classify("InlineImage-imageEmbedCaption", "").boiler, Some("caption"));
         assert_eq!(classify("social-links", "").boiler, Some("share"));
         assert!(classify("article-body", "").content);
         assert!(classify("article-body", "").weight > 0.0);
