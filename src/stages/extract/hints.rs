@@ -82,11 +82,6 @@ const BOILER_WORD: &[(&str, &str)] = &[
     ("topics", "tags"),
     ("keywords", "tags"),
     ("meta", "byline"),
-    ("hidden", "hidden"),
-    ("hide", "hidden"),
-    ("sronly", "hidden"),
-    ("visuallyhidden", "hidden"),
-    ("screenreader", "hidden"),
     ("more", "related"),
     ("also", "related"),
     ("next", "related"),
@@ -106,6 +101,12 @@ const CONTENT_WORD: &[&str] = &[
     "artikel", "noticia", "materia", "news", "detail", "single",
 ];
 
+/// Class tokens that hide an element from readers (screen-reader-only text included).
+const HIDDEN_CLASS: &[&str] = &[
+    "hidden", "hide", "is-hidden", "d-none", "sr-only", "visually-hidden", "visuallyhidden", "screen-reader-text",
+    "screen-reader-only", "element-invisible", "invisible", "u-hidden", "offscreen",
+];
+
 /// Words that mark an embedded post (a quoted tweet or video), which is content even when
 /// the name also says "social" or "twitter".
 const EMBED_WORD: &[&str] = &["embed", "tweet", "instagram"];
@@ -121,6 +122,11 @@ pub struct Hint {
 /// Classify the concatenated `class` and `id` values of an element.
 pub fn classify(class: &str, id: &str) -> Hint {
     let mut hint = Hint::default();
+    // Hidden-text conventions, as whole class tokens only ("hidden-xs" hides on phones only).
+    if class.split_ascii_whitespace().any(|t| HIDDEN_CLASS.iter().any(|h| t.eq_ignore_ascii_case(h))) {
+        hint.boiler = Some("hidden");
+        return hint;
+    }
     let mut neg = false;
     let mut embed = false;
     // The rule of the last furniture word when it came after every content word.
@@ -156,7 +162,7 @@ pub fn classify(class: &str, id: &str) -> Hint {
         // Mixed names ("content-with-sidebar", "entry author-x", "post-meta body"): the
         // element is furniture only when a strong furniture word is the last one
         // ("article-comments", "story-related").
-        hint.boiler = last_boiler.filter(|r| matches!(*r, "comments" | "share" | "related" | "newsletter" | "caption" | "cookie"));
+        hint.boiler = last_boiler.filter(|r| matches!(*r, "comments" | "share" | "related" | "newsletter" | "caption" | "cookie" | "byline"));
     }
     hint
 }
@@ -227,6 +233,9 @@ mod tests {
         assert_eq!(classify("c-share-bar", "").boiler, Some("share"));
         assert_eq!(classify("", "relatedStories").boiler, Some("related"));
         assert_eq!(classify("sr-only", "").boiler, Some("hidden"));
+        assert_eq!(classify("label hidden", "").boiler, Some("hidden"));
+        assert_eq!(classify("hidden-xs", "").boiler, None);
+        assert_eq!(classify("entry-meta", "").boiler, Some("byline"));
         assert_eq!(classify("ad ad--top", "").boiler, Some("ad"));
         assert_eq!(classify("image-caption", "").boiler, Some("caption"));
         assert_eq!(classify("read-more", "").boiler, Some("related"));
