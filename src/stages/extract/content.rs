@@ -12,6 +12,8 @@ use super::html::{Dom, Kind, NodeId, Tag, NONE};
 pub struct Block {
     /// Nearest block-level element containing the text.
     pub owner: NodeId,
+    /// First text node of the block: increases along the block list (document order).
+    pub start: NodeId,
     pub text: String,
     pub chars: u32,
     pub link_chars: u32,
@@ -113,6 +115,7 @@ struct Segmenter {
     blocks: Vec<Block>,
     cur: String,
     cur_links: u32,
+    cur_start: NodeId,
     owner: Vec<NodeId>,
     boiler: Vec<(NodeId, &'static str)>,
     link_depth: u32,
@@ -129,6 +132,7 @@ impl Segmenter {
             let (boiler, boiler_rule) = self.boiler.last().copied().unwrap_or((NONE, ""));
             self.blocks.push(Block {
                 owner: self.owner.last().copied().unwrap_or(0),
+                start: self.cur_start,
                 text,
                 chars,
                 link_chars: self.cur_links.min(chars),
@@ -140,12 +144,14 @@ impl Segmenter {
         self.cur_links = 0;
     }
 
-    fn push(&mut self, raw: &str) {
+    fn push(&mut self, raw: &str, node: NodeId) {
+        if self.cur.is_empty() {
+            self.cur_start = node;
+        }
         let before = self.cur.len();
         push_text(&mut self.cur, raw, self.pre_depth == 0);
         if self.link_depth > 0 {
-            self.cur_links += self.cur[before..].chars().filter(|c| !c.is_whitespace()).count() as u32
-                + self.cur[before..].chars().filter(|c| c.is_whitespace()).count() as u32;
+            self.cur_links += self.cur[before..].chars().count() as u32;
         }
     }
 
@@ -189,6 +195,7 @@ pub fn segment(html: &str) -> Page<'_> {
         blocks: Vec::new(),
         cur: String::new(),
         cur_links: 0,
+        cur_start: 0,
         owner: vec![body],
         boiler: Vec::new(),
         link_depth: 0,
@@ -204,7 +211,7 @@ pub fn segment(html: &str) -> Page<'_> {
         match node.kind {
             Kind::Text(s, e) => {
                 if let Some(raw) = dom.src.get(s as usize..e as usize) {
-                    seg.push(raw);
+                    seg.push(raw, id);
                 }
             }
             Kind::Element { tag, .. } => {
@@ -533,7 +540,9 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
             // Count only text that is not furniture inside the sibling, and want sentences.
             let last = page.end[s as usize];
             let (mut len, mut link, mut sentence_chars) = (0u32, 0u32, 0u32);
-            for b in page.blocks.iter().filter(|b| b.owner >= s && b.owner <= last) {
+            let from = page.blocks.partition_point(|b| b.start < s);
+            let to = page.blocks.partition_point(|b| b.start <= last);
+            for b in page.blocks[from..to.max(from)].iter().filter(|b| b.owner >= s && b.owner <= last) {
                 if b.boiler != NONE && b.boiler >= s {
                     continue;
                 }

@@ -385,6 +385,36 @@ mod tests {
     }
 
     #[test]
+    fn spanish_article_in_chunks_around_ads() {
+        let ex = run("es_chunks.html");
+        assert_eq!(ex.title.as_deref(), Some("El río vuelve a su cauce tras las lluvias"));
+        assert_has(
+            &ex,
+            &["El caudal del río bajó", "volver a sus casas", "alerta amarilla", "«Ha sido un fin de semana muy largo»"],
+            &["Publicidad", "Lo más leído", "parque", "Portada", "Aviso legal"],
+        );
+        assert_eq!(ex.text.split("\n\n").count(), 4, "{}", ex.text);
+    }
+
+    #[test]
+    fn many_siblings_do_not_go_quadratic() {
+        let mut html = String::from("<body><div class=story>");
+        for i in 0..3000 {
+            html.push_str(&format!("<div class=item><p>Paragraph number {i}, with a comma, and enough words to count as text.</p></div>"));
+        }
+        html.push_str("</div><div>");
+        for i in 0..3000 {
+            html.push_str(&format!("<div><a href=/x{i}>link {i}</a></div>"));
+        }
+        html.push_str("</div></body>");
+        let t = std::time::Instant::now();
+        let ex = extract(&html, &Options::default());
+        assert!(ex.text.contains("Paragraph number 2999"));
+        assert!(!ex.text.contains("link 5"));
+        assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
+    }
+
+    #[test]
     fn empty_or_textless_pages() {
         for html in ["", "<html><head><title>x</title></head><body></body></html>", "<script>var x=1</script>", "<<<>>>&&&"] {
             let ex = extract(html, &Options::default());
