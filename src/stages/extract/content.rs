@@ -341,7 +341,7 @@ pub struct Evidence {
 
 fn tag_weight(tag: Tag) -> f32 {
     match tag {
-        Tag::Div | Tag::Article | Tag::Main | Tag::Section | Tag::Other => 5.0,
+        Tag::Div | Tag::Article | Tag::Main | Tag::Section | Tag::Other | Tag::Custom => 5.0,
         Tag::Pre | Tag::Td | Tag::Blockquote => 3.0,
         Tag::Address | Tag::Ol | Tag::Ul | Tag::Dl | Tag::Dd | Tag::Dt | Tag::Li | Tag::Form => -3.0,
         Tag::H1 | Tag::H2 | Tag::H3 | Tag::H4 | Tag::H5 | Tag::H6 | Tag::Th => -5.0,

@@ -91,12 +91,18 @@ pub enum Tag {
     B,
     Em,
     I,
+    /// A custom element (`<story-body>`, `<amp-img>`): inline like unknown elements (many
+    /// wrap citations or images inside a sentence), closed by name.
+    Custom,
     Other,
 }
 
 impl Tag {
     fn from_name(name: &[u8]) -> Tag {
         let mut buf = [0u8; 10];
+        if name.contains(&b'-') {
+            return Tag::Custom;
+        }
         if name.len() > buf.len() {
             return Tag::Other;
         }
@@ -225,6 +231,7 @@ impl Tag {
                 | Tag::Br
                 | Tag::Input
                 | Tag::Other
+                | Tag::Custom
                 | Tag::Picture
         )
     }
@@ -559,12 +566,12 @@ impl Builder {
     }
 
     fn close(&mut self, tag: Tag, name: &[u8], src: &str) {
-        if tag == Tag::Other {
-            // Unknown elements: match by name.
+        if tag == Tag::Other || tag == Tag::Custom {
+            // Unknown and custom elements: match by name.
             let bytes = src.as_bytes();
             let _ = bytes;
             let pos = self.stack.iter().rposition(|&(id, t)| {
-                t == Tag::Other && self.element_name(id, src).eq_ignore_ascii_case(name)
+                t == tag && self.element_name(id, src).eq_ignore_ascii_case(name)
             });
             if let Some(pos) = pos {
                 if pos > 0 {
@@ -744,7 +751,7 @@ mod tests {
         let dom = Dom::parse("<ul><li>a<li>b</ul>");
         let ul = dom.children(0).next().unwrap();
         assert_eq!(tags(&dom, ul), vec![Tag::Li, Tag::Li]);
-        for junk in ["<", "<a", "<a href='", "</", "<!--", "<p>é<", "<<>>", "</div></div>x", "<script>", "<x-y>z</x-y>"] {
+        for junk in ["<", "<a", "<a href='", "</", "<!--", "<p>é<", "<<>>", "</div></div>x", "<script>", "<x-y>z</x-y>", "</x-y>", "<a-b><a-b></a-b>"] {
             let dom = Dom::parse(junk);
             assert!(dom.descendants(0).count() >= 1);
         }
