@@ -307,17 +307,21 @@ fn choose_title(page: &Page, meta: &Meta) -> Option<String> {
     let h1s: Vec<&str> = page.blocks.iter().filter(|b| dom.tag(b.owner) == Some(Tag::H1)).map(|b| b.text.as_str()).collect();
     for h in &h1s {
         let k = normalize(h);
-        if k.len() >= 8 && refs.iter().any(|r| r.contains(&k) || k.contains(r.as_str())) {
+        // The h1 must be the headline, not the site name the <title> ends with.
+        if k.len() >= 8 && refs.iter().any(|r| (r.contains(&k) && 2 * k.len() >= r.len()) || k.contains(r.as_str())) {
             return Some(h.replace('\n', " "));
         }
     }
     if let Some(t) = &meta.og_title {
         return Some(strip_site(t).to_string());
     }
-    if let Some(h) = h1s.first() {
-        return Some(h.replace('\n', " "));
+    if let Some(t) = meta.title_tag.as_deref() {
+        let stripped = strip_site(t);
+        if stripped.len() < t.len() || h1s.is_empty() {
+            return Some(stripped.to_string());
+        }
     }
-    meta.title_tag.as_deref().map(|t| strip_site(t).to_string())
+    h1s.first().map(|h| h.replace('\n', " "))
 }
 
 #[cfg(test)]
@@ -436,6 +440,16 @@ mod tests {
         let mut empty = Document::new(2, "c".into(), "c.html".into(), Format::Html, "<nav><a href=/>Home</a></nav>".into());
         let err = stage.apply(&mut empty, None).err().map(|r| r.reason.to_string());
         assert_eq!(err.as_deref(), Some("no-content"));
+    }
+
+    #[test]
+    fn site_name_in_h1_is_not_the_title() {
+        let html = "<html><head><title>Ferry service resumes after the long winter storms | Coastal Daily Herald</title></head>\
+            <body><h1>Coastal Daily Herald</h1><div><h2>Ferry service resumes after the long winter storms</h2>\
+            <p>The ferry to the islands sailed again on Monday for the first time since January, the operator said today.</p></div></body></html>";
+        let ex = extract(html, &Options::default());
+        assert_eq!(ex.title.as_deref(), Some("Ferry service resumes after the long winter storms"));
+        assert!(ex.text.starts_with("The ferry to the islands"), "{}", ex.text);
     }
 
     #[test]
