@@ -2,6 +2,7 @@
 //! (id = file stem), for scoring with the shared scorer. Prints pages/s and MB/s.
 //!
 //!     cargo run --release --example eval_extract -- DIR OUT.jsonl
+//!     TRACE=<id prefix> cargo run --example eval_extract -- DIR /dev/null   # explain one page
 
 use std::io::Write;
 

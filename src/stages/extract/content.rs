@@ -329,6 +329,8 @@ pub struct Selection {
     pub roots: Vec<NodeId>,
     /// For every block: `None` = kept, `Some(rule)` = dropped by that rule.
     pub verdict: Vec<Option<&'static str>>,
+    /// The best-scoring containers (score, node), best first: for tracing.
+    pub candidates: Vec<(f32, NodeId)>,
 }
 
 /// Signals from outside the DOM walk that help scoring.
@@ -447,11 +449,6 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
     let final_score =
         |id: NodeId| if touched[id as usize] { score[id as usize] * factor(id) * (1.0 - ld(id)) } else { 0.0 };
 
-    if std::env::var_os("EXTRACT_DEBUG").is_some() {
-        for &(s, id) in cands.iter().take(8) {
-            eprintln!("cand {id} {:?} score {s:.1} raw {:.1} ld {:.2} chars {} class {:?}", dom.tag(id), score[id as usize], ld(id), chars[id as usize], dom.attr(id, "class"));
-        }
-    }
     let mut top = match cands.first() {
         Some(&(_, id)) => id,
         None => page.body,
@@ -667,7 +664,8 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
         }
         verdict[bi] = Some("tail");
     }
-    Selection { roots, verdict }
+    cands.truncate(8);
+    Selection { roots, verdict, candidates: cands }
 }
 
 /// Does the text end like a sentence (terminal punctuation, maybe followed by a quote)?

@@ -13,6 +13,22 @@
 //! schema.org `itemprop=articleBody` and a JSON-LD `articleBody` as signals ([`content`]);
 //! the best container and the siblings that continue it are kept, minus furniture inside.
 //!
+//! Rules (the names counted in the report): `outside` (not in the article region),
+//! `headline` (the h1 / a repeat of the title), `hidden`, `link-dense`, `caption` (figure,
+//! caption/credit names, short non-sentences in an image wrapper), `tail` (dangling subheads
+//! and link lines after the text), and the furniture kinds named by tag or class/id: `nav`,
+//! `header`, `footer`, `aside`, `sidebar`, `byline`, `share`, `related`, `comments`,
+//! `newsletter`, `cookie`, `ad`, `popup`, `form`, `tags`, `tools`.
+//!
+//! Why our own extractor: on the development pages (109, shingle F1 of the shared scorer,
+//! one core) the Rust crates measured `trafilatura` 0.6 F1 0.952 at 30 MB/s,
+//! `rs-trafilatura` 0.2 F1 0.953 at 19 MB/s and `dom_smoothie` 0.19 F1 0.946 at 79 MB/s;
+//! this module F1 0.981 at 150-250 MB/s. Combining would only add their cost (all three
+//! parse with html5ever and are slower than the speed target), so none is a dependency.
+//!
+//! Tracing a page: `TRACE=<id prefix> cargo run --example eval_extract -- DIR /dev/null`
+//! prints the candidates, the chosen region and every block with its verdict.
+//!
 //! ```toml
 //! [stages.extract]
 //! # Pages whose extracted body is shorter than this many characters are rejected
@@ -131,6 +147,10 @@ fn extract_traced(html: &str, opts: &Options, mut trace: Option<&mut String>) ->
     let title_key = title.as_deref().map(normalize).unwrap_or_default();
     let title_len = title.as_deref().map(str::len).unwrap_or(0);
     if let Some(t) = trace.as_deref_mut() {
+        for &(score, id) in &sel.candidates {
+            let class = page.dom.attr(id, "class").unwrap_or("");
+            t.push_str(&format!("candidate {id} {:?} score {score:.1} class {class:?}\n", page.dom.tag(id)));
+        }
         t.push_str(&format!("roots {:?} title {:?} ld-body {}\n", sel.roots, title, ev.has_article_body));
     }
 
