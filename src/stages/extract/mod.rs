@@ -473,6 +473,12 @@ mod tests {
     }
 
     #[test]
+    fn fragment_without_html_or_body() {
+        let ex = extract("<p>Just a paragraph of text, written as a fragment without any page around it.</p><p>And a second one.</p>", &Options::default());
+        assert_eq!(ex.text, "Just a paragraph of text, written as a fragment without any page around it.\n\nAnd a second one.");
+    }
+
+    #[test]
     fn title_site_suffix_is_cut() {
         assert_eq!(strip_site("Headline about things | Site"), "Headline about things");
         assert_eq!(strip_site("Site - A much longer headline here"), "A much longer headline here");
@@ -494,6 +500,22 @@ mod robustness {
         for (i, _) in page.char_indices().step_by(7) {
             let ex = extract(&page[..i], &opts);
             assert!(!ex.text.contains("not text"));
+        }
+        // Deterministic tag soup from pieces that stress the tokenizer and tree builder.
+        let pieces = [
+            "<p>", "</p>", "<div class=\"comments\">", "</div>", "<br>", "<a href='x'>", "</a>", "&amp;", "&#x41;", "&",
+            "<!--", "-->", "<script>", "</script>", "é", "中文", "<li>", "<ul>", "</ul>", "<h1>", "text, words.", " ", "\n",
+            "<table><td>", "<x-y a=\"", "\">", "<", ">", "<![CDATA[", "]]>", "<pre>", "</pre>", "<span hidden>",
+        ];
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..300 {
+            let mut soup = String::new();
+            for _ in 0..60 {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                soup.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            let ex = extract(&soup, &opts);
+            assert!(!ex.text.contains("<p>") && !ex.text.starts_with(' '), "{soup:?} -> {:?}", ex.text);
         }
         let mangled = [
             page.replace('>', ""),
