@@ -657,6 +657,7 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
         }
         let tag = dom.tag(b.owner).unwrap_or(Tag::Other);
         let tail = tag.is_heading()
+            || (b.chars < 25 && !ends_sentence(&b.text))
             || (b.chars < 160 && b.link_density() > 0.25)
             || (tag == Tag::Li && b.link_density() > 0.4);
         if !tail {
