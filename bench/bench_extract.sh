@@ -7,7 +7,7 @@
 #   HTML_DIR    folder of <id>.html pages   (default $SHARED/data/extraction/html)
 #   TRUTH_JSONL {"id","text"} truth          (default $SHARED/data/extraction/truth.jsonl; "-" = no scoring)
 # Environment: SHARED (default ../shared relative to the repo), THREADS (presswash threads, default 1),
-#   STAGES (default extract,repair,typography,boilerplate,title), ANCHORS (default "trafilatura resiliparse").
+#   STAGES (default extract,repair,typography,boilerplate,title), ANCHORS (default "trafilatura resiliparse"; empty = presswash only).
 # The anchors are installed into bench/.venv by this script (pip); nothing is installed globally.
 set -euo pipefail
 
@@ -19,7 +19,7 @@ TRUTH="${2:-$SHARED/data/extraction/truth.jsonl}"
 SCORER="${SCORER:-$SHARED/eval/score_extraction.py}"
 THREADS="${THREADS:-1}"
 STAGES="${STAGES:-extract,repair,typography,boilerplate,title}"
-ANCHORS="${ANCHORS:-trafilatura resiliparse}"
+ANCHORS="${ANCHORS-trafilatura resiliparse}"
 VENV="$HERE/.venv"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
