@@ -179,7 +179,7 @@ fn tidy_lines(s: &str) -> String {
 }
 
 /// Parse and segment a page into blocks.
-pub fn segment(html: &str) -> Page<'_> {
+pub fn segment<'a>(html: &'a str, extra: &hints::Extra) -> Page<'a> {
     let dom = Dom::parse(html);
     let n = dom.nodes.len();
     let mut end: Vec<NodeId> = (0..n as NodeId).collect();
@@ -236,7 +236,7 @@ pub fn segment(html: &str) -> Page<'_> {
                         Hint::default()
                     } else {
                         // Templates repeat class names: classify each distinct pair once.
-                        *hint_cache.entry((class, ident)).or_insert_with(|| hints::classify(class, ident))
+                        *hint_cache.entry((class, ident)).or_insert_with(|| hints::classify_with(class, ident, extra))
                     };
                     if tag == Tag::Body || tag == Tag::Html {
                         hint.boiler = None;

@@ -119,8 +119,28 @@ pub struct Hint {
     pub content: bool,
 }
 
-/// Classify the concatenated `class` and `id` values of an element.
+/// Every rule name a furniture word can map to.
+pub const RULES: &[&str] = &[
+    "comments", "share", "related", "newsletter", "cookie", "ad", "sidebar", "nav", "footer", "header", "caption",
+    "byline", "popup", "tools", "tags", "hidden",
+];
+
+/// Words added from the configuration, on top of the built-in conventions.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// Lowercase word prefix that marks furniture, with its rule (one of [`RULES`]).
+    pub furniture: Vec<(String, &'static str)>,
+    /// Lowercase word prefix that marks the main text.
+    pub content: Vec<String>,
+}
+
+/// Classify the `class` and `id` values of an element with the built-in words only.
 pub fn classify(class: &str, id: &str) -> Hint {
+    classify_with(class, id, &Extra::default())
+}
+
+/// Classify the `class` and `id` values of an element; `extra` words are checked first.
+pub fn classify_with(class: &str, id: &str, extra: &Extra) -> Hint {
     let mut hint = Hint::default();
     // Hidden-text conventions, as whole class tokens only ("hidden-xs" hides on phones only).
     if class.split_ascii_whitespace().any(|t| HIDDEN_CLASS.iter().any(|h| t.eq_ignore_ascii_case(h))) {
@@ -133,11 +153,18 @@ pub fn classify(class: &str, id: &str) -> Hint {
     let mut last_boiler: Option<&'static str> = None;
     for value in [class, id] {
         for_words(value, |w| {
-            let rule = BOILER_WORD
+            if extra.content.iter().any(|x| w.starts_with(x.as_str())) {
+                hint.content = true;
+                last_boiler = None;
+                return;
+            }
+            let rule = extra
+                .furniture
                 .iter()
-                .find(|(x, _)| *x == w)
-                .or_else(|| BOILER_PREFIX.iter().find(|(x, _)| w.starts_with(x)))
-                .map(|&(_, r)| r);
+                .find(|(x, _)| w.starts_with(x.as_str()))
+                .map(|&(_, r)| r)
+                .or_else(|| BOILER_WORD.iter().find(|(x, _)| *x == w).map(|&(_, r)| r))
+                .or_else(|| BOILER_PREFIX.iter().find(|(x, _)| w.starts_with(x)).map(|&(_, r)| r));
             if let Some(rule) = rule {
                 hint.boiler.get_or_insert(rule);
                 last_boiler = Some(rule);
@@ -239,6 +266,14 @@ mod tests {
         assert_eq!(classify("ad ad--top", "").boiler, Some("ad"));
         assert_eq!(classify("image-caption", "").boiler, Some("caption"));
         assert_eq!(classify("read-more", "").boiler, Some("related"));
+    }
+
+    #[test]
+    fn extra_words_from_the_configuration() {
+        let extra = Extra { furniture: vec![("zusatz".into(), "related")], content: vec!["inhalt".into()] };
+        assert_eq!(classify_with("zusatzbox", "", &extra).boiler, Some("related"));
+        assert_eq!(classify("zusatzbox", "").boiler, None);
+        assert!(classify_with("inhalt", "", &extra).content);
     }
 
     #[test]

@@ -36,6 +36,10 @@
 //! min_chars = 1
 //! # Keep list items (bulleted lists) inside the article.
 //! keep_lists = true
+//! # Class/id words of your sites, on top of the built-in conventions: furniture word
+//! # prefix = rule name, and words that mark the article text.
+//! furniture_words = { "zusatzinfo" = "related", "werbung" = "ad" }
+//! content_words = ["artikeltext"]
 //! ```
 
 pub mod content;
@@ -59,17 +63,43 @@ pub struct Config {
     pub min_chars: usize,
     /// Keep list items inside the article region.
     pub keep_lists: bool,
+    /// More class/id words that mark page furniture: word prefix (lowercase letters and
+    /// digits; class names are split into words at `-`, `_`, spaces and camelCase) to rule
+    /// name (one of comments, share, related, newsletter, cookie, ad, sidebar, nav, footer,
+    /// header, caption, byline, popup, tools, tags, hidden).
+    pub furniture_words: std::collections::BTreeMap<String, String>,
+    /// More class/id word prefixes that mark the article text.
+    pub content_words: Vec<String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { min_chars: 1, keep_lists: true }
+        Config { min_chars: 1, keep_lists: true, furniture_words: Default::default(), content_words: Vec::new() }
     }
+}
+
+fn check_word(key: &str, w: &str) -> Result<String, ConfigError> {
+    if w.is_empty() || !w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        return Err(ConfigError::invalid(key, format!("`{w}`: a word is lowercase ASCII letters and digits")));
+    }
+    Ok(w.to_string())
 }
 
 impl Config {
     pub fn build(&self) -> Result<Stage, ConfigError> {
-        Ok(Stage { opts: Options { keep_lists: self.keep_lists }, min_chars: self.min_chars })
+        let mut extra = hints::Extra::default();
+        for (word, rule) in &self.furniture_words {
+            let key = "stages.extract.furniture_words";
+            let word = check_word(key, word)?;
+            let Some(&rule) = hints::RULES.iter().find(|r| **r == rule.as_str()) else {
+                return Err(ConfigError::invalid(key, format!("unknown rule `{rule}` (one of {})", hints::RULES.join(", "))));
+            };
+            extra.furniture.push((word, rule));
+        }
+        for word in &self.content_words {
+            extra.content.push(check_word("stages.extract.content_words", word)?);
+        }
+        Ok(Stage { opts: Options { keep_lists: self.keep_lists, extra }, min_chars: self.min_chars })
     }
 }
 
@@ -77,11 +107,13 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub keep_lists: bool,
+    /// Class/id words added to the built-in conventions.
+    pub extra: hints::Extra,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { keep_lists: true }
+        Options { keep_lists: true, extra: hints::Extra::default() }
     }
 }
 
@@ -139,7 +171,7 @@ pub fn trace(html: &str, opts: &Options) -> String {
 }
 
 fn extract_traced(html: &str, opts: &Options, mut trace: Option<&mut String>) -> Extracted {
-    let page = content::segment(html);
+    let page = content::segment(html, &opts.extra);
     let meta = page_meta(&page);
     let ev = evidence(&page, meta.article_body.as_deref());
     let sel = content::select(&page, &ev);
@@ -283,7 +315,7 @@ fn evidence(page: &Page, article_body: Option<&str>) -> Evidence {
     let Some(body) = article_body else { return Evidence::default() };
     // Structured bodies may hold markup and entities themselves.
     let body = if body.contains('<') || body.contains('&') {
-        let inner = content::segment(body);
+        let inner = content::segment(body, &hints::Extra::default());
         inner.blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>().join(" ")
     } else {
         body.to_string()
@@ -470,6 +502,25 @@ mod tests {
         let ex = extract(html, &Options::default());
         assert_eq!(ex.title.as_deref(), Some("Ferry service resumes after the long winter storms"));
         assert!(ex.text.starts_with("The ferry to the islands"), "{}", ex.text);
+    }
+
+    #[test]
+    fn config_words_extend_the_conventions_and_are_validated() {
+        let html = "<body><div class=beitrag><p>Der Gemeinderat hat am Montag den neuen Haushalt beschlossen, nach langer Debatte.</p>\
+            <div class=zusatzinfo><p>Lesen Sie auch: Weitere Berichte aus der Stadt und der Region, jeden Tag neu für Sie.</p></div>\
+            <p>Die Opposition stimmte geschlossen dagegen und kündigte weitere Anträge für das kommende Jahr an.</p></div></body>";
+        let plain = extract(html, &Options::default());
+        assert!(plain.text.contains("Lesen Sie auch"), "{}", plain.text);
+        let cfg: Config = toml::from_str("furniture_words = { zusatzinfo = \"related\" }").unwrap_or_else(|e| panic!("{e}"));
+        let stage = cfg.build().unwrap_or_else(|e| panic!("{e}"));
+        let ex = extract(html, &stage.opts);
+        assert!(!ex.text.contains("Lesen Sie auch"), "{}", ex.text);
+        assert!(ex.text.contains("Die Opposition"), "{}", ex.text);
+        for bad in ["furniture_words = { zusatz = \"nonsense\" }", "furniture_words = { \"Zusatz-Info\" = \"ad\" }", "content_words = [\"\"]"] {
+            let cfg: Config = toml::from_str(bad).unwrap_or_else(|e| panic!("{e}"));
+            assert!(cfg.build().is_err(), "{bad} accepted");
+        }
+        assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
     }
 
     #[test]
