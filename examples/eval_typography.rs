@@ -6,18 +6,19 @@
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::time::Instant;
 
-use presswash::stages::typography::{typography, Options};
+use presswash::stages::typography::{quick_clean, typography, Options};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let field = flag("--field").unwrap_or_else(|| "input".into());
     let kind = flag("--kind");
+    let lang = flag("--lang");
     let bench = args.iter().any(|a| a == "--bench");
     let pos: Vec<&String> = args
         .iter()
         .enumerate()
-        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || !args[i - 1].starts_with("--field") && !args[i - 1].starts_with("--kind")))
+        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || !matches!(args[i - 1].as_str(), "--field" | "--kind" | "--lang")))
         .map(|(_, a)| a)
         .collect();
     let input = pos.first().ok_or_else(|| anyhow::anyhow!("usage: eval_typography IN.jsonl OUT.jsonl"))?;
@@ -30,13 +31,27 @@ fn main() -> anyhow::Result<()> {
                 continue;
             }
         }
+        if let Some(l) = &lang {
+            if v.get("lang").and_then(|x| x.as_str()) != Some(l.as_str()) {
+                continue;
+            }
+        }
         let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
         let text = v.get(&field).and_then(|x| x.as_str()).unwrap_or("").to_string();
         docs.push((id, text));
     }
     if bench {
+        let quick = docs.iter().filter(|d| quick_clean(&d.1, &opts)).count();
+        println!("quick-clean: {quick} of {}", docs.len());
         let bytes: usize = docs.iter().map(|d| d.1.len()).sum();
         let reps = (200_000_000 / bytes.max(1)).max(1);
+        // Calibration on the same data, to read the result on a busy machine.
+        let t = Instant::now();
+        let mut n = 0usize;
+        for _ in 0..reps {
+            n += docs.iter().map(|d| d.1.chars().count()).sum::<usize>();
+        }
+        println!("calibration, chars().count(): {:.1} MB/s ({n})", (bytes * reps) as f64 / t.elapsed().as_secs_f64() / 1e6);
         let t = Instant::now();
         let mut changed = 0usize;
         for _ in 0..reps {

@@ -127,10 +127,16 @@ pub(crate) fn is_emoji_part(c: char) -> bool {
         | 0x3297 | 0x3299 | 0xFE0F | 0x1F000..=0x1FAFF | 0xE0020..=0xE007F)
 }
 
-/// Chars below U+0300 and general punctuation (quotes, dashes, ellipsis) are always NFC:
-/// lines made only of them never need the normalisation check.
+/// Characters that are NFC whatever surrounds them (quick-check `Yes` and never the second
+/// half of a canonical composition): lines made only of them need no normalisation check.
+/// Covers Latin, Cyrillic, Hebrew and Arabic letters, punctuation, currency, arrows and math
+/// operators, symbols, kana, CJK, Hangul syllables and emoji; combining marks, conjoining jamo
+/// and singletons (`Ω` U+2126, `〈` U+2329, `⫝̸` U+2ADC) are outside on purpose.
 #[inline]
 pub(crate) fn nfc_trivial(c: char) -> bool {
-    let u = c as u32;
-    u < 0x300 || (0x2010..=0x205E).contains(&u)
+    matches!(c as u32,
+        0..=0x2FF | 0x400..=0x482 | 0x48A..=0x52F | 0x5D0..=0x5EA | 0x600..=0x64A | 0x660..=0x66F
+        | 0x1E00..=0x1EFF | 0x2010..=0x205E | 0x20A0..=0x20C0 | 0x2190..=0x2328 | 0x232B..=0x29FF
+        | 0x2B00..=0x2BFF | 0x3000..=0x3098 | 0x309B..=0x30FF | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3
+        | 0xFE00..=0xFE0F | 0xFE70..=0xFEFC | 0xFF01..=0xFFEE | 0x1F300..=0x1FAFF)
 }

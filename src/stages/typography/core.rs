@@ -24,25 +24,53 @@ pub fn typography<'a>(text: &'a str, opts: &Options) -> (Cow<'a, str>, TypoCount
     }
 }
 
-/// Bytes the quick scan must look at: space, line feed, other ASCII whitespace, non-ASCII.
-static INTERESTING: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b' ' as usize] = true;
-    t[b'\n' as usize] = true;
-    t[b'\r' as usize] = true;
-    t[b'\t' as usize] = true;
-    t[0x0B] = true;
-    t[0x0C] = true;
+/// Quick-scan byte classes: 0 = nothing to check.
+const SPACE: u8 = 1;
+const LF: u8 = 2;
+const BAD: u8 = 3;
+const NON_ASCII: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = SPACE;
+    t[b'\n' as usize] = LF;
+    t[b'\r' as usize] = BAD;
+    t[b'\t' as usize] = BAD;
+    t[0x0B] = BAD;
+    t[0x0C] = BAD;
     let mut b = 0x80;
     while b < 256 {
-        t[b] = true;
+        t[b] = NON_ASCII;
         b += 1;
     }
     t
 };
 
+/// Bytes that must not follow a space (or may start a rule: `,` `.` `)`...; 0xE2 is checked further).
+static BAD_AFTER_SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    let bad = b" \n,;:!?).";
+    let mut k = 0;
+    while k < bad.len() {
+        t[bad[k] as usize] = true;
+        k += 1;
+    }
+    t[0xE2] = true;
+    t
+};
+
+/// Bytes that must not precede a space (`(` and the last byte of `“`, checked further).
+static BAD_BEFORE_SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'\n' as usize] = true;
+    t[b'(' as usize] = true;
+    t[0x9C] = true;
+    t
+};
+
 /// `true` only if no rule can change `text` (conservative: `false` means "look closer").
-pub(crate) fn quick_clean(text: &str, opts: &Options) -> bool {
+/// One pass over the bytes; whole documents of clean text come back without a copy.
+pub fn quick_clean(text: &str, opts: &Options) -> bool {
     let b = text.as_bytes();
     let n = b.len();
     if n == 0 {
@@ -51,50 +79,143 @@ pub(crate) fn quick_clean(text: &str, opts: &Options) -> bool {
     if matches!(b[0], b'\n' | b' ') || matches!(b[n - 1], b'\n' | b' ') {
         return false;
     }
-    let straight = opts.quotes == QuotePolicy::Straight;
-    let mut need_nfc = false;
-    let mut i = 0;
-    while i < n {
-        let c = b[i];
-        if !INTERESTING[c as usize] {
-            i += 1;
+    let mut scan = Scan { text, straight: opts.quotes == QuotePolicy::Straight, nfc_checked_to: 0 };
+    let Some(mut i) = scan.step(0) else { return false };
+    // Blocks of plain bytes (no control, no non-ASCII, no space next to something a rule
+    // looks at) are skipped with a branch-free test; the rest goes byte by byte.
+    const BLOCK: usize = 32;
+    while i + BLOCK < n {
+        let mut acc = 0u8;
+        for k in i..i + BLOCK {
+            let c = b[k];
+            let near = BAD_AFTER_SPACE[b[k + 1] as usize] | BAD_BEFORE_SPACE[b[k - 1] as usize];
+            acc |= (CLASS[c as usize] & !SPACE) | ((c == b' ') & near) as u8;
+        }
+        if acc == 0 {
+            i += BLOCK;
             continue;
         }
-        match c {
-            b' ' => {
-                // Neither the first nor the last byte, so both neighbours exist.
-                let nx = b[i + 1];
-                let pv = b[i - 1];
-                if matches!(nx, b' ' | b'\n' | b',' | b';' | b':' | b'!' | b'?' | b')' | b'.')
-                    || matches!(pv, b'\n' | b'(')
-                    || (nx == 0xE2 && b.get(i + 2) == Some(&0x80) && b.get(i + 3) == Some(&0x9D))
-                    || (i >= 3 && b[i - 3..i] == [0xE2, 0x80, 0x9C])
-                {
-                    return false;
-                }
+        let end = i + BLOCK;
+        while i < end {
+            let c = b[i];
+            let class = CLASS[c as usize];
+            if class == 0 || (class == SPACE && !(BAD_AFTER_SPACE[b[i + 1] as usize] | BAD_BEFORE_SPACE[b[i - 1] as usize])) {
                 i += 1;
+                continue;
             }
-            b'\n' => {
-                if b.get(i + 1) == Some(&b'\n') && b.get(i + 2) == Some(&b'\n') {
-                    return false;
+            if class == NON_ASCII {
+                let skip = plain_letter_len(b, i);
+                if skip > 0 {
+                    i += skip;
+                    continue;
                 }
-                i += 1;
             }
-            0x80.. => {
-                // `i` is always at a char boundary: ASCII steps by one, others by their length.
-                let Some(ch) = text[i..].chars().next() else { return false };
-                if chars::class(ch) != Class::Plain || (straight && is_curly_quote(ch)) {
-                    return false;
-                }
-                if !chars::nfc_trivial(ch) {
-                    need_nfc = true;
-                }
-                i += ch.len_utf8();
+            match scan.step(i) {
+                Some(j) => i = j,
+                None => return false,
             }
-            _ => return false,
         }
     }
-    !need_nfc || is_nfc_quick(text.chars()) == IsNormalized::Yes
+    while i < n {
+        match scan.step(i) {
+            Some(j) => i = j,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Length of the UTF-8 sequence at `i` if it is a letter that no rule touches and that is
+/// NFC in any context (Latin, Cyrillic, kana, Hangul syllables, CJK ideographs), else 0.
+/// The hot path of non-English text.
+#[inline(always)]
+fn plain_letter_len(b: &[u8], i: usize) -> usize {
+    let c = b[i];
+    let Some(&c1) = b.get(i + 1) else { return 0 };
+    match c {
+        // U+00C0..U+02FF, U+0400..U+047F, U+04C0..U+04FF; U+0480..U+04BF without U+0483..U+0489.
+        0xC3..=0xCB | 0xD0 | 0xD1 | 0xD3 => 2,
+        0xD2 if !(0x83..=0x89).contains(&c1) => 2,
+        // Kana U+3040..U+30FF without the combining sound marks U+3099, U+309A.
+        0xE3 if (c1 == 0x81 || c1 == 0x83 || (c1 == 0x82 && !matches!(b.get(i + 2), Some(0x99 | 0x9A)))) => 3,
+        // CJK U+5000..U+9FFF, Hangul syllables U+AC00..U+D77F.
+        0xE5..=0xE9 | 0xEB | 0xEC => 3,
+        0xEA if c1 >= 0xB0 => 3,
+        0xED if c1 < 0x9E => 3,
+        _ => 0,
+    }
+}
+
+struct Scan<'a> {
+    text: &'a str,
+    straight: bool,
+    /// Lines before this byte are known to be NFC.
+    nfc_checked_to: usize,
+}
+
+impl Scan<'_> {
+    /// Look at the char starting at byte `i` (a char boundary; never a space at 0 or at the
+    /// end): `None` if a rule may apply, else the index of the next char.
+    #[inline]
+    fn step(&mut self, i: usize) -> Option<usize> {
+        let b = self.text.as_bytes();
+        let n = b.len();
+        let c = b[i];
+        match CLASS[c as usize] {
+            0 => Some(i + 1),
+            SPACE => {
+                let nx = b[i + 1];
+                let pv = b[i - 1];
+                if BAD_AFTER_SPACE[nx as usize] && (nx != 0xE2 || b.get(i + 2..i + 4) == Some(&[0x80, 0x9D])) {
+                    return None;
+                }
+                if BAD_BEFORE_SPACE[pv as usize] && (pv != 0x9C || (i >= 3 && b[i - 3..i - 1] == [0xE2, 0x80])) {
+                    return None;
+                }
+                Some(i + 1)
+            }
+            LF => {
+                if b.get(i + 1) == Some(&b'\n') && b.get(i + 2) == Some(&b'\n') {
+                    return None;
+                }
+                Some(i + 1)
+            }
+            NON_ASCII => {
+                // Fast lane for U+2010..U+2027 and U+2030..U+203F (quotes, dashes, ellipsis).
+                if c == 0xE2 && i + 2 < n && b[i + 1] == 0x80 {
+                    let t = b[i + 2];
+                    if t < 0x90 || (0xA8..=0xAF).contains(&t) || (self.straight && (0x98..=0x9F).contains(&t)) {
+                        return None;
+                    }
+                    return Some(i + 3);
+                }
+                // Decode by hand (the text is valid UTF-8, `i` is a lead byte).
+                let (ch, len) = if c < 0xE0 && i + 1 < n {
+                    (((c as u32 & 0x1F) << 6) | (b[i + 1] as u32 & 0x3F), 2)
+                } else if c < 0xF0 && i + 2 < n {
+                    (((c as u32 & 0x0F) << 12) | ((b[i + 1] as u32 & 0x3F) << 6) | (b[i + 2] as u32 & 0x3F), 3)
+                } else {
+                    let ch = self.text.get(i..)?.chars().next()?;
+                    (ch as u32, ch.len_utf8())
+                };
+                let ch = char::from_u32(ch)?;
+                if chars::class(ch) != Class::Plain || (self.straight && is_curly_quote(ch)) {
+                    return None;
+                }
+                if !chars::nfc_trivial(ch) && i >= self.nfc_checked_to {
+                    // NFC is decided line by line (`\n` never composes): check this one once.
+                    let start = memchr::memrchr(b'\n', &b[..i]).map_or(0, |p| p + 1);
+                    let end = memchr::memchr(b'\n', &b[i..]).map_or(n, |p| i + p);
+                    if is_nfc_quick(self.text.get(start..end)?.chars()) != IsNormalized::Yes {
+                        return None;
+                    }
+                    self.nfc_checked_to = end;
+                }
+                Some(i + len)
+            }
+            _ => None,
+        }
+    }
 }
 
 #[inline]
@@ -144,7 +265,12 @@ fn rewrite(text: &str, opts: &Options, counts: &mut TypoCounts) -> String {
     let mut buf = String::new();
     let mut blank_run = 0u64;
     for line in norm.split('\n') {
-        let fixed = fix_line(line, &mut doc, opts, counts, &mut buf);
+        // Most lines of a text that failed the quick scan are clean themselves.
+        let fixed = if quick_clean(line, opts) {
+            Cow::Borrowed(line)
+        } else {
+            fix_line(line, &mut doc, opts, counts, &mut buf)
+        };
         if fixed.is_empty() {
             blank_run += 1;
             continue;

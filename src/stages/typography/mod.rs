@@ -46,7 +46,7 @@ use crate::document::{Document, Reject};
 use crate::error::ConfigError;
 use crate::stages::{BatchState, DocStage};
 
-pub use self::core::typography;
+pub use self::core::{quick_clean, typography};
 
 /// What to do with quote characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
