@@ -315,6 +315,14 @@ fn script_counts(s: &str) -> (usize, usize) {
             cjk += 1;
         } else if chars::is_latin_letter(c) {
             latin += 1;
+        } else {
+            // Count ligatures and full-width letters as the letters they become, so that the
+            // decision is the same before and after they are fixed.
+            match chars::class(c) {
+                Class::Ligature(s) => latin += s.len(),
+                Class::FullWidth(a) if a.is_ascii_alphabetic() => latin += 1,
+                _ => {}
+            }
         }
     }
     (cjk, latin)
@@ -443,6 +451,14 @@ fn fix_line<'a>(
         counts.trailing_space += 1;
     }
     let mut cur: Cow<str> = Cow::Borrowed(buf.as_str());
+    // NFC first: the punctuation rules look at letters, which must be composed already.
+    if need_nfc && is_nfc_quick(cur.chars()) != IsNormalized::Yes {
+        let s: String = cur.nfc().collect();
+        if s != *cur {
+            counts.nfc += 1;
+            cur = Cow::Owned(s);
+        }
+    }
     if opts.punct_spacing {
         if let Some(s) = punct::fix_punct(&cur, counts) {
             cur = Cow::Owned(s);
@@ -465,16 +481,16 @@ fn fix_line<'a>(
             .collect();
         cur = Cow::Owned(s);
     }
-    if need_nfc && is_nfc_quick(cur.chars()) != IsNormalized::Yes {
-        let s: String = cur.nfc().collect();
-        if s != *cur {
-            counts.nfc += 1;
-            cur = Cow::Owned(s);
-        }
-    }
     if *cur == *line {
         Cow::Borrowed(line)
     } else {
         Cow::Owned(cur.into_owned())
     }
+}
+
+/// The full rewrite without the quick scan (tests check the scan against it).
+#[cfg(test)]
+pub(crate) fn rewrite_for_tests(text: &str, opts: &Options) -> String {
+    let mut counts = TypoCounts::default();
+    rewrite(text, opts, &mut counts)
 }
