@@ -5,6 +5,7 @@
 //! stage), `dedup` (the barrier stage), `output` (atomic writers), `report`, `pipeline`
 //! (the driver that streams batches through the stages) and `cli`.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dedup;

@@ -1,1 +1,238 @@
-//! output
+//! Output: the corpus files, written under temporary names and renamed only when the run
+//! is complete, so a crash never leaves a corpus that looks complete but is not.
+//!
+//! Documents are serialised in parallel (see [`serialize_kept`]) and the writer thread only
+//! appends bytes, in input order.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value};
+
+use crate::config::OutputConfig;
+use crate::document::Document;
+use crate::error::RunError;
+use crate::input::RejectRecord;
+
+pub const CLEAN_JSONL: &str = "clean.jsonl";
+pub const CLEAN_CSV: &str = "clean.csv";
+pub const DUPLICATES: &str = "duplicates.jsonl";
+pub const REJECTS: &str = "rejects.jsonl";
+pub const REMOVED: &str = "removed.jsonl";
+pub const REPORT: &str = "report.json";
+
+/// Columns of `clean.csv`. Carried metadata and recognised fields go, as one JSON object,
+/// into `meta` so every row has the same columns.
+pub const CSV_COLUMNS: &[&str] = &["id", "source", "title", "text", "encoding", "chars_in", "chars_out", "input", "meta"];
+
+/// Keys `clean.jsonl` sets itself; a carried metadata field of the same name is renamed `meta_<key>`.
+const RESERVED: &[&str] = &["id", "source", "title", "text", "encoding", "input", "chars_in", "chars_out"];
+
+/// A file being written under a temporary name next to its final name.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    w: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    pub fn create(dir: &Path, name: &str) -> Result<AtomicFile, RunError> {
+        let dest = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let f = File::create(&tmp).map_err(|e| RunError::io(&tmp, e))?;
+        Ok(AtomicFile { tmp, dest, w: Some(BufWriter::with_capacity(1 << 20, f)) })
+    }
+
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), RunError> {
+        match self.w.as_mut() {
+            Some(w) => w.write_all(bytes).map_err(|e| RunError::io(&self.tmp, e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Flush and fsync; the file keeps its temporary name until [`AtomicFile::publish`].
+    pub fn finish(&mut self) -> Result<(), RunError> {
+        if let Some(w) = self.w.take() {
+            let f = w.into_inner().map_err(|e| RunError::io(&self.tmp, e.into_error()))?;
+            f.sync_all().map_err(|e| RunError::io(&self.tmp, e))?;
+        }
+        Ok(())
+    }
+
+    pub fn publish(mut self) -> Result<(), RunError> {
+        self.finish()?;
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| RunError::io(&self.dest, e))?;
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Serialised output of one batch, appended by the writer in order.
+#[derive(Default)]
+pub struct Chunk {
+    pub jsonl: Vec<u8>,
+    pub csv: Vec<u8>,
+    pub duplicates: Vec<u8>,
+    pub rejects: Vec<u8>,
+    pub removed: Vec<u8>,
+}
+
+/// The set of output files of one run.
+pub struct Outputs {
+    pub jsonl: Option<AtomicFile>,
+    pub csv: Option<AtomicFile>,
+    pub duplicates: AtomicFile,
+    pub rejects: AtomicFile,
+    pub removed: Option<AtomicFile>,
+    dir: PathBuf,
+}
+
+impl Outputs {
+    pub fn create(dir: &Path, cfg: &OutputConfig) -> Result<Outputs, RunError> {
+        std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
+        let mut csv = if cfg.csv { Some(AtomicFile::create(dir, CLEAN_CSV)?) } else { None };
+        if let Some(c) = csv.as_mut() {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let _ = w.write_record(CSV_COLUMNS);
+            let header = w.into_inner().unwrap_or_default();
+            c.write_all(&header)?;
+        }
+        Ok(Outputs {
+            jsonl: if cfg.jsonl { Some(AtomicFile::create(dir, CLEAN_JSONL)?) } else { None },
+            csv,
+            duplicates: AtomicFile::create(dir, DUPLICATES)?,
+            rejects: AtomicFile::create(dir, REJECTS)?,
+            removed: if cfg.removed { Some(AtomicFile::create(dir, REMOVED)?) } else { None },
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn write(&mut self, c: &Chunk) -> Result<(), RunError> {
+        if let Some(f) = self.jsonl.as_mut() {
+            f.write_all(&c.jsonl)?;
+        }
+        if let Some(f) = self.csv.as_mut() {
+            f.write_all(&c.csv)?;
+        }
+        self.duplicates.write_all(&c.duplicates)?;
+        self.rejects.write_all(&c.rejects)?;
+        if let Some(f) = self.removed.as_mut() {
+            f.write_all(&c.removed)?;
+        }
+        Ok(())
+    }
+
+    /// Make the run visible: the old report goes first, then every data file is renamed
+    /// into place, and the new report (which says the run is complete) comes last.
+    pub fn publish(self, report: &[u8]) -> Result<(), RunError> {
+        let mut rep = AtomicFile::create(&self.dir, REPORT)?;
+        rep.write_all(report)?;
+        rep.finish()?;
+        let old = self.dir.join(REPORT);
+        if old.exists() {
+            std::fs::remove_file(&old).map_err(|e| RunError::io(&old, e))?;
+        }
+        for f in [self.jsonl, self.csv, Some(self.duplicates), Some(self.rejects), self.removed].into_iter().flatten() {
+            f.publish()?;
+        }
+        rep.publish()
+    }
+}
+
+/// One `clean.jsonl` object, fields in a fixed order.
+pub fn doc_json(doc: &Document) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), Value::String(doc.id.clone()));
+    m.insert("source".into(), Value::String(doc.source.clone()));
+    m.insert("title".into(), doc.title.clone().map(Value::String).unwrap_or(Value::Null));
+    m.insert("text".into(), Value::String(doc.text.clone()));
+    m.insert("encoding".into(), Value::String(doc.encoding.to_string()));
+    for (k, v) in &doc.fields {
+        m.insert(meta_key(k), Value::String(v.clone()));
+    }
+    for (k, v) in &doc.meta {
+        m.insert(meta_key(k), v.clone());
+    }
+    m.insert("input".into(), Value::String(doc.input.clone()));
+    m.insert("chars_in".into(), json!(doc.chars_in));
+    m.insert("chars_out".into(), json!(doc.text.chars().count()));
+    m
+}
+
+fn meta_key(k: &str) -> String {
+    if RESERVED.contains(&k) {
+        format!("meta_{k}")
+    } else {
+        k.to_string()
+    }
+}
+
+/// `(jsonl line, csv row)` of a kept document.
+pub fn serialize_kept(doc: &Document) -> (Vec<u8>, Vec<u8>) {
+    let mut line = serde_json::to_vec(&Value::Object(doc_json(doc))).unwrap_or_default();
+    line.push(b'\n');
+    let mut meta = Map::new();
+    for (k, v) in &doc.fields {
+        meta.insert(k.clone(), Value::String(v.clone()));
+    }
+    for (k, v) in &doc.meta {
+        meta.insert(k.clone(), v.clone());
+    }
+    let meta = if meta.is_empty() { String::new() } else { Value::Object(meta).to_string() };
+    let chars_in = doc.chars_in.to_string();
+    let chars_out = doc.text.chars().count().to_string();
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(doc.text.len() + 128));
+    let _ = w.write_record([
+        doc.id.as_str(),
+        doc.source.as_str(),
+        doc.title.as_deref().unwrap_or(""),
+        doc.text.as_str(),
+        doc.encoding,
+        &chars_in,
+        &chars_out,
+        doc.input.as_str(),
+        &meta,
+    ]);
+    (line, w.into_inner().unwrap_or_default())
+}
+
+/// A `duplicates.jsonl` line.
+pub fn duplicate_line(id: &str, source: &str, of: &str, similarity: f64) -> Vec<u8> {
+    let sim = (similarity * 10000.0).round() / 10000.0;
+    let mut v = serde_json::to_vec(&json!({"id": id, "duplicate_of": of, "similarity": sim, "source": source}))
+        .unwrap_or_default();
+    v.push(b'\n');
+    v
+}
+
+/// A `rejects.jsonl` line.
+pub fn reject_line(r: &RejectRecord) -> Vec<u8> {
+    let mut v = serde_json::to_vec(&json!({
+        "id": r.id, "source": r.source, "reason": r.reject.reason, "detail": r.reject.detail
+    }))
+    .unwrap_or_default();
+    v.push(b'\n');
+    v
+}
+
+/// The `removed.jsonl` lines of a document (empty unless auditing).
+pub fn removed_lines(doc: &Document) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in &doc.log.removals {
+        let _ = serde_json::to_writer(
+            &mut out,
+            &json!({"id": doc.id, "stage": r.stage, "rule": r.rule, "line": r.line, "text": r.text}),
+        );
+        out.push(b'\n');
+    }
+    out
+}

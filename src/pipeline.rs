@@ -1,1 +1,422 @@
-//! pipeline
+//! The driver: streams the input through the stages in batches and hands serialised batches
+//! to the writer, so that memory holds a few batches and the dedup index, never the corpus.
+//!
+//! ```text
+//! reader thread ──batches──▶ main thread (rayon: parse, stages, dedup summaries;
+//!                            sequential: dedup admit) ──chunks──▶ writer thread
+//! ```
+//! Batches are cut from the input alone (`pipeline.batch_docs` / `batch_bytes`) and every
+//! sequential step runs in input order, so output is byte-identical for any thread count.
+
+use std::collections::HashMap;
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::config::Plan;
+use crate::dedup::{Admission, BarrierStage};
+use crate::document::{Document, Reject};
+use crate::error::RunError;
+use crate::input::{self, InputFile, RawItem, RejectRecord};
+use crate::output::{self, Chunk, Outputs};
+use crate::report::Report;
+use crate::stages::DocStage;
+
+/// How the run talks to the terminal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Show a progress bar (only honoured on a terminal).
+    pub progress: bool,
+}
+
+/// Where a document stands after the stages.
+enum Slot {
+    Live(Document),
+    Dup(Document, String, f64),
+    Deferred(Document),
+    Gone(RejectRecord),
+}
+
+impl Slot {
+    fn live_mut(&mut self) -> Option<&mut Document> {
+        match self {
+            Slot::Live(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// Run the whole pipeline described by `plan`.
+pub fn run(plan: Plan, opts: RunOptions) -> Result<Report, RunError> {
+    let start = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(plan.threads)
+        .build()
+        .map_err(|e| RunError::Other(format!("cannot start worker threads: {e}")))?;
+    let threads = pool.current_num_threads();
+    let files: Vec<Arc<InputFile>> = input::discover(&plan.inputs)?.into_iter().map(Arc::new).collect();
+    let total_bytes: u64 = files.iter().map(|f| f.size).sum();
+    let mut report = Report::new(&plan.stage_names, threads);
+    report.input_files = files.len() as u64;
+
+    let mut outputs = Outputs::create(&plan.output_dir, &plan.raw.output)?;
+    let streaming = plan.dedup.as_ref().map(|d| d.streaming()).unwrap_or(true);
+    let spool_file = if streaming {
+        None
+    } else {
+        Some(tempfile::tempfile_in(&plan.output_dir).map_err(|e| RunError::io(&plan.output_dir, e))?)
+    };
+
+    // Reader thread: I/O and batching only.
+    let counter = Arc::new(AtomicU64::new(0));
+    let (btx, brx) = sync_channel::<Vec<RawItem>>(2);
+    let reader = {
+        let files = files.clone();
+        let cfg = plan.raw.input.clone();
+        let counter = counter.clone();
+        let (max_docs, max_bytes) = (plan.raw.pipeline.batch_docs, plan.raw.pipeline.batch_bytes);
+        std::thread::spawn(move || {
+            let mut batch = Vec::new();
+            let mut bytes = 0usize;
+            let mut open = true;
+            input::read_all(&files, &cfg, counter, |item| {
+                bytes += item.bytes();
+                batch.push(item);
+                if batch.len() >= max_docs || bytes >= max_bytes {
+                    bytes = 0;
+                    open = btx.send(std::mem::take(&mut batch)).is_ok();
+                }
+                open
+            });
+            if open && !batch.is_empty() {
+                let _ = btx.send(batch);
+            }
+        })
+    };
+
+    // Writer thread: appends serialised chunks in order.
+    let (wtx, wrx) = sync_channel::<(Chunk, Vec<u8>)>(3);
+    let writer = std::thread::spawn(move || -> Result<(Outputs, Option<std::fs::File>, f64), RunError> {
+        let mut spool = spool_file;
+        let mut secs = 0.0;
+        for (chunk, spooled) in wrx {
+            let t = Instant::now();
+            outputs.write(&chunk)?;
+            if let Some(f) = spool.as_mut() {
+                f.write_all(&spooled).map_err(|e| RunError::io("spool", e))?;
+            }
+            secs += t.elapsed().as_secs_f64();
+        }
+        Ok((outputs, spool, secs))
+    });
+
+    let bar = progress_bar(opts.progress, total_bytes);
+    let mut dedup = plan.dedup;
+    let ctx = BatchCtx {
+        stages: &plan.doc_stages,
+        dedup_position: plan.dedup_position.min(plan.doc_stages.len()),
+        has_dedup: dedup.is_some(),
+        input: &plan.raw.input,
+        audit: plan.raw.output.removed,
+        min_chars: plan.raw.pipeline.min_chars,
+    };
+    let mut send_failed = false;
+    for items in brx {
+        let chunk = process_batch(items, &ctx, &pool, &mut report, dedup.as_deref_mut());
+        if let Some(b) = &bar {
+            b.set_position(counter.load(Ordering::Relaxed));
+        }
+        if wtx.send(chunk).is_err() {
+            send_failed = true;
+            break;
+        }
+    }
+    drop(wtx);
+    let written = writer.join().map_err(|_| RunError::Other("writer thread panicked".into()))?;
+    let _ = reader.join();
+    let (mut outputs, spool, write_secs) = written?;
+    if send_failed {
+        return Err(RunError::Other("writer stopped early".into()));
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+
+    if let (Some(d), Some(spool)) = (dedup.as_mut(), spool) {
+        resolve_deferred(d.as_mut(), spool, &mut outputs, &mut report)?;
+    }
+    if let Some(d) = &dedup {
+        report.dedup = d.report();
+    }
+    report.seconds_write = write_secs;
+    report.seconds_total = start.elapsed().as_secs_f64();
+    report.mb_per_s = if report.seconds_total > 0.0 { report.bytes_in as f64 / 1e6 / report.seconds_total } else { 0.0 };
+    if !report.check_accounting() {
+        let d = &report.documents;
+        return Err(RunError::Accounting(format!(
+            "read {} != kept {} + duplicates {} + rejected {}",
+            d.read, d.kept, d.duplicates, d.rejected
+        )));
+    }
+    report.complete = true;
+    outputs.publish(&report.to_json())?;
+    Ok(report)
+}
+
+struct BatchCtx<'a> {
+    stages: &'a [Box<dyn DocStage>],
+    dedup_position: usize,
+    has_dedup: bool,
+    input: &'a crate::config::InputConfig,
+    audit: bool,
+    min_chars: usize,
+}
+
+fn progress_bar(wanted: bool, total: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
+/// Run one per-document stage over the live documents of a batch.
+fn run_stage(stage: &dyn DocStage, slots: &mut [Slot], report: &mut Report) {
+    let t = Instant::now();
+    let state = {
+        let live: Vec<&Document> = slots.iter().filter_map(|s| if let Slot::Live(d) = s { Some(d) } else { None }).collect();
+        if live.is_empty() {
+            return;
+        }
+        stage.prepare(&live)
+    };
+    slots.par_iter_mut().for_each(|slot| {
+        if let Some(doc) = slot.live_mut() {
+            // A bug in a stage must cost one document, not the run: a panic becomes a reject.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stage.apply(doc, state.as_ref())))
+                .unwrap_or_else(|p| Err(Reject::new("internal-error", format!("{}: stage {} failed: {}", doc.input, stage.name(), panic_text(&p)))));
+            if let Err(r) = outcome {
+                let rec = RejectRecord { seq: doc.seq, id: doc.id.clone(), source: doc.input.clone(), reject: r };
+                *slot = Slot::Gone(rec);
+            }
+        }
+    });
+    report.stages.entry(stage.name().to_string()).or_default().seconds += t.elapsed().as_secs_f64();
+}
+
+/// Reject documents left without text.
+fn reject_empty(slots: &mut [Slot], min_chars: usize, after_stages: bool) {
+    for slot in slots.iter_mut() {
+        let Slot::Live(doc) = slot else { continue };
+        let trimmed = doc.text.trim();
+        let short = trimmed.is_empty() || (min_chars > 1 && trimmed.chars().count() < min_chars);
+        if short {
+            let detail = if after_stages {
+                format!("{}: no text left after cleaning", doc.input)
+            } else {
+                format!("{}: no text in input", doc.input)
+            };
+            *slot = Slot::Gone(RejectRecord { seq: doc.seq, id: doc.id.clone(), source: doc.input.clone(), reject: Reject::new("empty", detail) });
+        }
+    }
+}
+
+fn process_batch(
+    items: Vec<RawItem>,
+    ctx: &BatchCtx,
+    pool: &rayon::ThreadPool,
+    report: &mut Report,
+    mut dedup: Option<&mut (dyn BarrierStage + 'static)>,
+) -> (Chunk, Vec<u8>) {
+    report.bytes_in += items.iter().map(|i| i.bytes() as u64).sum::<u64>();
+    report.documents.read += items.len() as u64;
+    let t = Instant::now();
+    let mut slots: Vec<Slot> = pool.install(|| {
+        items
+            .into_par_iter()
+            .map(|it| match input::parse_item(it, ctx.input) {
+                Ok(mut d) => {
+                    d.log.audit = ctx.audit;
+                    Slot::Live(d)
+                }
+                Err(r) => Slot::Gone(r),
+            })
+            .collect()
+    });
+    report.seconds_read_parse += t.elapsed().as_secs_f64();
+    for s in &slots {
+        if let Slot::Live(d) = s {
+            report.doc_read(d);
+        }
+    }
+    reject_empty(&mut slots, 1, false);
+    pool.install(|| {
+        for stage in &ctx.stages[..ctx.dedup_position] {
+            run_stage(stage.as_ref(), &mut slots, report);
+        }
+    });
+    reject_empty(&mut slots, ctx.min_chars, true);
+    if let Some(d) = dedup.as_deref_mut() {
+        let t = Instant::now();
+        let summaries: Vec<Option<crate::dedup::Summary>> =
+            pool.install(|| slots.par_iter_mut().map(|s| s.live_mut().map(|doc| d.summarise(doc))).collect());
+        for (slot, summary) in slots.iter_mut().zip(summaries) {
+            let Some(summary) = summary else { continue };
+            let Slot::Live(doc) = slot else { continue };
+            match d.admit(doc, summary) {
+                Admission::Keep => {}
+                Admission::Duplicate { of, similarity } => {
+                    if let Slot::Live(doc) = std::mem::replace(slot, Slot::Gone(placeholder())) {
+                        *slot = Slot::Dup(doc, of, similarity);
+                    }
+                }
+                Admission::Deferred => {
+                    if let Slot::Live(doc) = std::mem::replace(slot, Slot::Gone(placeholder())) {
+                        *slot = Slot::Deferred(doc);
+                    }
+                }
+            }
+        }
+        report.stages.entry(d.name().to_string()).or_default().seconds += t.elapsed().as_secs_f64();
+    }
+    if ctx.has_dedup && ctx.dedup_position < ctx.stages.len() {
+        pool.install(|| {
+            for stage in &ctx.stages[ctx.dedup_position..] {
+                run_stage(stage.as_ref(), &mut slots, report);
+            }
+        });
+        reject_empty(&mut slots, ctx.min_chars, true);
+    }
+
+    // Serialise in parallel, then assemble in order.
+    let t = Instant::now();
+    let pieces: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = pool.install(|| {
+        slots
+            .par_iter()
+            .map(|s| match s {
+                Slot::Live(d) => {
+                    let (j, c) = output::serialize_kept(d);
+                    (j, c, output::removed_lines(d))
+                }
+                Slot::Deferred(d) => {
+                    let (j, c) = output::serialize_kept(d);
+                    (spool_record(d, &j, &c), Vec::new(), output::removed_lines(d))
+                }
+                Slot::Dup(d, of, sim) => (output::duplicate_line(&d.id, &d.source, of, *sim), Vec::new(), output::removed_lines(d)),
+                Slot::Gone(r) => (output::reject_line(r), Vec::new(), Vec::new()),
+            })
+            .collect()
+    });
+    let mut chunk = Chunk::default();
+    let mut spool = Vec::new();
+    for (slot, (a, b, removed)) in slots.iter().zip(pieces) {
+        chunk.removed.extend_from_slice(&removed);
+        match slot {
+            Slot::Live(d) => {
+                report.doc_log(d);
+                report.kept(d);
+                chunk.jsonl.extend_from_slice(&a);
+                chunk.csv.extend_from_slice(&b);
+            }
+            Slot::Deferred(d) => {
+                report.doc_log(d);
+                spool.extend_from_slice(&a);
+            }
+            Slot::Dup(d, _, _) => {
+                report.doc_log(d);
+                report.documents.duplicates += 1;
+                chunk.duplicates.extend_from_slice(&a);
+            }
+            Slot::Gone(r) => {
+                report.reject(r);
+                chunk.rejects.extend_from_slice(&a);
+            }
+        }
+    }
+    report.seconds_write += t.elapsed().as_secs_f64();
+    (chunk, spool)
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".into()
+    }
+}
+
+fn placeholder() -> RejectRecord {
+    RejectRecord { seq: 0, id: String::new(), source: String::new(), reject: Reject::new("", "") }
+}
+
+/// A deferred document on the spool: seq, id, source, chars, jsonl line, csv row.
+fn spool_record(d: &Document, jsonl: &[u8], csv: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(jsonl.len() + csv.len() + 64);
+    v.extend_from_slice(&d.seq.to_le_bytes());
+    for part in [d.id.as_bytes(), d.source.as_bytes(), d.text.len().to_le_bytes().as_slice(), d.text.chars().count().to_le_bytes().as_slice(), jsonl, csv] {
+        v.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        v.extend_from_slice(part);
+    }
+    v
+}
+
+/// Second pass for keep policies that needed the whole corpus: read the spool back in
+/// input order and write each document where its final verdict sends it.
+fn resolve_deferred(
+    dedup: &mut dyn BarrierStage,
+    mut spool: std::fs::File,
+    outputs: &mut Outputs,
+    report: &mut Report,
+) -> Result<(), RunError> {
+    let verdicts: HashMap<u64, Admission> = dedup.finish().into_iter().collect();
+    spool.seek(SeekFrom::Start(0)).map_err(|e| RunError::io("spool", e))?;
+    let mut r = BufReader::with_capacity(1 << 20, spool);
+    let read_u64 = |r: &mut BufReader<std::fs::File>| -> Option<u64> {
+        let mut b = [0u8; 8];
+        r.read_exact(&mut b).ok().map(|_| u64::from_le_bytes(b))
+    };
+    let read_part = |r: &mut BufReader<std::fs::File>| -> Result<Vec<u8>, RunError> {
+        let mut b = [0u8; 8];
+        r.read_exact(&mut b).map_err(|e| RunError::io("spool", e))?;
+        let mut v = vec![0u8; u64::from_le_bytes(b) as usize];
+        r.read_exact(&mut v).map_err(|e| RunError::io("spool", e))?;
+        Ok(v)
+    };
+    while let Some(seq) = read_u64(&mut r) {
+        let id = String::from_utf8_lossy(&read_part(&mut r)?).into_owned();
+        let source = String::from_utf8_lossy(&read_part(&mut r)?).into_owned();
+        let bytes = u64::from_le_bytes(read_part(&mut r)?.try_into().unwrap_or([0; 8]));
+        let chars = u64::from_le_bytes(read_part(&mut r)?.try_into().unwrap_or([0; 8]));
+        let jsonl = read_part(&mut r)?;
+        let csv = read_part(&mut r)?;
+        let mut chunk = Chunk::default();
+        match verdicts.get(&seq) {
+            Some(Admission::Duplicate { of, similarity }) => {
+                report.documents.duplicates += 1;
+                chunk.duplicates = output::duplicate_line(&id, &source, of, *similarity);
+            }
+            _ => {
+                report.documents.kept += 1;
+                report.bytes_out += bytes;
+                report.chars_out += chars;
+                chunk.jsonl = jsonl;
+                chunk.csv = csv;
+            }
+        }
+        outputs.write(&chunk)?;
+    }
+    Ok(())
+}

@@ -1,1 +1,154 @@
-//! report
+//! `report.json`: what came in, what went out, what every stage and rule removed, why
+//! documents were rejected, which encodings were seen, and how long each stage took.
+//! The accounting identity `read = kept + duplicates + rejected` is checked here.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::document::Document;
+use crate::input::RejectRecord;
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct DocCounts {
+    pub read: u64,
+    pub kept: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct StageReport {
+    /// Actions per rule (removed lines, fixed characters, ...), summed over documents.
+    pub rules: BTreeMap<String, u64>,
+    /// Documents the stage changed in any way it counted.
+    pub documents_touched: u64,
+    /// Wall-clock seconds spent in the stage (all threads together count once).
+    pub seconds: f64,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Report {
+    pub presswash_version: String,
+    /// True once the run finished and every output file was renamed into place.
+    pub complete: bool,
+    pub documents: DocCounts,
+    /// `read == kept + duplicates + rejected`.
+    pub accounting_ok: bool,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub chars_in: u64,
+    pub chars_out: u64,
+    pub input_files: u64,
+    pub stages_run: Vec<String>,
+    pub stages: BTreeMap<String, StageReport>,
+    pub rejects: BTreeMap<String, u64>,
+    pub encodings: BTreeMap<String, u64>,
+    pub dedup: serde_json::Value,
+    pub threads: usize,
+    pub seconds_total: f64,
+    pub seconds_read_parse: f64,
+    pub seconds_write: f64,
+    pub mb_per_s: f64,
+}
+
+impl Report {
+    pub fn new(stages_run: &[String], threads: usize) -> Report {
+        let mut r = Report {
+            presswash_version: env!("CARGO_PKG_VERSION").to_string(),
+            stages_run: stages_run.to_vec(),
+            threads,
+            ..Default::default()
+        };
+        for s in stages_run {
+            r.stages.entry(s.clone()).or_default();
+        }
+        r
+    }
+
+    /// Account for a document that was read and parsed (kept or not later).
+    pub fn doc_read(&mut self, doc: &Document) {
+        *self.encodings.entry(doc.encoding.to_string()).or_default() += 1;
+        self.chars_in += doc.chars_in as u64;
+    }
+
+    /// Add a document's per-stage log.
+    pub fn doc_log(&mut self, doc: &Document) {
+        let mut touched: Vec<&'static str> = Vec::new();
+        for c in &doc.log.counts {
+            let st = self.stages.entry(c.stage.to_string()).or_default();
+            *st.rules.entry(c.rule.to_string()).or_default() += c.n;
+            if !touched.contains(&c.stage) {
+                touched.push(c.stage);
+                st.documents_touched += 1;
+            }
+        }
+    }
+
+    pub fn kept(&mut self, doc: &Document) {
+        self.documents.kept += 1;
+        self.bytes_out += doc.text.len() as u64;
+        self.chars_out += doc.text.chars().count() as u64;
+    }
+
+    pub fn reject(&mut self, r: &RejectRecord) {
+        self.documents.rejected += 1;
+        *self.rejects.entry(r.reject.reason.to_string()).or_default() += 1;
+    }
+
+    pub fn check_accounting(&mut self) -> bool {
+        let d = &self.documents;
+        self.accounting_ok = d.read == d.kept + d.duplicates + d.rejected;
+        self.accounting_ok
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// The one-screen summary printed on stderr at the end of a run.
+    pub fn summary(&self, out_dir: &std::path::Path) -> String {
+        let d = &self.documents;
+        let mut s = String::new();
+        s.push_str(&format!(
+            "presswash: {} documents read from {} files: {} kept, {} duplicates, {} rejected{}\n",
+            d.read,
+            self.input_files,
+            d.kept,
+            d.duplicates,
+            d.rejected,
+            if self.accounting_ok { "" } else { "  (ACCOUNTING MISMATCH)" }
+        ));
+        s.push_str(&format!(
+            "  {:.1} MB in, {:.1} MB out, {:.2} s, {:.1} MB/s, {} threads\n",
+            self.bytes_in as f64 / 1e6,
+            self.bytes_out as f64 / 1e6,
+            self.seconds_total,
+            self.mb_per_s,
+            self.threads
+        ));
+        for name in &self.stages_run {
+            if let Some(st) = self.stages.get(name) {
+                let mut rules: Vec<_> = st.rules.iter().collect();
+                rules.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                let top: Vec<String> = rules.iter().take(4).map(|(k, v)| format!("{k} {v}")).collect();
+                s.push_str(&format!(
+                    "  {:<12} {:>7.2} s  {} docs touched{}{}\n",
+                    name,
+                    st.seconds,
+                    st.documents_touched,
+                    if top.is_empty() { "" } else { ": " },
+                    top.join(", ")
+                ));
+            }
+        }
+        if !self.rejects.is_empty() {
+            let r: Vec<String> = self.rejects.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            s.push_str(&format!("  rejects: {}\n", r.join(", ")));
+        }
+        s.push_str(&format!("  output: {}\n", out_dir.display()));
+        s
+    }
+}

@@ -5,11 +5,70 @@
 //! a pure per-document part ([`BarrierStage::summarise`], run in parallel: intra-document
 //! dedup, normalisation, hashing, MinHash signature) and a sequential part
 //! ([`BarrierStage::admit`], called in input order) that keeps only bounded-size summaries.
+//!
+//! # How a document is judged
+//! 1. Inside the document ([`text`]): a line that repeats an earlier one, exactly or nearly
+//!    (the lead again behind a dateline, a headline in other case, a missing final period, a
+//!    typo), is kept once, the fuller text at the first position. A first paragraph equal to
+//!    the title goes.
+//! 2. Exact duplicates: xxh3 of the normalised token stream (case, punctuation, spacing,
+//!    quotes and number separators ignored).
+//! 3. Near duplicates: word shingles of the content lines (lines of at least
+//!    `min_line_words` tokens: menus, labels and headlines left over from site chrome weigh
+//!    nothing), MinHash signature cut into `bands` × `rows` LSH band keys; every earlier
+//!    document sharing a band key is a candidate, verified on its bottom-k sketch: a
+//!    duplicate if the estimated Jaccard similarity reaches `jaccard_threshold`, or if the
+//!    smaller document (of at least `min_containment_shingles` shingles) lies for at least
+//!    `containment_threshold` inside the larger (a truncated copy). Verified pairs are
+//!    joined with union-find; candidates are visited in input order, so the clusters do not
+//!    depend on the number of threads.
+//! 4. One document per cluster is kept by the `keep` policy: `first` decides at once
+//!    (streaming); `longest` and `most-complete` decide after the last document.
+//!
+//! # Example `pipeline.toml`
+//! ```toml
+//! [stages.dedup]
+//! shingle_size = 3
+//! num_hashes = 64
+//! bands = 32
+//! rows = 2
+//! jaccard_threshold = 0.5
+//! containment_threshold = 0.8
+//! keep = "first"          # or "longest", "most-complete"
+//! [stages.dedup.intra]
+//! enabled = true
+//! [stages.dedup.paragraphs]
+//! enabled = false         # drop paragraphs seen in many kept documents
+//! min_docs = 10
+//! ```
+//!
+//! # Memory
+//! The index keeps, per document, never its text but:
+//! - its bottom-k sketch: at most `4 * sketch_size` bytes (1,024 B at the default 256; a
+//!   document of fewer distinct shingles stores fewer),
+//! - one bucket link per band (`4 * bands` = 128 B) plus at most one band-key table entry
+//!   per band (12 B, ~24 B with the hash table's slack: at most 768 B),
+//! - its exact-hash entry (~24 B), union-find parent, sizes and scores (~48 B) and its id.
+//!
+//! So at the defaults at most ≈ 2.0 KB per document plus the id's bytes (≤ 2 GB per million
+//! documents). The MinHash signature itself is dropped once the band keys are made. The
+//! optional paragraph-level pass adds ~16 B per distinct paragraph, capped by
+//! `paragraphs.max_entries`.
+
+pub mod sketch;
+pub mod text;
 
 use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::document::Document;
 use crate::error::ConfigError;
+use sketch::MinHasher;
+use text::{IntraOptions, LineFate};
 
 /// The per-document summary a barrier stage keeps (signatures, hashes: never the text).
 pub type Summary = Box<dyn Any + Send>;
@@ -28,12 +87,36 @@ pub trait BarrierStage: Send + Sync {
     fn name(&self) -> &'static str;
     /// Parallel, pure: may edit the document (intra-document dedup) and returns its summary.
     fn summarise(&self, doc: &mut Document) -> Summary;
-    /// Sequential, in input order.
-    fn admit(&mut self, doc: &Document, summary: Summary) -> Admission;
+    /// Sequential, in input order. May still edit the document (dedup's optional
+    /// paragraph-level pass drops paragraphs already seen in many kept documents).
+    fn admit(&mut self, doc: &mut Document, summary: Summary) -> Admission;
+    /// True when `admit` decides at once (never returns `Deferred`): the pipeline then writes
+    /// in one pass; otherwise kept documents are spooled to disk until [`BarrierStage::finish`].
+    fn streaming(&self) -> bool {
+        true
+    }
     /// After the last document: final verdicts for every document admitted as `Deferred`,
     /// as `(seq, admission)`.
     fn finish(&mut self) -> Vec<(u64, Admission)> {
         Vec::new()
+    }
+    /// Serialise a summary so sharded runs can compute summaries on many machines and admit
+    /// them later in input order (`None`: this barrier cannot be sharded).
+    fn encode_summary(&self, _summary: &Summary) -> Option<Vec<u8>> {
+        None
+    }
+    /// Inverse of [`BarrierStage::encode_summary`].
+    fn decode_summary(&self, _bytes: &[u8]) -> Option<Summary> {
+        None
+    }
+    /// Save the index of admitted documents (for incremental `--state` runs).
+    fn save_index(&self, _w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        Err(std::io::Error::other("this barrier stage cannot save its index"))
+    }
+    /// Load an index saved by [`BarrierStage::save_index`]; later documents are checked
+    /// against everything in it.
+    fn load_index(&mut self, _r: &mut dyn std::io::Read) -> std::io::Result<()> {
+        Err(std::io::Error::other("this barrier stage cannot load an index"))
     }
     /// Statistics for `report.json`.
     fn report(&self) -> serde_json::Value {
@@ -41,27 +124,720 @@ pub trait BarrierStage: Send + Sync {
     }
 }
 
-/// `[stages.dedup]` options.
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {}
+/// Which document of a duplicate cluster is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeepPolicy {
+    /// The first one in input order (streaming: decided as each document arrives).
+    #[default]
+    First,
+    /// The one with the most characters of text (decided after the last document).
+    Longest,
+    /// The one with the most distinct content shingles, i.e. the fullest copy of the story,
+    /// not cut short (decided after the last document).
+    MostComplete,
+}
 
-impl Config {
-    pub fn build(&self) -> Result<Dedup, ConfigError> {
-        Ok(Dedup {})
+/// `[stages.dedup.intra]`: repeated lines inside one document.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntraConfig {
+    /// Run the in-document pass.
+    pub enabled: bool,
+    /// Lines of fewer tokens are never treated as repeats (short labels repeat legitimately).
+    pub min_words: usize,
+    /// A line contained in another (the lead behind a dateline) is a repeat when it makes up
+    /// at least this share of the other's tokens.
+    pub containment: f64,
+    /// Two lines of about the same length are a repeat when this share of their tokens
+    /// agree (typos, small edits).
+    pub similarity: f64,
+    /// Drop a first paragraph that repeats the document's title.
+    pub title: bool,
+}
+
+impl Default for IntraConfig {
+    fn default() -> Self {
+        IntraConfig { enabled: true, min_words: 4, containment: 0.6, similarity: 0.9, title: true }
     }
 }
 
-pub struct Dedup {}
+/// `[stages.dedup.paragraphs]`: paragraph-level dedup across documents (off by default).
+/// A paragraph found in at least `min_docs` earlier kept documents (documents that were not
+/// themselves duplicates, so copies of one story count once) is boilerplate and is dropped.
+/// A lead shared by a few different reports stays, and a document is never dropped by it.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ParagraphConfig {
+    pub enabled: bool,
+    /// Kept documents a paragraph must have been seen in before it counts as boilerplate.
+    pub min_docs: u32,
+    /// Paragraphs of fewer tokens are left alone.
+    pub min_words: usize,
+    /// Most distinct paragraphs counted (bounds the memory: ~16 B each).
+    pub max_entries: usize,
+}
+
+impl Default for ParagraphConfig {
+    fn default() -> Self {
+        ParagraphConfig { enabled: false, min_docs: 10, min_words: 3, max_entries: 2_000_000 }
+    }
+}
+
+/// `[stages.dedup]` options.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Words per shingle.
+    pub shingle_size: usize,
+    /// MinHash functions; must equal `bands * rows`.
+    pub num_hashes: usize,
+    /// LSH bands. More bands of fewer rows find pairs of lower similarity (truncated copies)
+    /// at the cost of more candidates to verify.
+    pub bands: usize,
+    /// Signature values per band.
+    pub rows: usize,
+    /// Verified duplicate when the estimated Jaccard similarity of the shingle sets reaches this.
+    pub jaccard_threshold: f64,
+    /// ...or when this share of the smaller document's shingles is in the larger one.
+    pub containment_threshold: f64,
+    /// The containment test only applies when the smaller document has at least this many
+    /// distinct shingles (a lone lead paragraph is not enough to call a story a copy).
+    pub min_containment_shingles: usize,
+    /// The containment test also needs this Jaccard similarity: a copy is cut short to a
+    /// sizeable part of the story, while a long follow-up that quotes a whole short report
+    /// holds it as a small part of its own text.
+    pub containment_min_jaccard: f64,
+    /// Shingle hashes kept per document for verification (bottom-k sketch).
+    pub sketch_size: usize,
+    /// Lines of fewer tokens (menus, labels, headlines) do not contribute shingles, unless
+    /// the document has no longer line.
+    pub min_line_words: usize,
+    /// Most entries of one LSH bucket visited per band (newest first): bounds the work on
+    /// keys shared by very many documents.
+    pub max_bucket_scan: usize,
+    /// Which document of a cluster is kept: `first`, `longest` or `most-complete`.
+    pub keep: KeepPolicy,
+    pub intra: IntraConfig,
+    pub paragraphs: ParagraphConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            shingle_size: 3,
+            num_hashes: 64,
+            bands: 32,
+            rows: 2,
+            jaccard_threshold: 0.4,
+            containment_threshold: 0.7,
+            min_containment_shingles: 50,
+            containment_min_jaccard: 0.18,
+            sketch_size: 256,
+            min_line_words: 6,
+            max_bucket_scan: 256,
+            keep: KeepPolicy::First,
+            intra: IntraConfig::default(),
+            paragraphs: ParagraphConfig::default(),
+        }
+    }
+}
+
+fn check_unit(key: &str, v: f64) -> Result<(), ConfigError> {
+    if !(v > 0.0 && v <= 1.0) {
+        return Err(ConfigError::invalid(format!("stages.dedup.{key}"), format!("must be in (0, 1], got {v}")));
+    }
+    Ok(())
+}
+
+impl Config {
+    pub fn build(&self) -> Result<Dedup, ConfigError> {
+        let bad = |k: &str, m: String| Err(ConfigError::invalid(format!("stages.dedup.{k}"), m));
+        if self.shingle_size == 0 || self.shingle_size > 32 {
+            return bad("shingle_size", format!("must be 1..=32, got {}", self.shingle_size));
+        }
+        if self.rows == 0 || self.rows > 64 {
+            return bad("rows", format!("must be 1..=64, got {}", self.rows));
+        }
+        if self.bands == 0 {
+            return bad("bands", "must be at least 1".into());
+        }
+        if self.bands * self.rows != self.num_hashes {
+            return bad(
+                "num_hashes",
+                format!("must equal bands * rows ({} * {} = {}), got {}", self.bands, self.rows, self.bands * self.rows, self.num_hashes),
+            );
+        }
+        if self.num_hashes > 4096 {
+            return bad("num_hashes", format!("at most 4096, got {}", self.num_hashes));
+        }
+        if self.sketch_size < 16 || self.sketch_size > 65_535 {
+            return bad("sketch_size", format!("must be 16..=65535, got {}", self.sketch_size));
+        }
+        if self.max_bucket_scan == 0 {
+            return bad("max_bucket_scan", "must be at least 1".into());
+        }
+        check_unit("jaccard_threshold", self.jaccard_threshold)?;
+        check_unit("containment_threshold", self.containment_threshold)?;
+        if !(0.0..=1.0).contains(&self.containment_min_jaccard) {
+            return bad("containment_min_jaccard", format!("must be in [0, 1], got {}", self.containment_min_jaccard));
+        }
+        check_unit("intra.containment", self.intra.containment)?;
+        check_unit("intra.similarity", self.intra.similarity)?;
+        if self.intra.min_words == 0 {
+            return bad("intra.min_words", "must be at least 1".into());
+        }
+        if self.paragraphs.min_docs < 2 {
+            return bad("paragraphs.min_docs", format!("must be at least 2, got {}", self.paragraphs.min_docs));
+        }
+        Ok(Dedup {
+            minhash: MinHasher::new(self.num_hashes),
+            intra: IntraOptions {
+                min_words: self.intra.min_words,
+                containment: self.intra.containment,
+                similarity: self.intra.similarity,
+                title: self.intra.title,
+            },
+            cfg: self.clone(),
+            index: Index::default(),
+            repeated_lines: AtomicU64::new(0),
+            paragraphs: KeyMap::default(),
+            paragraphs_dropped: 0,
+        })
+    }
+}
+
+/// What `summarise` hands to `admit`: hashes and sketches only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocSummary {
+    /// xxh3 over the normalised token stream of the whole text.
+    pub exact: u64,
+    /// Distinct content shingles.
+    pub shingles: u32,
+    /// Bottom-k sketch of the content shingles (sorted).
+    pub sketch: Vec<u32>,
+    /// One LSH key per band.
+    pub bands: Vec<u64>,
+    /// Characters of text (for `keep = "longest"`).
+    pub chars: u32,
+    /// Hashes of the paragraphs (only with the paragraph-level pass on).
+    pub paragraphs: Vec<u64>,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Hasher for keys that are already uniform 64-bit hashes (band keys, text hashes).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+
+/// One admitted document in the index.
+#[derive(Debug, Clone)]
+struct Entry {
+    id: Box<str>,
+    seq: u64,
+    sketch_at: u32,
+    sketch_len: u32,
+    shingles: u32,
+    chars: u32,
+    /// Best similarity to another member of its cluster (1.0 for an exact copy).
+    best: f32,
+}
+
+/// The bounded-size index: sketches, band buckets (linked lists through `next`), exact
+/// hashes and the union-find forest. Document `i` is the `i`-th admitted.
+#[derive(Debug, Default)]
+struct Index {
+    entries: Vec<Entry>,
+    sketches: Vec<u32>,
+    heads: KeyMap<u32>,
+    /// `next[i * bands + b]`: the previous document in the bucket of band `b` of document `i`.
+    next: Vec<u32>,
+    exact: KeyMap<u32>,
+    parent: Vec<u32>,
+    candidates_checked: u64,
+    exact_dups: u64,
+    near_dups: u64,
+}
+
+impl Index {
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let p = self.parent[x as usize];
+            self.parent[x as usize] = self.parent[p as usize];
+            x = p;
+        }
+        x
+    }
+
+    /// Join two clusters; the root is the earlier document (so under `first` the root of a
+    /// cluster is always its kept document).
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.parent[hi as usize] = lo;
+        }
+    }
+
+    fn sketch(&self, i: u32) -> &[u32] {
+        let e = &self.entries[i as usize];
+        &self.sketches[e.sketch_at as usize..(e.sketch_at + e.sketch_len) as usize]
+    }
+}
+
+/// The dedup barrier stage; build it from [`Config`].
+pub struct Dedup {
+    cfg: Config,
+    minhash: MinHasher,
+    intra: IntraOptions,
+    index: Index,
+    repeated_lines: AtomicU64,
+    /// Paragraph hash -> number of kept documents it was seen in.
+    paragraphs: KeyMap<u32>,
+    paragraphs_dropped: u64,
+}
+
+/// Hash of a paragraph's normalised tokens.
+fn hash_tokens(tokens: &[u64]) -> u64 {
+    let mut h = Xxh3::new();
+    for t in tokens {
+        h.update(&t.to_le_bytes());
+    }
+    h.digest()
+}
+
+/// Paragraphs of a text: runs of non-blank lines, as `(first line, end line)`.
+fn paragraph_spans(lines: &[&str]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim().is_empty() {
+            if let Some(s) = start.take() {
+                out.push((s, i));
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, lines.len()));
+    }
+    out
+}
+
+impl Dedup {
+    /// The pure per-document computation, exposed for tools and tests.
+    pub fn summarise_doc(&self, doc: &mut Document) -> DocSummary {
+        let toks = text::tokenize(&doc.text);
+        let mut fates: Option<Vec<LineFate>> = None;
+        let mut old_text = None;
+        if self.cfg.intra.enabled {
+            let title = if self.intra.title { doc.title.as_deref().map(|t| text::tokenize(t).hashes) } else { None };
+            let f = text::intra_fates(&doc.text, &toks, title.as_deref(), &self.intra);
+            if f.iter().any(|x| *x != LineFate::Keep) {
+                let lines: Vec<&str> = doc.text.split('\n').collect();
+                let first_unit = toks.lines.iter().position(|&(a, b)| b > a);
+                let mut n = 0u64;
+                for (i, x) in f.iter().enumerate() {
+                    if *x == LineFate::Drop {
+                        let rule = if Some(i) == first_unit { "repeated-title" } else { "repeated-paragraph" };
+                        n += u64::from(rule == "repeated-paragraph");
+                        if doc.log.audit {
+                            doc.log.removed("dedup", rule, i + 1, lines[i]);
+                        } else {
+                            doc.log.count("dedup", rule, 1);
+                        }
+                    }
+                }
+                self.repeated_lines.fetch_add(n, Ordering::Relaxed);
+                let new_text = text::apply_fates(&doc.text, &f);
+                old_text = Some(std::mem::replace(&mut doc.text, new_text));
+                fates = Some(f);
+            }
+        }
+        // Token ranges refer to the text as tokenised: follow the fates through it.
+        let src = old_text.as_deref().unwrap_or(&doc.text);
+        let mut content = text::content_lines(src, &toks, fates.as_deref(), self.cfg.min_line_words);
+        let mut all_lines: Vec<usize> = Vec::new();
+        for i in 0..toks.lines.len() {
+            match fates.as_ref().map(|f| f[i]) {
+                Some(LineFate::Drop) => {}
+                Some(LineFate::ReplaceWith(j)) => all_lines.push(j),
+                _ => all_lines.push(i),
+            }
+        }
+        let exact = {
+            let mut h = Xxh3::new();
+            for &l in &all_lines {
+                for t in toks.line(l) {
+                    h.update(&t.to_le_bytes());
+                }
+            }
+            h.digest()
+        };
+        if content.is_empty() {
+            content = all_lines;
+        }
+        let mut stream: Vec<u64> = Vec::with_capacity(toks.hashes.len());
+        for &l in &content {
+            stream.extend_from_slice(toks.line(l));
+        }
+        let mut sh = Vec::new();
+        sketch::shingles(&stream, self.cfg.shingle_size, &mut sh);
+        let mut scratch = Vec::new();
+        let (bk, n) = sketch::bottom_k(&sh, self.cfg.sketch_size, &mut scratch);
+        let mut bands = Vec::new();
+        if !sh.is_empty() {
+            let mut sig = Vec::new();
+            self.minhash.signature(&sh, &mut sig);
+            sketch::band_keys(&sig, self.cfg.rows, &mut bands);
+        }
+        let paragraphs = if self.cfg.paragraphs.enabled {
+            let toks = if old_text.is_some() { text::tokenize(&doc.text) } else { toks };
+            let lines: Vec<&str> = doc.text.split('\n').collect();
+            paragraph_spans(&lines)
+                .into_iter()
+                .map(|(a, b)| {
+                    let (s, e) = (toks.lines[a].0, toks.lines[b - 1].1);
+                    let t = &toks.hashes[s as usize..e as usize];
+                    if t.len() < self.cfg.paragraphs.min_words {
+                        0
+                    } else {
+                        hash_tokens(t) | 1
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        DocSummary {
+            exact,
+            shingles: n,
+            sketch: bk,
+            bands,
+            chars: doc.text.chars().count().min(u32::MAX as usize) as u32,
+            paragraphs,
+        }
+    }
+
+    /// The sequential decision for one summarised document (exposed for tools and tests).
+    pub fn admit_summary(&mut self, doc: &mut Document, s: DocSummary) -> Admission {
+        let nb = self.cfg.bands;
+        let me = self.index.entries.len() as u32;
+        // Exact copy?
+        let mut matches: Vec<(u32, f64)> = Vec::new();
+        let mut exact_of = None;
+        if let Some(&j) = self.index.exact.get(&s.exact) {
+            exact_of = Some(j);
+            matches.push((j, 1.0));
+        } else {
+            // Candidates: every earlier document sharing a band key, in index order.
+            let mut cands: Vec<u32> = Vec::new();
+            for (b, &key) in s.bands.iter().enumerate() {
+                let mut cur = self.index.heads.get(&key).copied().unwrap_or(NONE);
+                let mut seen = 0;
+                while cur != NONE && seen < self.cfg.max_bucket_scan {
+                    cands.push(cur);
+                    cur = self.index.next[cur as usize * nb + b];
+                    seen += 1;
+                }
+            }
+            cands.sort_unstable();
+            cands.dedup();
+            self.index.candidates_checked += cands.len() as u64;
+            for c in cands {
+                let e = &self.index.entries[c as usize];
+                let other = self.index.sketch(c);
+                // Cheap first look on the bottom-48 prefixes: clearly unrelated pairs stop here.
+                let quick = sketch::similarity(sketch::prefix(&s.sketch, 48), s.shingles, sketch::prefix(other, 48), e.shingles);
+                if quick.jaccard < self.cfg.jaccard_threshold * 0.4 && quick.containment < self.cfg.containment_threshold * 0.5 {
+                    continue;
+                }
+                let sim = sketch::similarity(&s.sketch, s.shingles, other, e.shingles);
+                let small = s.shingles.min(e.shingles) as usize;
+                let by_j = sim.jaccard >= self.cfg.jaccard_threshold;
+                let by_c = small >= self.cfg.min_containment_shingles
+                    && sim.containment >= self.cfg.containment_threshold
+                    && sim.jaccard >= self.cfg.containment_min_jaccard;
+                if by_j || by_c {
+                    matches.push((c, sim.jaccard.max(if by_c { sim.containment } else { 0.0 })));
+                }
+            }
+        }
+
+        // Index this document.
+        let sketch_at = self.index.sketches.len() as u32;
+        self.index.sketches.extend_from_slice(&s.sketch);
+        self.index.entries.push(Entry {
+            id: doc.id.clone().into_boxed_str(),
+            seq: doc.seq,
+            sketch_at,
+            sketch_len: s.sketch.len() as u32,
+            shingles: s.shingles,
+            chars: s.chars,
+            best: 0.0,
+        });
+        self.index.parent.push(me);
+        if exact_of.is_none() {
+            self.index.exact.insert(s.exact, me);
+        }
+        self.index.next.resize(self.index.next.len() + nb, NONE);
+        for (b, &key) in s.bands.iter().enumerate().take(nb) {
+            let prev = self.index.heads.insert(key, me).unwrap_or(NONE);
+            self.index.next[me as usize * nb + b] = prev;
+        }
+        let mut best: Option<(u32, f64)> = None;
+        for &(c, sim) in &matches {
+            self.index.union(me, c);
+            let e = &mut self.index.entries[c as usize];
+            e.best = e.best.max(sim as f32);
+            if best.is_none_or(|(_, b)| sim > b) {
+                best = Some((c, sim));
+            }
+        }
+        if let Some((_, sim)) = best {
+            self.index.entries[me as usize].best = sim as f32;
+            if exact_of.is_some() {
+                self.index.exact_dups += 1;
+            } else {
+                self.index.near_dups += 1;
+            }
+        }
+
+        // Paragraph-level pass: only documents that start a cluster count and are edited.
+        if self.cfg.paragraphs.enabled && best.is_none() {
+            self.paragraph_pass(doc, &s.paragraphs);
+        }
+
+        match self.cfg.keep {
+            KeepPolicy::First => match best {
+                None => Admission::Keep,
+                Some((_, sim)) => {
+                    let root = self.index.find(me);
+                    Admission::Duplicate { of: self.index.entries[root as usize].id.to_string(), similarity: round_sim(sim) }
+                }
+            },
+            _ => Admission::Deferred,
+        }
+    }
+
+    fn paragraph_pass(&mut self, doc: &mut Document, hashes: &[u64]) {
+        let min_docs = self.cfg.paragraphs.min_docs;
+        let mut drop = vec![false; hashes.len()];
+        let mut any = false;
+        let mut seen_here: Vec<u64> = Vec::with_capacity(hashes.len());
+        for (i, &h) in hashes.iter().enumerate() {
+            if h == 0 || seen_here.contains(&h) {
+                continue;
+            }
+            seen_here.push(h);
+            let full = self.paragraphs.len() >= self.cfg.paragraphs.max_entries;
+            let count = match self.paragraphs.get_mut(&h) {
+                Some(c) => {
+                    *c = c.saturating_add(1);
+                    *c
+                }
+                None if !full => {
+                    self.paragraphs.insert(h, 1);
+                    1
+                }
+                None => 0,
+            };
+            // Seen in at least `min_docs` earlier kept documents.
+            if count > min_docs {
+                drop[i] = true;
+                any = true;
+            }
+        }
+        // Never empty a document: keep it whole if every paragraph would go.
+        if !any || drop.iter().zip(hashes).all(|(d, &h)| *d || h == 0) {
+            return;
+        }
+        let lines: Vec<&str> = doc.text.split('\n').collect();
+        let spans = paragraph_spans(&lines);
+        if spans.len() != hashes.len() {
+            return;
+        }
+        let mut fates = vec![LineFate::Keep; lines.len()];
+        for (k, &(a, b)) in spans.iter().enumerate() {
+            if drop[k] {
+                for (line, fate) in fates.iter_mut().enumerate().take(b).skip(a) {
+                    *fate = LineFate::Drop;
+                    if doc.log.audit {
+                        doc.log.removed("dedup", "boilerplate-paragraph", line + 1, lines[line]);
+                    }
+                }
+                if !doc.log.audit {
+                    doc.log.count("dedup", "boilerplate-paragraph", 1);
+                }
+                self.paragraphs_dropped += 1;
+            }
+        }
+        doc.text = text::apply_fates(&doc.text, &fates);
+    }
+
+    /// Final verdicts for `longest` / `most-complete`.
+    fn resolve(&mut self) -> Vec<(u64, Admission)> {
+        let n = self.index.entries.len() as u32;
+        let mut rep: HashMap<u32, u32> = HashMap::new();
+        for i in 0..n {
+            let r = self.index.find(i);
+            let better = |a: &Entry, b: &Entry| -> bool {
+                // Is `a` a better keeper than `b`? Ties go to the earlier document.
+                match self.cfg.keep {
+                    KeepPolicy::Longest => a.chars > b.chars,
+                    _ => (a.shingles, a.chars) > (b.shingles, b.chars),
+                }
+            };
+            match rep.get(&r) {
+                Some(&cur) if !better(&self.index.entries[i as usize], &self.index.entries[cur as usize]) => {}
+                _ => {
+                    rep.insert(r, i);
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let r = self.index.find(i);
+            let k = rep[&r];
+            let e = &self.index.entries[i as usize];
+            if k == i {
+                out.push((e.seq, Admission::Keep));
+            } else {
+                let sim = if e.best > 0.0 { e.best as f64 } else { self.index.entries[k as usize].best as f64 };
+                out.push((e.seq, Admission::Duplicate { of: self.index.entries[k as usize].id.to_string(), similarity: round_sim(sim) }));
+            }
+        }
+        out
+    }
+}
+
+fn round_sim(s: f64) -> f64 {
+    (s * 1000.0).round() / 1000.0
+}
 
 impl BarrierStage for Dedup {
     fn name(&self) -> &'static str {
         "dedup"
     }
-    fn summarise(&self, _doc: &mut Document) -> Summary {
-        Box::new(())
+
+    fn summarise(&self, doc: &mut Document) -> Summary {
+        Box::new(self.summarise_doc(doc))
     }
-    fn admit(&mut self, _doc: &Document, _summary: Summary) -> Admission {
-        Admission::Keep
+
+    fn admit(&mut self, doc: &mut Document, summary: Summary) -> Admission {
+        match summary.downcast::<DocSummary>() {
+            Ok(s) => self.admit_summary(doc, *s),
+            // Not ours (cannot happen in the pipeline): decide on the document itself.
+            Err(_) => {
+                let s = self.summarise_doc(doc);
+                self.admit_summary(doc, s)
+            }
+        }
+    }
+
+    fn streaming(&self) -> bool {
+        self.cfg.keep == KeepPolicy::First
+    }
+
+    fn finish(&mut self) -> Vec<(u64, Admission)> {
+        if self.cfg.keep == KeepPolicy::First {
+            return Vec::new();
+        }
+        self.resolve()
+    }
+
+    fn encode_summary(&self, summary: &Summary) -> Option<Vec<u8>> {
+        let s = summary.downcast_ref::<DocSummary>()?;
+        let mut v = Vec::with_capacity(24 + 4 * s.sketch.len() + 8 * (s.bands.len() + s.paragraphs.len()));
+        v.extend_from_slice(&s.exact.to_le_bytes());
+        v.extend_from_slice(&s.shingles.to_le_bytes());
+        v.extend_from_slice(&s.chars.to_le_bytes());
+        for (n, _) in [(s.sketch.len(), 0), (s.bands.len(), 0), (s.paragraphs.len(), 0)] {
+            v.extend_from_slice(&(n as u32).to_le_bytes());
+        }
+        s.sketch.iter().for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
+        s.bands.iter().for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
+        s.paragraphs.iter().for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
+        Some(v)
+    }
+
+    fn decode_summary(&self, bytes: &[u8]) -> Option<Summary> {
+        let mut r = bytes;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            if r.len() < n {
+                return None;
+            }
+            let (a, b) = r.split_at(n);
+            r = b;
+            Some(a)
+        };
+        let u64_at = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        let u32_at = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or([0; 4]));
+        let exact = u64_at(take(8)?);
+        let shingles = u32_at(take(4)?);
+        let chars = u32_at(take(4)?);
+        let ns = u32_at(take(4)?) as usize;
+        let nb = u32_at(take(4)?) as usize;
+        let np = u32_at(take(4)?) as usize;
+        if nb != self.cfg.bands && nb != 0 {
+            return None;
+        }
+        let sketch = take(ns.checked_mul(4)?)?.chunks_exact(4).map(u32_at).collect();
+        let bands = take(nb.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
+        let paragraphs = take(np.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
+        Some(Box::new(DocSummary { exact, shingles, sketch, bands, chars, paragraphs }))
+    }
+
+    fn report(&self) -> serde_json::Value {
+        let mut sizes: HashMap<u32, u32> = HashMap::new();
+        let n = self.index.entries.len() as u32;
+        let parent = &self.index.parent;
+        let find = |p: &[u32], mut x: u32| {
+            while p[x as usize] != x {
+                x = p[x as usize];
+            }
+            x
+        };
+        for i in 0..n {
+            let r = find(parent, i);
+            *sizes.entry(r).or_default() += 1;
+        }
+        let mut hist: BTreeMap<u32, u32> = BTreeMap::new();
+        for &s in sizes.values() {
+            *hist.entry(s).or_default() += 1;
+        }
+        let dup_clusters = sizes.values().filter(|&&s| s > 1).count();
+        serde_json::json!({
+            "documents": n,
+            "clusters": sizes.len(),
+            "duplicate_clusters": dup_clusters,
+            "cluster_size_histogram": hist.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+            "exact_duplicates": self.index.exact_dups,
+            "near_duplicates": self.index.near_dups,
+            "candidates_checked": self.index.candidates_checked,
+            "repeated_paragraphs_removed": self.repeated_lines.load(Ordering::Relaxed),
+            "boilerplate_paragraphs_removed": self.paragraphs_dropped,
+            "keep": self.cfg.keep,
+        })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -27,9 +27,10 @@ pub trait DocStage: Send + Sync {
     /// The stage name used in the config, on the command line and in the report.
     fn name(&self) -> &'static str;
 
-    /// Look at the whole batch (in input order) before any document of it is processed.
+    /// Look at the whole batch (its live documents, in input order) before any document of it
+    /// is processed.
     /// Batches are formed from the input alone, so the result does not depend on threads.
-    fn prepare(&self, _batch: &[Document]) -> Option<BatchState> {
+    fn prepare(&self, _batch: &[&Document]) -> Option<BatchState> {
         None
     }
 

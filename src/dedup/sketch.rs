@@ -1,0 +1,228 @@
+//! Set sketches of a document's word shingles: the MinHash signature (only to build the LSH
+//! band keys, then dropped) and a bottom-k sketch kept for verifying candidate pairs.
+//!
+//! The bottom-k sketch is the `k` smallest 32-bit shingle hashes. It is exact for documents
+//! of at most `k` distinct shingles and otherwise a uniform sample, so it estimates both the
+//! Jaccard similarity and the containment `|A ∩ B| / |A|` of a short copy inside a long one
+//! (a truncated "Read more..." copy) without keeping any text.
+
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+/// Shingle hashes (64-bit) of `tokens` with `k` tokens per shingle. Fewer than `k` tokens
+/// make one shingle of all of them.
+pub fn shingles(tokens: &[u64], k: usize, out: &mut Vec<u64>) {
+    out.clear();
+    if tokens.is_empty() {
+        return;
+    }
+    let k = k.max(1).min(tokens.len());
+    out.reserve(tokens.len() + 1 - k);
+    for w in tokens.windows(k) {
+        let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+        for &t in w {
+            h = (h.rotate_left(23) ^ t).wrapping_mul(0x2545_F491_4F6C_DD1D);
+        }
+        out.push(h ^ (h >> 29));
+    }
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// `n` hash functions `h -> ((h_lo ^ s) * m) mod 2^32` on the (already well mixed) 64-bit
+/// shingle hash, with fixed random seeds `s` and odd multipliers `m`: the same signatures
+/// on every run and machine, and 32-bit lanes the compiler vectorises.
+#[derive(Debug, Clone)]
+pub struct MinHasher {
+    s: Vec<u32>,
+    m: Vec<u32>,
+}
+
+impl MinHasher {
+    pub fn new(n: usize) -> Self {
+        let mut st = 0x5EED_DED0_u64;
+        let s = (0..n).map(|_| splitmix(&mut st) as u32).collect();
+        let m = (0..n).map(|_| (splitmix(&mut st) as u32) | 1).collect();
+        MinHasher { s, m }
+    }
+
+    /// MinHash signature of a set given by its (possibly repeated) element hashes.
+    pub fn signature(&self, hashes: &[u64], sig: &mut Vec<u32>) {
+        sig.clear();
+        sig.resize(self.s.len(), u32::MAX);
+        let n = sig.len();
+        let (s, m) = (&self.s[..n], &self.m[..n]);
+        for &h in hashes {
+            // Fold the high half in so that all 64 bits count.
+            let x = (h as u32) ^ ((h >> 32) as u32).rotate_left(7);
+            for i in 0..n {
+                let v = (x ^ s[i]).wrapping_mul(m[i]);
+                let v = v ^ (v >> 15);
+                sig[i] = sig[i].min(v);
+            }
+        }
+    }
+}
+
+/// LSH band keys: one 64-bit key per band of `rows` signature values (band index mixed in).
+pub fn band_keys(sig: &[u32], rows: usize, out: &mut Vec<u64>) {
+    out.clear();
+    for (i, band) in sig.chunks_exact(rows.max(1)).enumerate() {
+        let mut bytes = [0u8; 4 * 64];
+        let n = band.len().min(64);
+        for (j, v) in band[..n].iter().enumerate() {
+            bytes[4 * j..4 * j + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        out.push(xxh3_64_with_seed(&bytes[..4 * n], i as u64));
+    }
+}
+
+/// Bottom-k sketch: the `k` smallest distinct 32-bit hashes, sorted; also returns the number
+/// of distinct shingles (exact up to 32-bit collisions).
+pub fn bottom_k(hashes: &[u64], k: usize, scratch: &mut Vec<u32>) -> (Vec<u32>, u32) {
+    scratch.clear();
+    scratch.extend(hashes.iter().map(|&h| (h >> 32) as u32));
+    scratch.sort_unstable();
+    scratch.dedup();
+    let n = scratch.len() as u32;
+    (scratch[..scratch.len().min(k)].to_vec(), n)
+}
+
+/// Prefix of a sketch: the bottom-`k'` sketch for `k' < k` (a cheap first estimate).
+pub fn prefix(a: &[u32], n: usize) -> &[u32] {
+    &a[..a.len().min(n)]
+}
+
+/// Similarity of two documents from their bottom-k sketches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Similarity {
+    /// Estimated Jaccard similarity of the shingle sets.
+    pub jaccard: f64,
+    /// Estimated share of the smaller set's shingles found in the larger one.
+    pub containment: f64,
+}
+
+/// Estimate Jaccard and containment from two bottom-k sketches `a`, `b` (sorted) of sets of
+/// `na`, `nb` distinct elements.
+///
+/// Both estimates only look at the hash range both sketches cover completely (up to the
+/// smaller of their largest values when a sketch is full), where each sketch holds exactly
+/// the set's elements: so they are exact for small documents.
+pub fn similarity(a: &[u32], na: u32, b: &[u32], nb: u32) -> Similarity {
+    if a.is_empty() || b.is_empty() {
+        return Similarity { jaccard: 0.0, containment: 0.0 };
+    }
+    // A sketch holding fewer elements than its set covers only the range up to its last value.
+    let limit = match ((na as usize) > a.len(), (nb as usize) > b.len()) {
+        (true, true) => a[a.len() - 1].min(b[b.len() - 1]),
+        (true, false) => a[a.len() - 1],
+        (false, true) => b[b.len() - 1],
+        (false, false) => u32::MAX,
+    };
+    let (mut i, mut j) = (0, 0);
+    let (mut ca, mut cb, mut both) = (0u32, 0u32, 0u32);
+    while i < a.len() && j < b.len() && (a[i] <= limit || b[j] <= limit) {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                if a[i] <= limit {
+                    ca += 1;
+                }
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                if b[j] <= limit {
+                    cb += 1;
+                }
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                if a[i] <= limit {
+                    both += 1;
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    ca += a[i..].iter().take_while(|&&v| v <= limit).count() as u32;
+    cb += b[j..].iter().take_while(|&&v| v <= limit).count() as u32;
+    let union = ca + cb + both;
+    let jaccard = if union == 0 { 0.0 } else { both as f64 / union as f64 };
+    // Containment of the smaller set (by true size) in the larger.
+    let small = if na <= nb { ca + both } else { cb + both };
+    let containment = if small == 0 { 0.0 } else { both as f64 / small as f64 };
+    Similarity { jaccard, containment }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(range: std::ops::Range<u64>) -> Vec<u64> {
+        range.map(|x| x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (x << 40)).collect()
+    }
+
+    #[test]
+    fn exact_for_small_sets() {
+        let mut s = Vec::new();
+        let (a, na) = bottom_k(&set(0..100), 256, &mut s);
+        let (b, nb) = bottom_k(&set(50..150), 256, &mut s);
+        let sim = similarity(&a, na, &b, nb);
+        assert!((sim.jaccard - 50.0 / 150.0).abs() < 1e-9);
+        assert!((sim.containment - 0.5).abs() < 1e-9);
+        // A truncated copy: fully contained.
+        let (c, nc) = bottom_k(&set(0..40), 256, &mut s);
+        let sim = similarity(&c, nc, &a, na);
+        assert!((sim.containment - 1.0).abs() < 1e-9);
+        assert!((sim.jaccard - 0.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn estimates_for_large_sets() {
+        let mut s = Vec::new();
+        let (a, na) = bottom_k(&set(0..4000), 128, &mut s);
+        let (b, nb) = bottom_k(&set(2000..6000), 128, &mut s);
+        assert_eq!(a.len(), 128);
+        let sim = similarity(&a, na, &b, nb);
+        assert!((sim.jaccard - 1.0 / 3.0).abs() < 0.12, "{sim:?}");
+        let (c, nc) = bottom_k(&set(0..1000), 128, &mut s);
+        let sim = similarity(&c, nc, &a, na);
+        assert!(sim.containment > 0.85, "{sim:?}");
+        assert!((sim.jaccard - 0.25).abs() < 0.12, "{sim:?}");
+    }
+
+    #[test]
+    fn minhash_agrees_on_equal_sets_and_is_deterministic() {
+        let m = MinHasher::new(64);
+        let (mut s1, mut s2) = (Vec::new(), Vec::new());
+        let mut h = set(0..300);
+        m.signature(&h, &mut s1);
+        h.reverse();
+        m.signature(&h, &mut s2);
+        assert_eq!(s1, s2);
+        m.signature(&set(0..150), &mut s2);
+        let same = s1.iter().zip(&s2).filter(|(x, y)| x == y).count();
+        assert!((16..=48).contains(&same), "{same}");
+        let (mut k1, mut k2) = (Vec::new(), Vec::new());
+        band_keys(&s1, 4, &mut k1);
+        band_keys(&s1, 4, &mut k2);
+        assert_eq!(k1.len(), 16);
+        assert_eq!(k1, k2);
+    }
+
+    #[test]
+    fn shingles_of_short_token_runs() {
+        let mut out = Vec::new();
+        shingles(&[1, 2], 3, &mut out);
+        assert_eq!(out.len(), 1);
+        shingles(&[1, 2, 3, 4], 3, &mut out);
+        assert_eq!(out.len(), 2);
+        shingles(&[], 3, &mut out);
+        assert!(out.is_empty());
+    }
+}

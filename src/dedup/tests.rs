@@ -1,0 +1,234 @@
+//! Cross-document tests of the dedup stage on the fixture `tests/fixtures/dedup/reports.jsonl`
+//! (invented reports: one story with a copy for each kind of republishing edit, and one
+//! document for each kind of hard negative), plus config and policy tests.
+
+use std::collections::HashMap;
+
+use super::*;
+use crate::document::{Document, Format};
+
+const FIXTURE: &str = include_str!("../../tests/fixtures/dedup/reports.jsonl");
+
+struct Fix {
+    id: String,
+    text: String,
+    cluster: String,
+    kind: String,
+}
+
+fn fixture() -> Vec<Fix> {
+    FIXTURE
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("fixture line is JSON");
+            let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+            Fix { id: s("id"), text: s("text"), cluster: s("cluster"), kind: s("kind") }
+        })
+        .collect()
+}
+
+fn docs(f: &[Fix]) -> Vec<Document> {
+    f.iter().enumerate().map(|(i, x)| Document::new(i as u64, x.id.clone(), "fixture".into(), Format::Jsonl, x.text.clone())).collect()
+}
+
+/// Run the stage over `docs` in order; returns id -> kept document id (itself if kept).
+fn run(cfg: &Config, docs: &mut [Document]) -> (HashMap<String, String>, Dedup) {
+    let mut d = cfg.build().expect("valid config");
+    let mut out = HashMap::new();
+    let mut verdicts = Vec::new();
+    for doc in docs.iter_mut() {
+        let s = d.summarise(doc);
+        verdicts.push(d.admit(doc, s));
+    }
+    let fin: HashMap<u64, Admission> = d.finish().into_iter().collect();
+    for (doc, v) in docs.iter().zip(verdicts) {
+        let v = if v == Admission::Deferred { fin.get(&doc.seq).cloned().expect("final verdict") } else { v };
+        match v {
+            Admission::Keep => out.insert(doc.id.clone(), doc.id.clone()),
+            Admission::Duplicate { of, similarity } => {
+                assert!((0.0..=1.0).contains(&similarity));
+                out.insert(doc.id.clone(), of)
+            }
+            Admission::Deferred => panic!("deferred after finish"),
+        };
+    }
+    (out, d)
+}
+
+fn check_clusters(f: &[Fix], kept: &HashMap<String, String>) {
+    let cluster: HashMap<&str, &str> = f.iter().map(|x| (x.id.as_str(), x.cluster.as_str())).collect();
+    for x in f {
+        let of = &kept[&x.id];
+        assert_eq!(cluster[of.as_str()], x.cluster, "{} ({}) was judged a duplicate of {}", x.id, x.kind, of);
+        assert_eq!(kept[of], *of, "{} points at {} which is not kept", x.id, of);
+    }
+    // Exactly one kept document per true cluster.
+    let mut per: HashMap<&str, usize> = HashMap::new();
+    for x in f {
+        if kept[&x.id] == x.id {
+            *per.entry(x.cluster.as_str()).or_default() += 1;
+        }
+    }
+    for x in f {
+        assert_eq!(per.get(x.cluster.as_str()), Some(&1), "cluster {} ({}) not kept exactly once", x.cluster, x.kind);
+    }
+}
+
+#[test]
+fn every_copy_found_and_every_distinct_report_kept() {
+    let f = fixture();
+    let (kept, d) = run(&Config::default(), &mut docs(&f));
+    check_clusters(&f, &kept);
+    let rep = d.report();
+    assert_eq!(rep["exact_duplicates"], 1);
+    assert_eq!(rep["near_duplicates"], 4);
+    assert_eq!(rep["cluster_size_histogram"]["5"], 1);
+    assert_eq!(rep["cluster_size_histogram"]["2"], 1);
+}
+
+#[test]
+fn same_clusters_in_reverse_order() {
+    let mut f = fixture();
+    f.reverse();
+    let (kept, _) = run(&Config::default(), &mut docs(&f));
+    check_clusters(&f, &kept);
+}
+
+#[test]
+fn truncated_copy_is_found_by_containment_alone() {
+    let f: Vec<Fix> = fixture().into_iter().filter(|x| x.id == "a-origin" || x.id == "a-truncated").collect();
+    let cfg = Config { jaccard_threshold: 0.95, ..Config::default() };
+    let (kept, _) = run(&cfg, &mut docs(&f));
+    assert_eq!(kept["a-truncated"], "a-origin");
+    // Without the containment test the truncated copy would be kept.
+    let cfg = Config { jaccard_threshold: 0.95, containment_threshold: 1.0, ..Config::default() };
+    let (kept, _) = run(&cfg, &mut docs(&f));
+    assert_eq!(kept["a-truncated"], "a-truncated");
+}
+
+#[test]
+fn keep_policies_choose_the_fullest_copy() {
+    let f = fixture();
+    for keep in [KeepPolicy::Longest, KeepPolicy::MostComplete] {
+        let cfg = Config { keep, ..Config::default() };
+        let mut ds = docs(&f);
+        // Put the truncated copy first: `first` would keep it.
+        let t = ds.iter().position(|d| d.id == "a-truncated").unwrap_or(0);
+        ds.swap(0, t);
+        for (i, d) in ds.iter_mut().enumerate() {
+            d.seq = i as u64;
+        }
+        let fx: Vec<Fix> = ds.iter().map(|d| f.iter().find(|x| x.id == d.id).map(|x| Fix { id: x.id.clone(), text: String::new(), cluster: x.cluster.clone(), kind: x.kind.clone() }).expect("id")).collect();
+        let (kept, stage) = run(&cfg, &mut ds);
+        assert!(!stage.streaming());
+        check_clusters(&fx, &kept);
+        assert_ne!(kept["a-origin"], "a-truncated", "{keep:?} kept the truncated copy");
+    }
+    let (kept, _) = run(&Config::default(), &mut docs(&f));
+    assert_eq!(kept["a-truncated"], "a-origin");
+}
+
+#[test]
+fn intra_document_repeats_counted_in_the_log() {
+    let mut d = Document::new(
+        0,
+        "x".into(),
+        "t".into(),
+        Format::Text,
+        "Council Backs New Flood Wall\n\nCouncil backs new flood wall\n\nThe council backed the new flood wall on Thursday after a long debate\n\nKELMSBY (Agency - 4 May) The council backed the new flood wall on Thursday after a long debate.\n\nWork starts in spring.".into(),
+    );
+    let stage = Config::default().build().expect("config");
+    let _ = stage.summarise(&mut d);
+    assert_eq!(
+        d.text,
+        "Council Backs New Flood Wall\n\nKELMSBY (Agency - 4 May) The council backed the new flood wall on Thursday after a long debate.\n\nWork starts in spring."
+    );
+    let c = d.log.counts.iter().find(|c| c.rule == "repeated-paragraph").map(|c| c.n);
+    assert_eq!(c, Some(2));
+    // With a title, the first paragraph repeating it goes too.
+    let mut d = Document::new(0, "y".into(), "t".into(), Format::Text, "Council backs new flood wall\n\nThe council backed it.".into());
+    d.title = Some("Council Backs New Flood Wall".into());
+    let _ = stage.summarise(&mut d);
+    assert_eq!(d.text, "The council backed it.");
+}
+
+#[test]
+fn paragraph_level_pass_drops_only_widespread_paragraphs() {
+    let cfg = Config { paragraphs: ParagraphConfig { enabled: true, min_docs: 3, ..ParagraphConfig::default() }, ..Config::default() };
+    let mut stage = cfg.build().expect("config");
+    let stories = [
+        "Lifeboat crew rescues two kayakers swept out beyond the harbour mouth by a strong tide on Saturday.",
+        "The library will open until eight in the evening on weekdays from next month, the council said.",
+        "Train drivers called off their strike after late talks on pay and working hours on Sunday night.",
+        "A new bakery opened on the high street, selling bread made with flour from the old windmill.",
+        "The football club appointed a former player as manager after a poor run of results this season.",
+    ];
+    let boiler = "Sign up to our free daily newsletter to get the most important stories delivered every morning.";
+    let shared_lead = "The mayor resigned on Friday after a row over the budget that had divided the council for months.";
+    let mut texts: Vec<String> = stories.iter().map(|s| format!("{s}\n\n{boiler}")).collect();
+    // Two different reports share one lead: it must stay in both.
+    texts.push(format!("{shared_lead}\n\nShe said she was proud of what had been done for the town and its people."));
+    texts.push(format!("{shared_lead}\n\nHer opponents welcomed the decision and called for an early election soon."));
+    let mut out = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        let mut d = Document::new(i as u64, format!("d{i}"), "t".into(), Format::Text, t.clone());
+        let s = stage.summarise(&mut d);
+        assert_eq!(stage.admit(&mut d, s), Admission::Keep, "{i}");
+        out.push(d.text);
+    }
+    for t in &out[..3] {
+        assert!(t.contains(boiler));
+    }
+    for t in &out[3..5] {
+        assert!(!t.contains(boiler), "{t}");
+        assert!(!t.is_empty());
+    }
+    for t in &out[5..] {
+        assert!(t.starts_with(shared_lead));
+    }
+    assert_eq!(stage.report()["boilerplate_paragraphs_removed"], 2);
+}
+
+#[test]
+fn same_verdicts_from_encoded_summaries() {
+    let f = fixture();
+    let cfg = Config::default();
+    let stage = cfg.build().expect("config");
+    for mut d in docs(&f) {
+        let s = stage.summarise(&mut d);
+        let bytes = stage.encode_summary(&s).expect("encodable");
+        let back = stage.decode_summary(&bytes).expect("decodable");
+        assert_eq!(back.downcast_ref::<DocSummary>(), s.downcast_ref::<DocSummary>());
+        assert!(stage.decode_summary(&bytes[..bytes.len() / 2]).is_none());
+    }
+}
+
+#[test]
+fn config_is_validated_with_the_key_named() {
+    let bad = |c: Config, key: &str| {
+        let e = c.build().err().expect("invalid config").to_string();
+        assert!(e.contains(key), "{e}");
+    };
+    bad(Config { bands: 10, ..Config::default() }, "stages.dedup.num_hashes");
+    bad(Config { rows: 0, ..Config::default() }, "stages.dedup.rows");
+    bad(Config { jaccard_threshold: 1.5, ..Config::default() }, "stages.dedup.jaccard_threshold");
+    bad(Config { shingle_size: 0, ..Config::default() }, "stages.dedup.shingle_size");
+    bad(Config { sketch_size: 4, ..Config::default() }, "stages.dedup.sketch_size");
+    let c: Config = toml::from_str("keep = \"most-complete\"\nbands = 16\nrows = 4\nnum_hashes = 64").expect("toml");
+    assert_eq!(c.keep, KeepPolicy::MostComplete);
+    assert!(c.build().is_ok());
+    assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
+}
+
+#[test]
+fn no_panic_on_odd_documents() {
+    let stage_cfg = Config::default();
+    let mut stage = stage_cfg.build().expect("config");
+    for (i, t) in ["", "\n\n\n", "x", "é", "1,2.3,,4..", "’’’", "a\u{0}b", &"word ".repeat(5000)].iter().enumerate() {
+        let mut d = Document::new(i as u64, format!("o{i}"), "t".into(), Format::Text, t.to_string());
+        let s = stage.summarise(&mut d);
+        let _ = stage.admit(&mut d, s);
+    }
+    let _ = stage.report();
+}

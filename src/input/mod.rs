@@ -1,0 +1,558 @@
+//! Input: finding files, reading them (plain, gzip, zstd) in a streaming way, cutting the
+//! stream into batches, and turning raw payloads into [`Document`]s.
+//!
+//! The reader thread only does I/O and line splitting; parsing JSON, decoding bytes and
+//! building documents happen in parallel in [`parse_item`]. Every failure becomes a
+//! [`Reject`] that names the file and line, and the run goes on.
+
+pub mod decode;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::config::InputConfig;
+use crate::document::{Document, Format, Reject};
+use crate::error::RunError;
+
+/// Compression wrapper of an input file, from its last extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// One input file and how to read it.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    /// Path relative to the input root it was found under (the file name for a file input).
+    pub rel: String,
+    /// `None` for files of an unsupported type (they become rejects, never silently skipped).
+    pub format: Option<Format>,
+    pub compression: Compression,
+    pub size: u64,
+}
+
+impl InputFile {
+    /// Document id for whole-file inputs: the relative path without its extensions.
+    pub fn stem_id(&self) -> String {
+        let mut s = self.rel.as_str();
+        for ext in [".gz", ".zst"] {
+            if let Some(x) = s.strip_suffix(ext) {
+                s = x;
+            }
+        }
+        match s.rfind('.') {
+            Some(i) if !s[i..].contains('/') => s[..i].to_string(),
+            _ => s.to_string(),
+        }
+    }
+}
+
+/// Classify a path by its extensions: `(format, compression)`.
+pub fn classify(path: &Path) -> (Option<Format>, Compression) {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let (inner, comp) = if let Some(x) = name.strip_suffix(".gz") {
+        (x.to_string(), Compression::Gzip)
+    } else if let Some(x) = name.strip_suffix(".zst") {
+        (x.to_string(), Compression::Zstd)
+    } else {
+        (name.clone(), Compression::None)
+    };
+    let ext = inner.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let fmt = match ext {
+        "txt" | "text" => Some(Format::Text),
+        "html" | "htm" | "xhtml" => Some(Format::Html),
+        "jsonl" | "ndjson" => Some(Format::Jsonl),
+        "csv" => Some(Format::Csv),
+        _ => None,
+    };
+    (fmt, comp)
+}
+
+/// Expand the input paths into a sorted, deterministic list of files.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
+    let mut out = Vec::new();
+    for root in paths {
+        let meta = std::fs::metadata(root).map_err(|_| RunError::MissingInput(root.clone()))?;
+        if meta.is_file() {
+            let (format, compression) = classify(root);
+            let rel = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            out.push(InputFile { path: root.clone(), rel, format, compression, size: meta.len() });
+            continue;
+        }
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let p = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
+                    return Err(RunError::io(p, io::Error::other(e.to_string())));
+                }
+            };
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = entry.path().to_path_buf();
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            // Hidden files (editor and OS droppings) are not documents.
+            if rel.split('/').any(|c| c.starts_with('.')) {
+                continue;
+            }
+            let (format, compression) = classify(&path);
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            files.push(InputFile { path, rel, format, compression, size });
+        }
+        out.extend(files);
+    }
+    Ok(out)
+}
+
+/// A reader that counts the compressed bytes it pulls from the file (for progress and MB/s).
+struct Counting<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Open a file with its decompressor.
+pub fn open(file: &InputFile, counter: Arc<AtomicU64>) -> io::Result<Box<dyn BufRead + Send>> {
+    let f = File::open(&file.path)?;
+    let raw = Counting { inner: f, counter };
+    Ok(match file.compression {
+        Compression::None => Box::new(BufReader::with_capacity(1 << 20, raw)),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, raw)),
+        )),
+        Compression::Zstd => Box::new(BufReader::with_capacity(1 << 20, zstd::stream::read::Decoder::new(raw)?)),
+    })
+}
+
+/// What the reader hands to the parsers.
+#[derive(Debug)]
+pub enum Payload {
+    /// A whole file that is one document (`.txt`, `.html`).
+    File(Vec<u8>),
+    /// One JSONL line (without its line break).
+    JsonLine(Vec<u8>),
+    /// One CSV record, with the file's header.
+    CsvRecord(csv::ByteRecord, Arc<csv::ByteRecord>),
+    /// Nothing usable could be read: the reason is already known.
+    Failed(Reject),
+}
+
+/// One unit of input: a payload and where it came from.
+#[derive(Debug)]
+pub struct RawItem {
+    pub seq: u64,
+    pub file: Arc<InputFile>,
+    /// 1-based line (JSONL) or record line (CSV); 0 for whole files.
+    pub line: u64,
+    pub payload: Payload,
+}
+
+impl RawItem {
+    /// `path` or `path:line`, for messages and the `input` field.
+    pub fn location(&self) -> String {
+        if self.line == 0 {
+            self.file.rel.clone()
+        } else {
+            format!("{}:{}", self.file.rel, self.line)
+        }
+    }
+
+    /// Bytes of input this item stands for (for batching and the report).
+    pub fn bytes(&self) -> usize {
+        match &self.payload {
+            Payload::File(b) | Payload::JsonLine(b) => b.len(),
+            Payload::CsvRecord(r, _) => r.as_slice().len(),
+            Payload::Failed(_) => 0,
+        }
+    }
+}
+
+/// A rejected input, as written to `rejects.jsonl`.
+#[derive(Debug, Clone)]
+pub struct RejectRecord {
+    pub seq: u64,
+    pub id: String,
+    pub source: String,
+    pub reject: Reject,
+}
+
+/// Read every input file in order, calling `emit` for each raw item. I/O problems of one
+/// file become `Failed` items naming the file (and line), and reading goes on.
+pub fn read_all(
+    files: &[Arc<InputFile>],
+    cfg: &InputConfig,
+    counter: Arc<AtomicU64>,
+    mut emit: impl FnMut(RawItem) -> bool,
+) {
+    let mut seq = 0u64;
+    let mut push = |file: &Arc<InputFile>, line: u64, payload: Payload, emit: &mut dyn FnMut(RawItem) -> bool| {
+        let item = RawItem { seq, file: file.clone(), line, payload };
+        seq += 1;
+        emit(item)
+    };
+    for file in files {
+        let Some(format) = file.format else {
+            let r = Reject::new("unsupported-format", format!("{}: not .txt, .html, .jsonl or .csv (optionally .gz/.zst)", file.rel));
+            if !push(file, 0, Payload::Failed(r), &mut emit) {
+                return;
+            }
+            continue;
+        };
+        let reader = match open(file, counter.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                let r = Reject::new("read-error", format!("{}: {e}", file.rel));
+                if !push(file, 0, Payload::Failed(r), &mut emit) {
+                    return;
+                }
+                continue;
+            }
+        };
+        let go_on = match format {
+            Format::Text | Format::Html => {
+                let payload = match read_whole(reader, cfg.max_doc_bytes) {
+                    Ok(b) => Payload::File(b),
+                    Err(r) => Payload::Failed(Reject::new(r.reason, format!("{}: {}", file.rel, r.detail))),
+                };
+                push(file, 0, payload, &mut emit)
+            }
+            Format::Jsonl => read_lines(reader, cfg.max_doc_bytes, |line, payload| push(file, line, payload, &mut emit), &file.rel),
+            Format::Csv => read_csv(reader, cfg.max_doc_bytes, |line, payload| push(file, line, payload, &mut emit), &file.rel),
+        };
+        if !go_on {
+            return;
+        }
+    }
+}
+
+fn io_reason(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => "truncated",
+        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => "corrupt-archive",
+        _ => "read-error",
+    }
+}
+
+/// Read a whole-file document, refusing files over the size limit.
+fn read_whole(reader: Box<dyn BufRead + Send>, limit: u64) -> Result<Vec<u8>, Reject> {
+    let mut buf = Vec::new();
+    let mut limited = reader.take(limit + 1);
+    match limited.read_to_end(&mut buf) {
+        Ok(_) if buf.len() as u64 > limit => {
+            Err(Reject::new("too-large", format!("larger than input.max_doc_bytes = {limit}")))
+        }
+        Ok(_) => Ok(buf),
+        Err(e) => Err(Reject::new(io_reason(&e), e.to_string())),
+    }
+}
+
+/// Split a JSONL stream into lines. Blank lines are not documents and are skipped.
+fn read_lines(
+    mut reader: Box<dyn BufRead + Send>,
+    limit: u64,
+    mut emit: impl FnMut(u64, Payload) -> bool,
+    rel: &str,
+) -> bool {
+    let mut line_no = 0u64;
+    loop {
+        let mut buf = Vec::new();
+        line_no += 1;
+        // Read at most limit+1 bytes of this line; a longer line is skipped to its end.
+        let res = (&mut reader).take(limit + 1).read_until(b'\n', &mut buf);
+        match res {
+            Ok(0) => return true,
+            Ok(_) => {
+                if buf.last() != Some(&b'\n') && buf.len() as u64 > limit {
+                    let mut skipped = buf.len() as u64;
+                    loop {
+                        let mut sink = Vec::new();
+                        match (&mut reader).take(1 << 20).read_until(b'\n', &mut sink) {
+                            Ok(0) => break,
+                            Ok(n) => {
+                                skipped += n as u64;
+                                if sink.last() == Some(&b'\n') {
+                                    break;
+                                }
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    let r = Reject::new("too-large", format!("{rel}:{line_no}: line of {skipped} bytes is larger than input.max_doc_bytes = {limit}"));
+                    if !emit(line_no, Payload::Failed(r)) {
+                        return false;
+                    }
+                    continue;
+                }
+                while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                    buf.pop();
+                }
+                if line_no == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
+                    buf.drain(..3);
+                }
+                if buf.iter().all(|b| b.is_ascii_whitespace()) {
+                    continue;
+                }
+                if !emit(line_no, Payload::JsonLine(buf)) {
+                    return false;
+                }
+            }
+            Err(e) => {
+                let r = Reject::new(io_reason(&e), format!("{rel}:{line_no}: {e}; the rest of the file could not be read"));
+                return emit(line_no, Payload::Failed(r));
+            }
+        }
+    }
+}
+
+/// Stream CSV records (header row first).
+fn read_csv(reader: Box<dyn BufRead + Send>, limit: u64, mut emit: impl FnMut(u64, Payload) -> bool, rel: &str) -> bool {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let headers = match rdr.byte_headers() {
+        Ok(h) => Arc::new(h.clone()),
+        Err(e) => {
+            let r = Reject::new("bad-csv", format!("{rel}: cannot read header row: {e}"));
+            return emit(1, Payload::Failed(r));
+        }
+    };
+    let mut rec = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => return true,
+            Ok(true) => {
+                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                let payload = if rec.as_slice().len() as u64 > limit {
+                    Payload::Failed(Reject::new("too-large", format!("{rel}:{line}: record larger than input.max_doc_bytes = {limit}")))
+                } else {
+                    Payload::CsvRecord(rec.clone(), headers.clone())
+                };
+                if !emit(line, payload) {
+                    return false;
+                }
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
+                let reason = match e.kind() {
+                    csv::ErrorKind::Io(ioe) => io_reason(ioe),
+                    _ => "bad-csv",
+                };
+                let r = Reject::new(reason, format!("{rel}:{line}: {e}"));
+                if !emit(line, Payload::Failed(r)) {
+                    return false;
+                }
+                if fatal {
+                    // The stream itself is broken: nothing more can be read from this file.
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+/// Turn one raw item into a document (or a reject). Pure: runs in parallel.
+pub fn parse_item(item: RawItem, cfg: &InputConfig) -> Result<Document, RejectRecord> {
+    let loc = item.location();
+    let rej = |id: String, r: Reject| RejectRecord { seq: item.seq, id, source: loc.clone(), reject: r };
+    let format = item.file.format.unwrap_or(Format::Text);
+    match item.payload {
+        Payload::Failed(r) => {
+            let id = if item.line == 0 { item.file.stem_id() } else { loc.clone() };
+            Err(rej(id, r))
+        }
+        Payload::File(bytes) => {
+            let id = item.file.stem_id();
+            let decoded = if format == Format::Html { decode::decode_html(&bytes) } else { decode::decode(&bytes) };
+            match decoded {
+                Ok(d) => {
+                    let mut doc = Document::new(item.seq, id, loc.clone(), format, d.text);
+                    doc.encoding = d.encoding;
+                    Ok(doc)
+                }
+                Err(e) => Err(rej(id, decode_reject(e, &loc))),
+            }
+        }
+        Payload::JsonLine(bytes) => parse_json_line(&bytes, item.seq, &loc, cfg).map_err(|(id, r)| rej(id.unwrap_or_else(|| loc.clone()), r)),
+        Payload::CsvRecord(rec, headers) => {
+            parse_csv_record(&rec, &headers, item.seq, &loc, cfg).map_err(|(id, r)| rej(id.unwrap_or_else(|| loc.clone()), r))
+        }
+    }
+}
+
+fn decode_reject(e: decode::DecodeError, loc: &str) -> Reject {
+    match e {
+        decode::DecodeError::Binary(d) => Reject::new("binary", format!("{loc}: {d}")),
+        decode::DecodeError::Undecodable(d) => Reject::new("undecodable", format!("{loc}: {d}")),
+    }
+}
+
+fn json_to_string(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+type ParseErr = (Option<String>, Reject);
+
+fn parse_json_line(bytes: &[u8], seq: u64, loc: &str, cfg: &InputConfig) -> Result<Document, ParseErr> {
+    // JSON is UTF-8 by definition; a line in a legacy encoding is decoded first and the
+    // encoding recorded, rather than the document lost.
+    let (text, encoding): (std::borrow::Cow<str>, &'static str) = match std::str::from_utf8(bytes) {
+        Ok(s) => (s.into(), "UTF-8"),
+        Err(_) => match decode::decode(bytes) {
+            Ok(d) => (d.text.into(), d.encoding),
+            Err(e) => return Err((None, decode_reject(e, loc))),
+        },
+    };
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return Err((None, Reject::new("bad-json", format!("{loc}: {e}")))),
+    };
+    let serde_json::Value::Object(mut obj) = value else {
+        return Err((None, Reject::new("bad-json", format!("{loc}: not a JSON object"))));
+    };
+    let id = obj.remove(&cfg.id_field).and_then(|v| json_to_string(&v)).unwrap_or_else(|| loc.to_string());
+    let body = match obj.remove(&cfg.text_field) {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Null) | None => {
+            return Err((Some(id), Reject::new("missing-text", format!("{loc}: no `{}` field", cfg.text_field))))
+        }
+        Some(other) => {
+            return Err((Some(id), Reject::new("missing-text", format!("{loc}: `{}` is not a string but {}", cfg.text_field, kind_of(&other)))))
+        }
+    };
+    let mut doc = Document::new(seq, id, loc.to_string(), Format::Jsonl, body);
+    doc.encoding = encoding;
+    if let Some(t) = obj.remove(&cfg.title_field).and_then(|v| json_to_string(&v)) {
+        if !t.trim().is_empty() {
+            doc.title = Some(t);
+        }
+    }
+    if let Some(s) = obj.get(&cfg.source_field).and_then(json_to_string) {
+        obj.remove(&cfg.source_field);
+        doc.source = s;
+    }
+    doc.meta = obj;
+    Ok(doc)
+}
+
+fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+fn parse_csv_record(
+    rec: &csv::ByteRecord,
+    headers: &csv::ByteRecord,
+    seq: u64,
+    loc: &str,
+    cfg: &InputConfig,
+) -> Result<Document, ParseErr> {
+    let mut encoding: &'static str = "UTF-8";
+    let mut field = |b: &[u8]| -> Result<String, Reject> {
+        match std::str::from_utf8(b) {
+            Ok(s) => Ok(s.to_string()),
+            Err(_) => {
+                let d = decode::decode(b).map_err(|e| decode_reject(e, loc))?;
+                encoding = d.encoding;
+                Ok(d.text)
+            }
+        }
+    };
+    let mut id = None;
+    let mut text = None;
+    let mut title = None;
+    let mut source = None;
+    let mut meta = serde_json::Map::new();
+    for (i, h) in headers.iter().enumerate() {
+        let name = String::from_utf8_lossy(h).into_owned();
+        let Some(value) = rec.get(i) else { continue };
+        let value = field(value).map_err(|r| (None, r))?;
+        if name == cfg.id_field {
+            id = Some(value);
+        } else if name == cfg.text_field {
+            text = Some(value);
+        } else if name == cfg.title_field {
+            title = Some(value);
+        } else if name == cfg.source_field {
+            source = Some(value);
+        } else {
+            meta.insert(name, serde_json::Value::String(value));
+        }
+    }
+    let id = id.filter(|s| !s.is_empty()).unwrap_or_else(|| loc.to_string());
+    let Some(text) = text else {
+        return Err((Some(id), Reject::new("missing-text", format!("{loc}: no `{}` column", cfg.text_field))));
+    };
+    let mut doc = Document::new(seq, id, loc.to_string(), Format::Csv, text);
+    doc.encoding = encoding;
+    doc.title = title.filter(|t| !t.trim().is_empty());
+    if let Some(s) = source {
+        doc.source = s;
+    }
+    doc.meta = meta;
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(rel: &str) -> InputFile {
+        let (format, compression) = classify(Path::new(rel));
+        InputFile { path: PathBuf::from(rel), rel: rel.into(), format, compression, size: 0 }
+    }
+
+    #[test]
+    fn classifies_compressed_and_plain() {
+        assert_eq!(classify(Path::new("a/b.jsonl.gz")), (Some(Format::Jsonl), Compression::Gzip));
+        assert_eq!(classify(Path::new("b.TXT")), (Some(Format::Text), Compression::None));
+        assert_eq!(classify(Path::new("b.csv.zst")), (Some(Format::Csv), Compression::Zstd));
+        assert_eq!(classify(Path::new("b.pdf")).0, None);
+    }
+
+    #[test]
+    fn stem_id_drops_extensions_keeps_folders() {
+        assert_eq!(file("2024/a.b.txt.gz").stem_id(), "2024/a.b");
+        assert_eq!(file("x.html").stem_id(), "x");
+    }
+
+    #[test]
+    fn json_line_fields() {
+        let cfg = InputConfig::default();
+        let doc = parse_json_line(br#"{"id":7,"text":"hi","title":"T","source":"s.com","lang":"en"}"#, 0, "f:1", &cfg).unwrap();
+        assert_eq!(doc.id, "7");
+        assert_eq!(doc.title.as_deref(), Some("T"));
+        assert_eq!(doc.source, "s.com");
+        assert_eq!(doc.meta.get("lang").and_then(|v| v.as_str()), Some("en"));
+        let err = parse_json_line(b"{\"id\":1,", 0, "f:3", &cfg).unwrap_err();
+        assert_eq!(err.1.reason, "bad-json");
+        assert!(err.1.detail.contains("f:3"));
+        let err = parse_json_line(br#"{"id":1}"#, 0, "f:4", &cfg).unwrap_err();
+        assert_eq!(err.1.reason, "missing-text");
+    }
+}
