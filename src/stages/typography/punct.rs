@@ -141,11 +141,13 @@ fn pass(c: &[char], out: &mut Vec<char>, counts: &mut TypoCounts) -> bool {
             '“' => {
                 if low_open {
                     low_open = false;
+                } else if open_dq > 0 {
+                    // English quotes do not nest `“` in `“`: with one open, this `“` is a
+                    // mis-curled closing quote (`Jimmy “the Whirlwind “ White`).
+                    open_dq -= 1;
                 } else if opens_word(c, i) {
                     open_dq += 1;
                     after_open = true;
-                } else if open_dq > 0 {
-                    open_dq -= 1;
                 }
             }
             '”' => {

@@ -72,6 +72,9 @@ fn quotes_opening_closing_and_nesting() {
     assert_eq!(fix("„Ja“ sagte er"), "„Ja“ sagte er");
     // `’ ”` between nested quotes stays.
     assert_eq!(fix("“He said ‘go.’ ” Then"), "“He said ‘go.’ ” Then");
+    // A second `“` while one is open is a mis-curled closing quote: no space removed after it.
+    assert_eq!(fix("Jimmy “the Whirlwind “ White"), "Jimmy “the Whirlwind “ White");
+    assert_eq!(fix("the “B-“ rating"), "the “B-“ rating");
     // A lone `” ` without an open quote on the line is not touched unless it follows punctuation.
     assert_eq!(fix("size 5 ” wide"), "size 5 ” wide");
 }
