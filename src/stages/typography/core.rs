@@ -406,27 +406,56 @@ fn fix_line<'a>(
             }
         };
     }
-    for (i, c) in line.char_indices() {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            match b {
+                b' ' => {
+                    run += 1;
+                    i += 1;
+                }
+                b'\t' | 0x0B | 0x0C | b'\r' => {
+                    counts.odd_space += 1;
+                    run += 1;
+                    i += 1;
+                }
+                _ => {
+                    // A run of ASCII without whitespace is copied as it is.
+                    let start = i;
+                    while i < bytes.len() && bytes[i] > b' ' && bytes[i] < 0x80 {
+                        i += 1;
+                    }
+                    if i == start {
+                        // Another ASCII control character: not ours (`repair` handles them).
+                        i += 1;
+                    }
+                    emit_space!();
+                    buf.push_str(&line[start..i]);
+                }
+            }
+            continue;
+        }
+        let Some(c) = line[i..].chars().next() else { break };
         match chars::class(c) {
             Class::Space => {
                 run += 1;
-                continue;
             }
             Class::OddSpace | Class::LineBreak | Class::ParaBreak => {
                 counts.odd_space += 1;
                 run += 1;
-                continue;
             }
             Class::Invisible(kind) => {
-                if !keep_invisible(kind, &mut lc, i, c) {
+                if keep_invisible(kind, &mut lc, i, c) {
+                    emit_space!();
+                    buf.push(c);
+                } else {
                     match kind {
                         Invisible::SoftHyphen => counts.soft_hyphen += 1,
                         _ => counts.invisible += 1,
                     }
-                    continue;
                 }
-                emit_space!();
-                buf.push(c);
             }
             Class::Ligature(s) if opts.ligatures => {
                 emit_space!();
@@ -446,6 +475,7 @@ fn fix_line<'a>(
                 buf.push(c);
             }
         }
+        i += c.len_utf8();
     }
     if run > 0 && !buf.is_empty() {
         counts.trailing_space += 1;
