@@ -328,6 +328,18 @@ fn script_counts(s: &str) -> (usize, usize) {
     (cjk, latin)
 }
 
+/// Words with at least two Latin letters (full-width letters count as the letters they are).
+fn latin_words(line: &str) -> usize {
+    line.split(char::is_whitespace)
+        .filter(|w| {
+            w.chars()
+                .filter(|&c| chars::is_latin_letter(c) || matches!(chars::class(c), Class::FullWidth(a) if a.is_ascii_alphabetic()))
+                .nth(1)
+                .is_some()
+        })
+        .count()
+}
+
 /// CJK characters carry about four times the information of a Latin letter.
 #[inline]
 fn cjk_majority(cjk: usize, latin: usize) -> bool {
@@ -347,9 +359,11 @@ impl LineContext<'_> {
         if let Some(v) = self.cjk {
             return v;
         }
-        // One CJK character makes the line CJK text; a line without any (a menu path, a
-        // product name) follows the document: a Japanese article keeps its full-width forms.
-        let v = self.line.chars().any(chars::is_cjk) || doc.is_cjk();
+        // One CJK character makes the line CJK text. A line without any follows the document,
+        // unless it reads as a sentence of Latin words: a short line of a Japanese article (a
+        // key combination, a name, a number) keeps its full-width forms, an English paragraph
+        // quoted in it does not.
+        let v = self.line.chars().any(chars::is_cjk) || (doc.is_cjk() && latin_words(self.line) < 4);
         self.cjk = Some(v);
         v
     }

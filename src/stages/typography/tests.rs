@@ -123,6 +123,11 @@ fn full_width_only_outside_cjk() {
     // A line without letters follows the document's script.
     assert_eq!(fix("日本語の記事です。\n（２）"), "日本語の記事です。\n（２）");
     assert_eq!(fix("An English story.\n（２）"), "An English story.\n(2)");
+    // An English paragraph quoted in a Japanese article is Latin-script text.
+    assert_eq!(
+        fix("日本語の記事です。日本語の記事です。\nＴｈｅ ｍｉｎｉｓｔｅｒ said ｔｈｅｒｅ was no deal."),
+        "日本語の記事です。日本語の記事です。\nThe minister said there was no deal."
+    );
 }
 
 #[test]
