@@ -14,7 +14,7 @@
 //!   `，`) become ASCII in Latin-script lines and stay in CJK lines;
 //! - no space before `, ; : ! ? )` or a sentence-final `.`, none after `(`; with English-style
 //!   quotes no space after an opening `“` or before a closing `”`, and `immediately, ”he said`
-//!   becomes `immediately,” he said` (see [`punct`] for what is left alone: ` ... `, `.DJI`,
+//!   becomes `immediately,” he said` (left alone: ` ... `, `.DJI`,
 //!   `’ ”`, `„…“`, emoticons, `2 : 1`);
 //! - NFC.
 //!
@@ -151,7 +151,7 @@ pub fn typography_title<'a>(title: &'a str, opts: &Options) -> (Cow<'a, str>, Ty
         one.push_str(line);
         counts.line_break += 1;
     }
-    counts.line_break -= 1;
+    counts.line_break = counts.line_break.saturating_sub(1);
     (Cow::Owned(one), counts)
 }
 
