@@ -9,6 +9,7 @@ use crate::cli::{ConfigArgs, RunArgs};
 use crate::config::{Overrides, Plan, RawConfig};
 use crate::error::{ConfigError, RunError};
 use crate::pipeline::{self, RunOptions};
+use crate::shard::{Outcome, ShardSpec};
 
 fn load(config: &Path) -> Result<(RawConfig, std::path::PathBuf), ConfigError> {
     // Only the implicit default may be missing; a file named on the command line must exist.
@@ -18,8 +19,7 @@ fn load(config: &Path) -> Result<(RawConfig, std::path::PathBuf), ConfigError> {
     Ok((raw, base))
 }
 
-/// `presswash run`.
-pub fn run(args: RunArgs) -> anyhow::Result<()> {
+fn plan_of(args: &RunArgs) -> Result<Plan, ConfigError> {
     let (raw, base) = load(&args.config)?;
     let ov = Overrides {
         inputs: args.input.clone(),
@@ -28,10 +28,104 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         stages: args.stages.clone(),
         removed: args.audit,
     };
-    let plan = Plan::build(raw, ov, &base)?;
+    Plan::build(raw, ov, &base)
+}
+
+/// The shard this process runs, if any.
+fn shard_of(args: &RunArgs) -> Result<Option<ShardSpec>, ConfigError> {
+    match args.shard.as_deref() {
+        Some("auto") => ShardSpec::from_env(args.shards, &|k| std::env::var(k).ok()).map(Some),
+        Some(s) => {
+            let spec = ShardSpec::parse(s)?;
+            if args.shards.is_some_and(|n| n != spec.count) {
+                return Err(ConfigError::invalid("--shards", format!("disagrees with --shard {s}")));
+            }
+            Ok(Some(spec))
+        }
+        None => Ok(None),
+    }
+}
+
+fn shard_count(args: &RunArgs) -> Result<usize, ConfigError> {
+    if let Some(spec) = shard_of(args)? {
+        return Ok(spec.count);
+    }
+    match args.shards {
+        Some(n) if n > 0 => Ok(n),
+        _ => std::env::var("SLURM_ARRAY_TASK_COUNT")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|&n: &usize| n > 0)
+            .ok_or_else(|| ConfigError::invalid("--shards", "give the number of shards (--shards N)")),
+    }
+}
+
+fn say(args: &RunArgs, what: &str, outcome: Outcome, t: std::time::Instant) {
+    let line = match outcome {
+        Outcome::Done => format!("presswash: {what}: done in {:.2} s", t.elapsed().as_secs_f64()),
+        Outcome::AlreadyDone => format!("presswash: {what}: already done (done marker matches), skipped"),
+    };
+    if args.summary_line {
+        println!("{line}");
+    } else if !args.quiet {
+        eprintln!("{line}");
+    }
+}
+
+/// `presswash dedup` (sharded runs).
+pub fn dedup_step(args: RunArgs) -> anyhow::Result<()> {
+    let t = std::time::Instant::now();
+    let count = shard_count(&args)?;
+    let plan = plan_of(&args)?;
+    let outcome = crate::shard::run_dedup(plan, count).context("dedup step")?;
+    say(&args, &format!("dedup of {count} shards"), outcome, t);
+    Ok(())
+}
+
+/// `presswash filter` (sharded runs).
+pub fn filter_step(args: RunArgs) -> anyhow::Result<()> {
+    let t = std::time::Instant::now();
+    let spec = shard_of(&args)?.ok_or_else(|| ConfigError::invalid("--shard", "give the shard (I/N or auto)"))?;
+    let plan = plan_of(&args)?;
+    let outcome = crate::shard::run_filter(&plan, spec).context("filter step")?;
+    say(&args, &format!("filter {}/{}", spec.index, spec.count), outcome, t);
+    Ok(())
+}
+
+/// `presswash merge` (sharded runs).
+pub fn merge(args: RunArgs) -> anyhow::Result<()> {
+    let count = shard_count(&args)?;
+    let plan = plan_of(&args)?;
+    let out_dir = plan.output_dir.clone();
+    let report = crate::shard::merge(plan, count).with_context(|| format!("merge into {}", out_dir.display()))?;
+    if args.summary_line {
+        println!("{}", crate::state::summary_line(&report, None));
+    }
+    if !args.quiet {
+        eprint!("{}", report.summary(&out_dir));
+    }
+    Ok(())
+}
+
+/// `presswash run`.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    if args.state.is_some() {
+        return crate::state::run_incremental(&args, plan_of(&args)?);
+    }
+    if let Some(spec) = shard_of(&args)? {
+        let t = std::time::Instant::now();
+        let plan = plan_of(&args)?;
+        let outcome = crate::shard::run_shard(plan, spec).with_context(|| format!("shard {}/{}", spec.index, spec.count))?;
+        say(&args, &format!("shard {}/{}", spec.index, spec.count), outcome, t);
+        return Ok(());
+    }
+    let plan = plan_of(&args)?;
     let out_dir = plan.output_dir.clone();
     let report = pipeline::run(plan, RunOptions { progress: !args.quiet })
         .with_context(|| format!("run writing to {}", out_dir.display()))?;
+    if args.summary_line {
+        println!("{}", crate::state::summary_line(&report, None));
+    }
     if !args.quiet {
         eprint!("{}", report.summary(&out_dir));
     }
@@ -58,6 +152,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         if let Some(r) = cause.downcast_ref::<RunError>() {
             return match r {
                 RunError::Config(_) | RunError::MissingInput(_) => 2,
+                RunError::Other(m) if m.starts_with(crate::state::LOCKED) => 3,
                 _ => 1,
             };
         }

@@ -19,6 +19,13 @@ pub enum Command {
     Run(RunArgs),
     /// Print the effective configuration with every default filled in.
     Config(ConfigArgs),
+    /// Sharded runs, step 2: admit every shard's dedup summaries in input order (one task).
+    Dedup(RunArgs),
+    /// Sharded runs, step 3 (optional, an array like `run --shard`): apply the dedup
+    /// verdicts to one shard's documents. `merge` does it for shards that skipped it.
+    Filter(RunArgs),
+    /// Sharded runs, last step: turn the shards' parts into the final corpus and report.
+    Merge(RunArgs),
 }
 
 #[derive(Debug, Args)]
@@ -52,4 +59,18 @@ pub struct RunArgs {
     /// No progress bar and no summary on stderr (errors are still printed).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Process shard I of N (0-based, e.g. `0/4`) into OUT/parts/; `auto` takes it from
+    /// SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX with --shards.
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<String>,
+    /// Number of shards (with `--shard auto`, or for `dedup`, `filter` and `merge`).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
+    /// Incremental runs: keep the inputs already seen and the dedup index in DIR; process
+    /// only new or changed inputs and dedup them against everything kept before.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Print one line for cron mail on stdout (counts, time), even with --quiet.
+    #[arg(long)]
+    pub summary_line: bool,
 }

@@ -88,6 +88,10 @@ pub struct PipelineConfig {
     pub batch_bytes: usize,
     /// Documents whose cleaned text has fewer characters than this are rejected as `empty`.
     pub min_chars: usize,
+    /// Size of the input blocks batches never cross: small files are grouped up to this
+    /// size, large uncompressed JSONL files are cut into line ranges of it. Sharded runs
+    /// hand out whole blocks, so they reproduce a single run made with the same value.
+    pub block_bytes: u64,
 }
 
 impl Default for PipelineConfig {
@@ -98,6 +102,7 @@ impl Default for PipelineConfig {
             batch_docs: 2048,
             batch_bytes: 16 * 1024 * 1024,
             min_chars: 1,
+            block_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -155,6 +160,9 @@ impl Plan {
         let p = &raw.pipeline;
         if p.batch_docs == 0 {
             return Err(ConfigError::invalid("pipeline.batch_docs", "must be at least 1"));
+        }
+        if p.block_bytes == 0 {
+            return Err(ConfigError::invalid("pipeline.block_bytes", "must be at least 1"));
         }
         if p.batch_bytes == 0 {
             return Err(ConfigError::invalid("pipeline.batch_bytes", "must be at least 1"));

@@ -15,4 +15,6 @@ pub mod input;
 pub mod output;
 pub mod pipeline;
 pub mod report;
+pub mod shard;
 pub mod stages;
+pub mod state;

@@ -11,6 +11,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => presswash::app::run(args),
         Command::Config(args) => presswash::app::print_config(args),
+        Command::Dedup(args) => presswash::app::dedup_step(args),
+        Command::Filter(args) => presswash::app::filter_step(args),
+        Command::Merge(args) => presswash::app::merge(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

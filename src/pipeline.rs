@@ -34,7 +34,7 @@ pub struct RunOptions {
 }
 
 /// Where a document stands after the stages.
-enum Slot {
+pub(crate) enum Slot {
     Live(Document),
     Dup(Document, String, f64),
     Deferred(Document),
@@ -42,7 +42,7 @@ enum Slot {
 }
 
 impl Slot {
-    fn live_mut(&mut self) -> Option<&mut Document> {
+    pub(crate) fn live_mut(&mut self) -> Option<&mut Document> {
         match self {
             Slot::Live(d) => Some(d),
             _ => None,
@@ -52,13 +52,34 @@ impl Slot {
 
 /// Run the whole pipeline described by `plan`.
 pub fn run(plan: Plan, opts: RunOptions) -> Result<Report, RunError> {
+    run_ext(plan, opts, RunExt::default()).map(|(r, _)| r)
+}
+
+/// Hooks for incremental runs (see [`crate::state`]).
+#[derive(Default)]
+pub struct RunExt {
+    /// Read only these files (already discovered) instead of discovering `plan.inputs`.
+    pub files: Option<Vec<InputFile>>,
+    /// Sequence number of the first document (documents of earlier runs keep theirs).
+    pub first_seq: u64,
+    /// Extra lines for `report.json` (e.g. files skipped as already seen).
+    pub input_files_seen: Option<u64>,
+}
+
+/// [`run`] with hooks; also hands back the barrier stage (with its index) after publishing.
+pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Option<Box<dyn BarrierStage>>), RunError> {
     let start = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.threads)
         .build()
         .map_err(|e| RunError::Other(format!("cannot start worker threads: {e}")))?;
     let threads = pool.current_num_threads();
-    let files: Vec<Arc<InputFile>> = input::discover(&plan.inputs)?.into_iter().map(Arc::new).collect();
+    let found = match ext.files {
+        Some(f) => f,
+        None => input::discover(&plan.inputs)?,
+    };
+    let files: Vec<Arc<InputFile>> = found.into_iter().map(Arc::new).collect();
+    let blocks = input::plan_blocks(&files, plan.raw.pipeline.block_bytes);
     let total_bytes: u64 = files.iter().map(|f| f.size).sum();
     let mut report = Report::new(&plan.stage_names, threads);
     report.input_files = files.len() as u64;
@@ -79,22 +100,14 @@ pub fn run(plan: Plan, opts: RunOptions) -> Result<Report, RunError> {
         let cfg = plan.raw.input.clone();
         let counter = counter.clone();
         let (max_docs, max_bytes) = (plan.raw.pipeline.batch_docs, plan.raw.pipeline.batch_bytes);
+        let which: Vec<usize> = (0..blocks.len()).collect();
+        let first_seq = ext.first_seq;
         std::thread::spawn(move || {
-            let mut batch = Vec::new();
-            let mut bytes = 0usize;
-            let mut open = true;
-            input::read_all(&files, &cfg, counter, |item| {
-                bytes += item.bytes();
-                batch.push(item);
-                if batch.len() >= max_docs || bytes >= max_bytes {
-                    bytes = 0;
-                    open = btx.send(std::mem::take(&mut batch)).is_ok();
-                }
-                open
+            let mut batcher = Batcher::new(max_docs, max_bytes);
+            input::read_blocks(&files, &blocks, &which, &cfg, counter, false, first_seq, |ev| match batcher.push(ev) {
+                Some(batch) => btx.send(batch).is_ok(),
+                None => true,
             });
-            if open && !batch.is_empty() {
-                let _ = btx.send(batch);
-            }
         })
     };
 
@@ -124,6 +137,7 @@ pub fn run(plan: Plan, opts: RunOptions) -> Result<Report, RunError> {
         audit: plan.raw.output.removed,
         min_chars: plan.raw.pipeline.min_chars,
     };
+    let _ = BatchCtx::new;
     let mut send_failed = false;
     for items in brx {
         let chunk = process_batch(items, &ctx, &pool, &mut report, dedup.as_deref_mut());
@@ -162,18 +176,72 @@ pub fn run(plan: Plan, opts: RunOptions) -> Result<Report, RunError> {
             d.read, d.kept, d.duplicates, d.rejected
         )));
     }
+    if let Some(n) = ext.input_files_seen {
+        report.input_files = n;
+    }
     report.complete = true;
     outputs.publish(&report.to_json())?;
-    Ok(report)
+    Ok((report, dedup))
 }
 
-struct BatchCtx<'a> {
-    stages: &'a [Box<dyn DocStage>],
-    dedup_position: usize,
-    has_dedup: bool,
-    input: &'a crate::config::InputConfig,
-    audit: bool,
-    min_chars: usize,
+/// Cuts the item stream into batches: at `max_docs` items, `max_bytes` bytes, or the end of
+/// an input block, whichever comes first. Depends on the input alone.
+pub(crate) struct Batcher {
+    batch: Vec<RawItem>,
+    bytes: usize,
+    max_docs: usize,
+    max_bytes: usize,
+}
+
+impl Batcher {
+    pub(crate) fn new(max_docs: usize, max_bytes: usize) -> Batcher {
+        Batcher { batch: Vec::new(), bytes: 0, max_docs, max_bytes }
+    }
+
+    /// Feed one event; a full batch comes back.
+    pub(crate) fn push(&mut self, ev: input::BlockEvent) -> Option<Vec<RawItem>> {
+        match ev {
+            input::BlockEvent::Item(item) => {
+                self.bytes += item.bytes();
+                self.batch.push(item);
+                if self.batch.len() >= self.max_docs || self.bytes >= self.max_bytes {
+                    self.bytes = 0;
+                    return Some(std::mem::take(&mut self.batch));
+                }
+                None
+            }
+            input::BlockEvent::End(_) => {
+                self.bytes = 0;
+                if self.batch.is_empty() {
+                    None
+                } else {
+                    Some(std::mem::take(&mut self.batch))
+                }
+            }
+        }
+    }
+}
+
+pub(crate) struct BatchCtx<'a> {
+    pub(crate) stages: &'a [Box<dyn DocStage>],
+    pub(crate) dedup_position: usize,
+    pub(crate) has_dedup: bool,
+    pub(crate) input: &'a crate::config::InputConfig,
+    pub(crate) audit: bool,
+    pub(crate) min_chars: usize,
+}
+
+impl<'a> BatchCtx<'a> {
+    pub(crate) fn new(plan: &'a Plan) -> BatchCtx<'a> {
+        BatchCtx {
+            stages: &plan.doc_stages,
+            dedup_position: plan.dedup_position.min(plan.doc_stages.len()),
+            has_dedup: plan.dedup.is_some(),
+            input: &plan.raw.input,
+            audit: plan.raw.output.removed,
+            min_chars: plan.raw.pipeline.min_chars,
+        }
+    }
 }
 
 fn progress_bar(wanted: bool, total: u64) -> Option<indicatif::ProgressBar> {
@@ -237,8 +305,20 @@ fn process_batch(
     ctx: &BatchCtx,
     pool: &rayon::ThreadPool,
     report: &mut Report,
-    mut dedup: Option<&mut (dyn BarrierStage + 'static)>,
+    dedup: Option<&mut (dyn BarrierStage + 'static)>,
 ) -> (Chunk, Vec<u8>) {
+    let mut slots = front_batch(items, ctx, pool, report);
+    if let Some(d) = dedup {
+        let t = Instant::now();
+        let summaries = summarise_batch(&mut slots, &*d, pool);
+        admit_batch(&mut slots, summaries, d);
+        report.stages.entry(d.name().to_string()).or_default().seconds += t.elapsed().as_secs_f64();
+    }
+    back_batch(slots, ctx, pool, report)
+}
+
+/// Parse a batch and run the stages before dedup.
+pub(crate) fn front_batch(items: Vec<RawItem>, ctx: &BatchCtx, pool: &rayon::ThreadPool, report: &mut Report) -> Vec<Slot> {
     report.bytes_in += items.iter().map(|i| i.bytes() as u64).sum::<u64>();
     report.documents.read += items.len() as u64;
     let t = Instant::now();
@@ -267,29 +347,48 @@ fn process_batch(
         }
     });
     reject_empty(&mut slots, ctx.min_chars, true);
-    if let Some(d) = dedup.as_deref_mut() {
-        let t = Instant::now();
-        let summaries: Vec<Option<crate::dedup::Summary>> =
-            pool.install(|| slots.par_iter_mut().map(|s| s.live_mut().map(|doc| d.summarise(doc))).collect());
-        for (slot, summary) in slots.iter_mut().zip(summaries) {
-            let Some(summary) = summary else { continue };
-            let Slot::Live(doc) = slot else { continue };
-            match d.admit(doc, summary) {
-                Admission::Keep => {}
-                Admission::Duplicate { of, similarity } => {
-                    if let Slot::Live(doc) = std::mem::replace(slot, Slot::Gone(placeholder())) {
-                        *slot = Slot::Dup(doc, of, similarity);
-                    }
-                }
-                Admission::Deferred => {
-                    if let Slot::Live(doc) = std::mem::replace(slot, Slot::Gone(placeholder())) {
-                        *slot = Slot::Deferred(doc);
-                    }
-                }
+    slots
+}
+
+/// The barrier's parallel part: one summary per live document.
+pub(crate) fn summarise_batch(
+    slots: &mut [Slot],
+    d: &(dyn BarrierStage + 'static),
+    pool: &rayon::ThreadPool,
+) -> Vec<Option<crate::dedup::Summary>> {
+    pool.install(|| slots.par_iter_mut().map(|s| s.live_mut().map(|doc| d.summarise(doc))).collect())
+}
+
+/// The barrier's sequential part, in input order.
+pub(crate) fn admit_batch(slots: &mut [Slot], summaries: Vec<Option<crate::dedup::Summary>>, d: &mut (dyn BarrierStage + 'static)) {
+    for (slot, summary) in slots.iter_mut().zip(summaries) {
+        let Some(summary) = summary else { continue };
+        let Slot::Live(doc) = slot else { continue };
+        let verdict = d.admit(doc, summary);
+        apply_admission(slot, verdict);
+    }
+}
+
+/// Move a live document to where its admission sends it.
+pub(crate) fn apply_admission(slot: &mut Slot, verdict: Admission) {
+    match verdict {
+        Admission::Keep => {}
+        Admission::Duplicate { of, similarity } => {
+            if let Slot::Live(doc) = std::mem::replace(slot, Slot::Gone(placeholder())) {
+                *slot = Slot::Dup(doc, of, similarity);
             }
         }
-        report.stages.entry(d.name().to_string()).or_default().seconds += t.elapsed().as_secs_f64();
+        Admission::Deferred => {
+            if let Slot::Live(doc) = std::mem::replace(slot, Slot::Gone(placeholder())) {
+                *slot = Slot::Deferred(doc);
+            }
+        }
     }
+}
+
+/// Run the stages after dedup and serialise the batch: the chunk for the outputs, and the
+/// spool records of deferred documents.
+pub(crate) fn back_batch(mut slots: Vec<Slot>, ctx: &BatchCtx, pool: &rayon::ThreadPool, report: &mut Report) -> (Chunk, Vec<u8>) {
     if ctx.has_dedup && ctx.dedup_position < ctx.stages.len() {
         pool.install(|| {
             for stage in &ctx.stages[ctx.dedup_position..] {
@@ -375,13 +474,23 @@ fn spool_record(d: &Document, jsonl: &[u8], csv: &[u8]) -> Vec<u8> {
 
 /// Second pass for keep policies that needed the whole corpus: read the spool back in
 /// input order and write each document where its final verdict sends it.
-fn resolve_deferred(
+pub(crate) fn resolve_deferred(
     dedup: &mut dyn BarrierStage,
-    mut spool: std::fs::File,
+    spool: std::fs::File,
     outputs: &mut Outputs,
     report: &mut Report,
 ) -> Result<(), RunError> {
     let verdicts: HashMap<u64, Admission> = dedup.finish().into_iter().collect();
+    resolve_spool(&verdicts, spool, &mut |c| outputs.write(c), report)
+}
+
+/// Write every spooled document where `verdicts` sends it (kept when it has none).
+pub(crate) fn resolve_spool(
+    verdicts: &HashMap<u64, Admission>,
+    mut spool: std::fs::File,
+    write: &mut dyn FnMut(&Chunk) -> Result<(), RunError>,
+    report: &mut Report,
+) -> Result<(), RunError> {
     spool.seek(SeekFrom::Start(0)).map_err(|e| RunError::io("spool", e))?;
     let mut r = BufReader::with_capacity(1 << 20, spool);
     let read_u64 = |r: &mut BufReader<std::fs::File>| -> Option<u64> {
@@ -416,7 +525,7 @@ fn resolve_deferred(
                 chunk.csv = csv;
             }
         }
-        outputs.write(&chunk)?;
+        write(&chunk)?;
     }
     Ok(())
 }
