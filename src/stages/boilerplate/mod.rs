@@ -306,16 +306,16 @@ impl Stage {
         self.smooth(&mut classes, &stats);
         self.cut_tail(&mut classes, &stats);
         if clean_input {
-            // interior lines the statistics (not a rule) removed are put back
-            let first = classes.iter().position(|c| c.kept());
-            let last = classes.iter().rposition(|c| c.kept());
+            // interior lines the statistics (not a rule) removed are put back; for an HTML
+            // page, whose main content `extract` already chose, the edges stay as well
+            // (lists of dates or results often end an article): only rules apply there
+            let html = doc.format == crate::document::Format::Html;
+            let first = if html { Some(0) } else { classes.iter().position(|c| c.kept()) };
+            let last = if html { Some(classes.len().saturating_sub(1)) } else { classes.iter().rposition(|c| c.kept()) };
             if let (Some(a), Some(b)) = (first, last) {
-                for i in a..=b {
-                    let statistical = matches!(&classes[i], Class::Bad(r) if STATISTICAL.contains(&r.as_ref()));
-                    if statistical && !matches!(&before[i], Class::Bad(_)) {
-                        classes[i] = Class::Good;
-                    } else if statistical && matches!(&before[i], Class::Bad(r) if r == "no-prose") {
-                        classes[i] = Class::Good;
+                for c in &mut classes[a..=b] {
+                    if matches!(c, Class::Bad(r) if STATISTICAL.contains(&r.as_ref()) || html && r == "repeated-in-doc") {
+                        *c = Class::Good;
                     }
                 }
             }
