@@ -312,8 +312,8 @@ impl Stage {
             let html = doc.format == crate::document::Format::Html;
             let first = if html { Some(0) } else { classes.iter().position(|c| c.kept()) };
             let last = if html { Some(classes.len().saturating_sub(1)) } else { classes.iter().rposition(|c| c.kept()) };
-            if let (Some(a), Some(b)) = (first, last) {
-                for c in &mut classes[a..=b] {
+            if let (Some(a), Some(b)) = (first, last.filter(|&b| b < classes.len())) {
+                for c in &mut classes[a.min(b)..=b] {
                     if matches!(c, Class::Bad(r) if STATISTICAL.contains(&r.as_ref()) || html && r == "repeated-in-doc") {
                         *c = Class::Good;
                     }

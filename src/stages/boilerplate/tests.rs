@@ -173,8 +173,23 @@ prefixes = ["buy the print edition"]
 
 #[test]
 fn never_panics_on_odd_input() {
-    for t in ["", "\n\n\n", "a", "é\u{a0}\u{200b}", "((((", "MOSCOW (", "—\n—\n", "広告\n大臣は月曜日に協議が続くと述べた。"] {
-        let _ = run(t);
+    let st = Config::default().build().unwrap();
+    let odd = ["", "\n\n\n", "a", "é\u{a0}\u{200b}", "((((", "MOSCOW (", "—\n—\n", "広告\n大臣は月曜日に協議が続くと述べた。", "By ", "@", "12:30", "LONDON — ", "\u{feff}\r\n\r\n"];
+    for t in odd {
+        for format in [Format::Text, Format::Html, Format::Jsonl] {
+            let mut d = doc(t);
+            d.format = format;
+            st.apply(&mut d, None).unwrap();
+            let mut d2 = doc(t);
+            d2.format = format;
+            st.apply(&mut d2, None).unwrap();
+            assert_eq!(d.text, d2.text, "deterministic");
+        }
+    }
+    // every prefix of a mixed-script page, cut at char boundaries
+    let page = fixture("ru_news.txt") + &fixture("zh_news.txt") + &fixture("en_news.txt");
+    for (i, _) in page.char_indices().step_by(97) {
+        let _ = run(&page[..i]);
     }
 }
 
