@@ -302,7 +302,6 @@ impl Stage {
         }
         let clean_input = doc.format == crate::document::Format::Html
             || (all_chars > 0 && good_chars as f64 >= self.cfg.clean_share * all_chars as f64);
-        let before = classes.clone();
         self.smooth(&mut classes, &stats);
         self.cut_tail(&mut classes, &stats);
         if clean_input {
