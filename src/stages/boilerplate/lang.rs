@@ -54,6 +54,21 @@ pub struct StopWords {
 pub struct LineCounts {
     pub words: u32,
     pub stops: u32,
+    /// Tokens looked up for `stops` (a long line is sampled: its first [`SAMPLE_TOKENS`]).
+    pub sampled: u32,
+}
+
+/// Stop-word density of a long line is estimated from this many tokens.
+pub const SAMPLE_TOKENS: u32 = 64;
+
+impl LineCounts {
+    pub fn density(&self) -> f64 {
+        if self.sampled == 0 {
+            0.0
+        } else {
+            self.stops as f64 / self.sampled as f64
+        }
+    }
 }
 
 impl StopWords {
@@ -134,6 +149,10 @@ impl StopWords {
             Lang::Words(i) => {
                 for tok in tokens(line) {
                     c.words += 1;
+                    if c.sampled >= SAMPLE_TOKENS {
+                        continue;
+                    }
+                    c.sampled += 1;
                     lower_into(tok, buf);
                     if let Some(&m) = self.words.get(buf.as_str()) {
                         if m & (1 << i) != 0 {
@@ -160,9 +179,11 @@ impl StopWords {
                         c.words += 1;
                     }
                 }
+                c.sampled = c.words;
             }
             Lang::Unknown => {
                 c.words = tokens(line).count() as u32;
+                c.sampled = c.words;
             }
         }
         c
@@ -214,7 +235,7 @@ mod tests {
         let lang = sw.detect(text);
         let mut b = String::new();
         let c = sw.count(text, lang, &mut b);
-        c.stops as f64 / c.words.max(1) as f64
+        c.density()
     }
 
     #[test]

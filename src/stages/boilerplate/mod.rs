@@ -170,7 +170,8 @@ struct Stats {
     /// Length in characters.
     raw_chars: usize,
     words: u32,
-    stops: u32,
+    /// Share of stop words (in the document language) among the (sampled) tokens.
+    density: f64,
     /// Ends like a sentence (`.`, `!`, `?`, `…`, CJK full stops, maybe before a closing quote).
     sentence_end: bool,
     /// Share of capitalised words among words that have case.
@@ -410,7 +411,7 @@ impl Stage {
             Lang::Chinese | Lang::Japanese => chars * 5 / 2,
             _ => chars,
         };
-        Stats { chars, raw_chars, words: c.words, stops: c.stops, sentence_end, title_case }
+        Stats { chars, raw_chars, words: c.words, density: c.density(), sentence_end, title_case }
     }
 
     fn first_pass(&self, t: &str, st: &Stats, lang: Lang, repeats: Option<&HashSet<u64>>, norm: &mut String, doc: &mut Document) -> Class {
@@ -439,7 +440,7 @@ impl Stage {
 
     /// The statistical class of a line.
     fn quality(&self, st: &Stats, lang: Lang) -> Class {
-        let density = if st.words == 0 { 0.0 } else { st.stops as f64 / st.words as f64 };
+        let density = st.density;
         let has_list = !matches!(lang, Lang::Unknown);
         let min_density = match lang {
             Lang::Japanese => self.cfg.stopword_density * 0.8,
