@@ -90,6 +90,21 @@ fn ukrainian_news_page() {
 }
 
 #[test]
+fn italian_news_page() {
+    check_fixture("it_news.txt");
+}
+
+#[test]
+fn polish_news_page() {
+    check_fixture("pl_news.txt");
+}
+
+#[test]
+fn arabic_news_page() {
+    check_fixture("ar_news.txt");
+}
+
+#[test]
 fn chinese_news_page() {
     check_fixture("zh_news.txt");
 }
