@@ -39,6 +39,7 @@
 pub mod fields;
 pub mod lang;
 pub mod rules;
+pub mod unwrap;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -82,6 +83,9 @@ pub struct Config {
     /// A text whose characters are at least this share prose (first pass) is treated as
     /// already clean: statistical signals then only trim its edges.
     pub clean_share: f64,
+    /// Join hard-wrapped paragraphs (lines broken at a fixed width) into one line each
+    /// before classifying (counted as `unwrap`); a one-block-per-line dump is never joined.
+    pub unwrap: bool,
 }
 
 impl Default for Config {
@@ -98,6 +102,7 @@ impl Default for Config {
             tail_min_body_chars: 300,
             teaser_min_pairs: 4,
             clean_share: 0.75,
+            unwrap: true,
         }
     }
 }
@@ -224,7 +229,14 @@ impl DocStage for Stage {
     fn apply(&self, doc: &mut Document, batch: Option<&BatchState>) -> Result<(), Reject> {
         let repeats = batch.and_then(|b| b.downcast_ref::<Repeats>()).and_then(|r| r.by_source.get(&doc.source));
         let title = doc.title.clone();
-        let text = std::mem::take(&mut doc.text);
+        let mut text = std::mem::take(&mut doc.text);
+        if self.cfg.unwrap {
+            let (joined, n) = unwrap::unwrap(&text);
+            if n > 0 {
+                doc.log.count(STAGE, "unwrap", n);
+                text = joined.into_owned();
+            }
+        }
         let out = self.clean(&text, title.as_deref(), repeats, doc);
         doc.text = out.unwrap_or(text);
         Ok(())
