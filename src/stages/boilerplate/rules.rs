@@ -368,6 +368,10 @@ mod tests {
         assert_eq!(rule_of(&s, "Фото: пресс-служба").as_deref(), Some("photo-credit"));
         assert_eq!(rule_of(&s, "A row of new cars sits at a dealership in a small town, Colo. (AP Photo/Jane Doe)").as_deref(), Some("photo-caption"));
         assert_eq!(rule_of(&s, "Die Hafenmauer nach dem Sturm am Dienstag. (Foto: Max Muster)").as_deref(), Some("photo-caption"));
+        assert_eq!(rule_of(&s, "Workers repair the harbour wall in Gdansk, Poland, March 3, 2023. Photograph:(Reuters)").as_deref(), Some("photo-caption"));
+        assert!(rule_of(&s, "Рабочие ремонтируют причал после шторма. Фото: ТАСС").is_some_and(|r| r.starts_with("photo-")));
+        // prose that merely mentions a photo is not a caption
+        assert_eq!(rule_of(&s, "The museum said the photo: a portrait of the mayor, would be shown next year at the harbour exhibition.").as_deref(), None);
         assert_eq!(rule_of(&s, "Avoid the error of 2014"), None);
         assert_eq!(rule_of(&s, "Tempo de leitura: 1 minuto").as_deref(), Some("reading-time"));
         assert_eq!(rule_of(&s, "5 min read").as_deref(), Some("reading-time"));
