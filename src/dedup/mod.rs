@@ -54,6 +54,12 @@
 //! documents). The MinHash signature itself is dropped once the band keys are made. The
 //! optional paragraph-level pass adds ~16 B per distinct paragraph, capped by
 //! `paragraphs.max_entries`.
+//!
+//! The saved index of `--state` runs ([`BarrierStage::save_index`], format in `persist.rs`)
+//! holds the same: per document 29 B of fields plus its id, `4 * sketch length` B of sketch
+//! and `4 * bands` B of bucket links, plus 12 B per band key and per text hash. At the
+//! defaults that is at most ≈ 1.9 KB per document plus the id; measured on the dev set of
+//! 2,872 news reports (most under 256 distinct shingles): 1,347 B per document.
 
 mod persist;
 pub mod sketch;
