@@ -34,6 +34,7 @@ rss() { grep "Maximum resident" "$1" | awk '{printf "%.0f", $NF/1024}'; }
 # presswash: dedup alone (the time is the dedup stage's own, from report.json).
 /usr/bin/time -v "$root/target/release/presswash" run --input "$docs" --output "$tmp/pw" --stages dedup --quiet 2>"$tmp/pw.time"
 pw_secs=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['stages']['dedup']['seconds'])" "$tmp/pw/report.json")
+pw_total=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['seconds_total'], r['threads'])" "$tmp/pw/report.json")
 python3 "$here/clusters_from_dups.py" "$docs" "$tmp/pw/duplicates.jsonl" "$tmp/pw.pred"
 read -r pw_p pw_r pw_f pw_lost <<<"$(score "$tmp/pw.pred")"
 
@@ -51,4 +52,8 @@ row() { python3 -c "import sys; n,p,r,f,l,s,mb,rss=sys.argv[1:]; s=max(float(s),
 row presswash "$pw_p" "$pw_r" "$pw_f" "$pw_lost" "$pw_secs" "$mb" "$(rss "$tmp/pw.time")"
 row rensa "$rs_p" "$rs_r" "$rs_f" "$rs_lost" "$rs_secs" "$mb" "$(rss "$tmp/rensa.time")"
 row datatrove "$dt_p" "$dt_r" "$dt_f" "$dt_lost" "$dt_secs" "$mb" "$(rss "$tmp/dt.time")"
-echo "(dropped = true clusters with no document kept; times are the dedup work only, RSS of the whole process)"
+read -r pw_wall pw_threads <<<"$pw_total"
+python3 -c "import sys; s,t,mb=map(float,sys.argv[1:4]); print(f'presswash whole run (read, parse, dedup, write) on {int(t)} threads: {s:.3f} s, {mb/s:.1f} MB/s')" "$pw_wall" "$pw_threads" "$mb"
+python3 -c "import sys; p,r,d=map(float,sys.argv[1:4]); print(f'dedup speed: {r/p:.1f}x rensa, {d/p:.0f}x datatrove')" "$pw_secs" "$rs_secs" "$dt_secs"
+echo "(dropped = true clusters with no document kept; times are the dedup work only: presswash's dedup stage"
+echo " seconds from report.json, the anchors' timed section without reading the file; RSS of the whole process)"

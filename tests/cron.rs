@@ -126,3 +126,88 @@ fn overlapping_runs_are_locked_out_with_exit_code_3() {
     let o = presswash(cwd, &["run", "-i", "in", "-o", "out2", "--stages", "repair", "--state", "state", "-q", "--summary-line"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("0 new files (1 already seen), 0 read"));
 }
+
+/// A made-up report: `paras` paragraphs of varied invented words (seeded, deterministic).
+fn report(seed: u64, paras: usize) -> Vec<String> {
+    const SYL: &[&str] = &["ka", "lo", "mi", "ren", "tu", "sa", "vel", "do", "ne", "ri", "bo", "chan", "ti", "mar", "gu", "pe"];
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..paras)
+        .map(|_| {
+            let words: Vec<String> = (0..28)
+                .map(|_| {
+                    let r = next();
+                    (0..1 + r % 3).map(|k| SYL[((r >> (8 + 4 * k)) & 15) as usize]).collect()
+                })
+                .collect();
+            let mut p = words.join(" ");
+            p.push('.');
+            p
+        })
+        .collect()
+}
+
+fn line(id: &str, title: &str, paras: &[String]) -> String {
+    format!("{}\n", serde_json::json!({"id": id, "title": title, "text": paras.join("\n\n")}))
+}
+
+#[test]
+fn cron_with_the_real_dedup_lets_no_republished_story_back() {
+    let s = Scratch::new();
+    let cwd = s.dir.path();
+    for f in 0..10u64 {
+        let mut body = String::new();
+        for k in 0..6u64 {
+            let n = f * 6 + k;
+            body.push_str(&line(&format!("d{f}-{k}"), &format!("Story {n}"), &report(n, 6)));
+        }
+        s.write(&format!("in/day{f:02}.jsonl"), body);
+    }
+    let run = |out: &str| presswash(cwd, &["run", "-i", "in", "-o", out, "--stages", "dedup", "--state", "state", "-q", "--summary-line"]);
+    let o = run("run1");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(ids(&s, "run1/clean.jsonl").len(), 60);
+    assert!(s.path("state").read_dir().unwrap().count() > 0);
+
+    // The next night: one new file with new stories and republished copies of old ones
+    // (other headline, a dateline and site chrome added, the last paragraph cut, a typo).
+    let mut body = String::new();
+    for n in 100..106u64 {
+        body.push_str(&line(&format!("new-{n}"), &format!("Story {n}"), &report(n, 6)));
+    }
+    for (n, of) in [(3u64, "d0-3"), (17, "d2-5"), (42, "d7-0"), (59, "d9-5")] {
+        let mut p = report(n, 6);
+        p.truncate(5);
+        p[0] = format!("PORT ELVAN (Wire) - {}", p[0]);
+        p[2] = p[2].replacen('a', "e", 1);
+        p.insert(0, "Home | World | Sport | Weather".to_string());
+        body.push_str(&line(&format!("again-{of}"), &format!("UPDATE 2-Other headline for {n}"), &p));
+    }
+    s.write("in/day10.jsonl", body);
+    let o = run("run2");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(summary.contains("1 new files (10 already seen), 10 read, 6 kept"), "{summary}");
+    let kept = ids(&s, "run2/clean.jsonl");
+    assert_eq!(kept, (100..106).map(|n| format!("new-{n}")).collect::<Vec<_>>());
+    let dups = s.jsonl("run2/duplicates.jsonl");
+    assert_eq!(dups.len(), 4);
+    for d in &dups {
+        let id = d["id"].as_str().unwrap();
+        assert_eq!(d["duplicate_of"].as_str().unwrap(), id.trim_start_matches("again-"), "{d}");
+    }
+
+    // A third night with nothing new reads nothing; a new copy of a new-run story is caught too.
+    let mut p = report(103, 6);
+    p.pop();
+    s.write("in/day11.jsonl", line("again-new-103", "Yet another headline", &p));
+    let o = run("run3");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(ids(&s, "run3/clean.jsonl").is_empty());
+    assert_eq!(s.jsonl("run3/duplicates.jsonl")[0]["duplicate_of"], "new-103");
+}

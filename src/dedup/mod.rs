@@ -54,7 +54,14 @@
 //! documents). The MinHash signature itself is dropped once the band keys are made. The
 //! optional paragraph-level pass adds ~16 B per distinct paragraph, capped by
 //! `paragraphs.max_entries`.
+//!
+//! The saved index of `--state` runs ([`BarrierStage::save_index`], format in `persist.rs`)
+//! holds the same: per document 29 B of fields plus its id, `4 * sketch length` B of sketch
+//! and `4 * bands` B of bucket links, plus 12 B per band key and per text hash. At the
+//! defaults that is at most ≈ 1.9 KB per document plus the id; measured on the dev set of
+//! 2,872 news reports (most under 256 distinct shingles): 1,347 B per document.
 
+mod persist;
 pub mod sketch;
 pub mod text;
 
@@ -357,6 +364,8 @@ struct Entry {
     chars: u32,
     /// Best similarity to another member of its cluster (1.0 for an exact copy).
     best: f32,
+    /// Kept (written to the corpus): a later run never lets a copy of it back in.
+    published: bool,
 }
 
 /// The bounded-size index: sketches, band buckets (linked lists through `next`), exact
@@ -370,6 +379,8 @@ struct Index {
     next: Vec<u32>,
     exact: KeyMap<u32>,
     parent: Vec<u32>,
+    /// Documents read from a saved index (earlier runs): they come first.
+    loaded: u32,
     candidates_checked: u64,
     exact_dups: u64,
     near_dups: u64,
@@ -442,6 +453,18 @@ fn paragraph_spans(lines: &[&str]) -> Vec<(usize, usize)> {
 }
 
 impl Dedup {
+    /// Hash of the settings a saved index depends on (summaries made with other settings
+    /// cannot be compared with it).
+    fn fingerprint(&self) -> u64 {
+        let c = &self.cfg;
+        let mut h = Xxh3::new();
+        h.update(b"dedup-summary-v1");
+        for v in [c.shingle_size, c.num_hashes, c.bands, c.rows, c.sketch_size, c.min_line_words, c.paragraphs.min_words] {
+            h.update(&(v as u64).to_le_bytes());
+        }
+        h.digest()
+    }
+
     /// The pure per-document computation, exposed for tools and tests.
     pub fn summarise_doc(&self, doc: &mut Document) -> DocSummary {
         let toks = text::tokenize(&doc.text);
@@ -592,6 +615,7 @@ impl Dedup {
             shingles: s.shingles,
             chars: s.chars,
             best: 0.0,
+            published: false,
         });
         self.index.parent.push(me);
         if exact_of.is_none() {
@@ -627,7 +651,10 @@ impl Dedup {
 
         match self.cfg.keep {
             KeepPolicy::First => match best {
-                None => Admission::Keep,
+                None => {
+                    self.index.entries[me as usize].published = true;
+                    Admission::Keep
+                }
                 Some((_, sim)) => {
                     let root = self.index.find(me);
                     Admission::Duplicate { of: self.index.entries[root as usize].id.to_string(), similarity: round_sim(sim) }
@@ -699,7 +726,11 @@ impl Dedup {
         for i in 0..n {
             let r = self.index.find(i);
             let better = |a: &Entry, b: &Entry| -> bool {
-                // Is `a` a better keeper than `b`? Ties go to the earlier document.
+                // Is `a` a better keeper than `b`? A document kept by an earlier run
+                // (already published) always is; ties go to the earlier document.
+                if a.published != b.published {
+                    return a.published;
+                }
                 match self.cfg.keep {
                     KeepPolicy::Longest => a.chars > b.chars,
                     _ => (a.shingles, a.chars) > (b.shingles, b.chars),
@@ -711,6 +742,10 @@ impl Dedup {
                     rep.insert(r, i);
                 }
             }
+        }
+        for i in self.index.loaded..n {
+            let r = self.index.find(i);
+            self.index.entries[i as usize].published = rep[&r] == i;
         }
         let mut out = Vec::with_capacity(n as usize);
         for i in 0..n {
@@ -805,6 +840,18 @@ impl BarrierStage for Dedup {
         Some(Box::new(DocSummary { exact, shingles, sketch, bands, chars, paragraphs }))
     }
 
+    fn save_index(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        persist::save(&self.index, &self.paragraphs, self.cfg.bands, self.fingerprint(), w)
+    }
+
+    fn load_index(&mut self, r: &mut dyn std::io::Read) -> std::io::Result<()> {
+        if !self.index.entries.is_empty() {
+            return Err(std::io::Error::other("dedup index: load into a fresh stage only"));
+        }
+        let fp = self.fingerprint();
+        persist::load(&mut self.index, &mut self.paragraphs, self.cfg.bands, fp, r)
+    }
+
     fn report(&self) -> serde_json::Value {
         let mut sizes: HashMap<u32, u32> = HashMap::new();
         let n = self.index.entries.len() as u32;
@@ -832,6 +879,7 @@ impl BarrierStage for Dedup {
             "exact_duplicates": self.index.exact_dups,
             "near_duplicates": self.index.near_dups,
             "candidates_checked": self.index.candidates_checked,
+            "documents_from_state": self.index.loaded,
             "repeated_paragraphs_removed": self.repeated_lines.load(Ordering::Relaxed),
             "boilerplate_paragraphs_removed": self.paragraphs_dropped,
             "keep": self.cfg.keep,

@@ -232,3 +232,95 @@ fn no_panic_on_odd_documents() {
     }
     let _ = stage.report();
 }
+
+/// Verdicts of a run split in two at `cut`, the second half admitted by a stage that loaded
+/// the index saved by the first.
+fn run_in_two(cfg: &Config, docs: &mut [Document], cut: usize) -> (HashMap<String, String>, Vec<u8>) {
+    let (mut first, _) = run(cfg, &mut docs[..cut]);
+    let mut a = cfg.build().expect("config");
+    for doc in docs[..cut].iter_mut() {
+        let s = a.summarise(doc);
+        let _ = a.admit(doc, s);
+    }
+    let _ = a.finish();
+    let mut bytes = Vec::new();
+    a.save_index(&mut bytes).expect("saved");
+    let mut b = cfg.build().expect("config");
+    b.load_index(&mut &bytes[..]).expect("loaded");
+    let mut verdicts = Vec::new();
+    for doc in docs[cut..].iter_mut() {
+        let s = b.summarise(doc);
+        verdicts.push(b.admit(doc, s));
+    }
+    let fin: HashMap<u64, Admission> = b.finish().into_iter().collect();
+    for (doc, v) in docs[cut..].iter().zip(verdicts) {
+        let v = if v == Admission::Deferred { fin[&doc.seq].clone() } else { v };
+        let of = match v {
+            Admission::Keep => doc.id.clone(),
+            Admission::Duplicate { of, .. } => of,
+            Admission::Deferred => panic!("deferred after finish"),
+        };
+        first.insert(doc.id.clone(), of);
+    }
+    (first, bytes)
+}
+
+#[test]
+fn saved_index_gives_the_verdicts_of_one_run() {
+    let f = fixture();
+    let cfg = Config::default();
+    let (whole, _) = run(&cfg, &mut docs(&f));
+    for cut in [1, f.len() / 2, f.len() - 1] {
+        let (split, bytes) = run_in_two(&cfg, &mut docs(&f), cut);
+        assert_eq!(split, whole, "split at {cut}");
+        // Bounded bytes per document: sketches, links and ids, never the texts.
+        let text_bytes: usize = f[..cut].iter().map(|x| x.text.len()).sum();
+        assert!(bytes.len() < 64 + cut * (4 * cfg.sketch_size + 16 * cfg.bands + 64), "{} bytes for {cut} documents", bytes.len());
+        if text_bytes > 4000 {
+            assert!(!bytes.windows(20).any(|w| f[0].text.as_bytes().windows(20).next() == Some(w)), "text in the index");
+        }
+    }
+}
+
+#[test]
+fn a_kept_document_of_an_earlier_run_stays_the_keeper() {
+    // Under `longest` a fuller later copy would be preferred; not when the shorter one has
+    // already been published by an earlier run.
+    let f = fixture();
+    let cfg = Config { keep: KeepPolicy::Longest, ..Config::default() };
+    let (whole, _) = run(&cfg, &mut docs(&f));
+    let (split, _) = run_in_two(&cfg, &mut docs(&f), 1);
+    let first = &f[0].id;
+    assert_eq!(split[first], *first);
+    for x in &f[1..] {
+        if x.cluster == f[0].cluster {
+            assert_eq!(split[&x.id], *first, "{}", x.id);
+        } else {
+            assert_eq!(split[&x.id], whole[&x.id], "{}", x.id);
+        }
+    }
+}
+
+#[test]
+fn damaged_or_foreign_index_is_an_error_not_a_panic() {
+    let f = fixture();
+    let cfg = Config::default();
+    let (_, bytes) = run_in_two(&cfg, &mut docs(&f), f.len());
+    let load = |b: &[u8], c: &Config| c.build().expect("config").load_index(&mut &b[..]);
+    assert!(load(&bytes, &cfg).is_ok());
+    for n in (0..bytes.len()).step_by(7) {
+        assert!(load(&bytes[..n], &cfg).is_err(), "cut at {n}");
+    }
+    let mut x = bytes.clone();
+    for i in (8..x.len()).step_by(13) {
+        x[i] ^= 0xA5;
+        let _ = load(&x, &cfg);
+        x[i] ^= 0xA5;
+    }
+    let other = Config { bands: 16, rows: 4, ..Config::default() };
+    let e = load(&bytes, &other).expect_err("other settings");
+    assert!(e.to_string().contains("settings"), "{e}");
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(load(&longer, &cfg).is_err());
+}

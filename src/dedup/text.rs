@@ -4,9 +4,10 @@
 //! Normalisation is deliberately blunt so that the noise of republished copies does not
 //! change a token: case is folded, punctuation, quotes and spacing are ignored, apostrophes
 //! inside words vanish (`can't` = `cant`, `world’s` = `worlds`) and separators inside
-//! numbers are dropped (`1,000` = `1000`, `1.5` = `1,5`). A token is identified by its xxh3
-//! hash; a document becomes one flat `Vec<u64>` of token hashes with a range per line, so
-//! nothing is allocated per line.
+//! numbers are dropped (`1,000` = `1000`, `1.5` = `1,5`). A token is identified by the xxh3
+//! hash of its lower-cased bytes (plain ASCII words hashed from a stack copy); a
+//! document becomes one flat `Vec<u64>` of token hashes with a range per line, so nothing is
+//! allocated per line.
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -31,8 +32,8 @@ fn is_apostrophe(c: char) -> bool {
 
 /// Tokenise `text` line by line.
 pub fn tokenize(text: &str) -> Tokens {
-    let mut out = Tokens { hashes: Vec::with_capacity(text.len() / 5), lines: Vec::new() };
-    let mut buf = String::with_capacity(32);
+    let mut out = Tokens { hashes: Vec::with_capacity(text.len() / 5), lines: Vec::with_capacity(text.len() / 64 + 1) };
+    let mut buf = Vec::with_capacity(64);
     for line in text.split('\n') {
         let start = out.hashes.len() as u32;
         tokenize_line(line, &mut buf, &mut out.hashes);
@@ -41,27 +42,70 @@ pub fn tokenize(text: &str) -> Tokens {
     out
 }
 
-/// Push the token hashes of one line onto `out` (`buf` is scratch space).
-pub fn tokenize_line(line: &str, buf: &mut String, out: &mut Vec<u64>) {
+/// Hash of a token given as lower-case bytes.
+#[inline]
+fn token_hash(t: &[u8]) -> u64 {
+    xxh3_64(t)
+}
+
+/// [`token_hash`] of the lower-cased form of ASCII letters and digits, without touching `buf`
+/// for the usual short word.
+#[inline]
+fn hash_ascii_lower(t: &[u8], buf: &mut Vec<u8>) -> u64 {
+    let mut w = [0u8; 32];
+    if t.len() <= w.len() {
+        for (d, &c) in w.iter_mut().zip(t) {
+            // `| 0x20` lower-cases an ASCII letter and leaves a digit as it is.
+            *d = c | 0x20;
+        }
+        return xxh3_64(&w[..t.len()]);
+    }
+    buf.clear();
+    buf.extend(t.iter().map(u8::to_ascii_lowercase));
+    let h = xxh3_64(buf);
+    buf.clear();
+    h
+}
+
+/// Push the token hashes of one line onto `out` (`buf` is scratch space for the lower-cased
+/// token being read; runs of ASCII letters and digits are copied in one go).
+pub fn tokenize_line(line: &str, buf: &mut Vec<u8>, out: &mut Vec<u64>) {
     buf.clear();
     let bytes = line.as_bytes();
+    let n = bytes.len();
     let mut i = 0;
-    while i < bytes.len() {
+    while i < n {
         let b = bytes[i];
-        // ASCII fast path.
         if b < 0x80 {
             if b.is_ascii_alphanumeric() {
-                buf.push(b.to_ascii_lowercase() as char);
-                i += 1;
+                let start = i;
+                while i < n && bytes[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+                // Fast path: a whole token of ASCII letters and digits, hashed in place.
+                let ends = match bytes.get(i) {
+                    None => true,
+                    Some(&c) => c < 0x80 && !matches!(c, b'\'' | b'`' | b',' | b'.'),
+                };
+                if buf.is_empty() && ends {
+                    out.push(hash_ascii_lower(&bytes[start..i], buf));
+                } else {
+                    buf.extend(bytes[start..i].iter().map(u8::to_ascii_lowercase));
+                }
                 continue;
             }
             if !buf.is_empty() {
-                let next = line[i + 1..].chars().next();
-                let next_alnum = next.is_some_and(|n| n.is_alphanumeric());
-                let keep_going = (matches!(b, b'\'' | b'`') && next_alnum)
-                    || (matches!(b, b',' | b'.') && buf.ends_with(|p: char| p.is_ascii_digit()) && next.is_some_and(|n| n.is_ascii_digit()));
+                let next_alnum = || match bytes.get(i + 1) {
+                    Some(&c) if c < 0x80 => c.is_ascii_alphanumeric(),
+                    Some(_) => line[i + 1..].chars().next().is_some_and(char::is_alphanumeric),
+                    None => false,
+                };
+                let keep_going = (matches!(b, b'\'' | b'`') && next_alnum())
+                    || (matches!(b, b',' | b'.')
+                        && buf.last().is_some_and(u8::is_ascii_digit)
+                        && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
                 if !keep_going {
-                    out.push(xxh3_64(buf.as_bytes()));
+                    out.push(token_hash(buf));
                     buf.clear();
                 }
             }
@@ -71,19 +115,22 @@ pub fn tokenize_line(line: &str, buf: &mut String, out: &mut Vec<u64>) {
         let Some(c) = line[i..].chars().next() else { break };
         i += c.len_utf8();
         if c.is_alphanumeric() {
-            buf.extend(c.to_lowercase());
+            let mut tmp = [0u8; 4];
+            for l in c.to_lowercase() {
+                buf.extend_from_slice(l.encode_utf8(&mut tmp).as_bytes());
+            }
             continue;
         }
         if !buf.is_empty() {
             if is_apostrophe(c) && line[i..].chars().next().is_some_and(|n| n.is_alphanumeric()) {
                 continue;
             }
-            out.push(xxh3_64(buf.as_bytes()));
+            out.push(token_hash(buf));
             buf.clear();
         }
     }
     if !buf.is_empty() {
-        out.push(xxh3_64(buf.as_bytes()));
+        out.push(token_hash(buf));
         buf.clear();
     }
 }
@@ -163,6 +210,26 @@ fn repeat_of(a: &[u64], b: &[u64], a_ends: bool, b_ends: bool, o: &IntraOptions,
     None
 }
 
+/// Bit set of a line's tokens (one bit per token, by hash).
+fn mask(tokens: &[u64]) -> u64 {
+    tokens.iter().fold(0, |m, &t| m | 1 << (t >> 58))
+}
+
+/// Cheap necessary condition for [`repeat_of`] from the lengths and token bit sets: equal
+/// or contained lines have the shorter's bits inside the longer's, and a near repeat leaves
+/// at most its unmatched tokens' bits outside.
+fn may_repeat(la: usize, lb: usize, ma: u64, mb: u64, o: &IntraOptions) -> bool {
+    let (short, long, ms, ml) = if la <= lb { (la, lb, ma, mb) } else { (lb, la, mb, ma) };
+    if short < o.min_words {
+        return false;
+    }
+    let outside = (ms & !ml).count_ones() as f64;
+    if outside == 0.0 && short as f64 >= o.containment * long as f64 {
+        return true;
+    }
+    short >= 8 && short as f64 >= 0.85 * long as f64 && outside <= short as f64 - o.similarity * long as f64 + 1e-9
+}
+
 /// Decide the fate of every line: repeats of an earlier line (exact or near) are dropped;
 /// when the repeat is the fuller one (e.g. the lead again behind a dateline, or with its
 /// final period), its text takes the place of the first occurrence.
@@ -174,6 +241,8 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
     for &(a, b) in &toks.lines {
         sorted[a as usize..b as usize].sort_unstable();
     }
+    // A 64-bit set of each line's tokens: most pairs of lines are told apart by it alone.
+    let masks: Vec<u64> = toks.lines.iter().map(|&(a, b)| mask(&toks.hashes[a as usize..b as usize])).collect();
     let sorted_line = |i: usize| {
         let (a, b) = toks.lines[i];
         &sorted[a as usize..b as usize]
@@ -207,6 +276,9 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
         let mut verdict = None;
         for (k, &(pos, cur)) in kept.iter().enumerate() {
             let a = toks.line(cur);
+            if !may_repeat(a.len(), t.len(), masks[cur], masks[i], o) {
+                continue;
+            }
             if let Some(fuller) = repeat_of(a, t, ends_sentence(lines[cur]), b_ends, o, sorted_line(cur), sorted_line(i)) {
                 verdict = Some((k, pos, fuller));
                 break;
@@ -256,14 +328,37 @@ pub fn apply_fates(text: &str, fates: &[LineFate]) -> String {
 /// A navigation or legal line: several menu separators, a run of capitalised words set
 /// apart by wide spaces, or a copyright sign. Such lines never describe a story.
 pub fn is_chrome_line(line: &str) -> bool {
-    if line.contains('©') {
-        return true;
+    // One pass over the bytes: menu separators `|` `•` `·` `»` and " / ", runs of two
+    // spaces (each counted without overlap), and the copyright sign.
+    let b = line.as_bytes();
+    let (mut seps, mut wide) = (0usize, 0usize);
+    let (mut wide_from, mut slash_from) = (0usize, 0usize);
+    for i in 0..b.len() {
+        match b[i] {
+            b'|' => seps += 1,
+            b' ' => {
+                if i >= wide_from && b.get(i + 1) == Some(&b' ') {
+                    wide += 1;
+                    wide_from = i + 2;
+                }
+                if i >= slash_from && b.get(i + 1) == Some(&b'/') && b.get(i + 2) == Some(&b' ') {
+                    seps += 1;
+                    slash_from = i + 3;
+                }
+            }
+            0xC2 => match b.get(i + 1) {
+                Some(0xA9) => return true,
+                Some(0xB7 | 0xBB) => seps += 1,
+                _ => {}
+            },
+            0xE2 if b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA2) => seps += 1,
+            _ => {}
+        }
     }
-    let seps = line.matches(['|', '•', '·', '»']).count() + line.matches(" / ").count();
     if seps >= 2 {
         return true;
     }
-    if line.matches("  ").count() >= 2 && !ends_sentence(line) {
+    if wide >= 2 && !ends_sentence(line) {
         // "Business  Opinion  Markets": every word capitalised.
         return line.split_whitespace().all(|w| w.chars().next().is_some_and(|c| !c.is_lowercase()));
     }

@@ -1,0 +1,196 @@
+//! The saved dedup index (`--state` runs): a compact little-endian binary file.
+//!
+//! ```text
+//! magic "PWDEDUPX" | version u32 | settings fingerprint u64 | bands u32
+//! entries u32 | sketch values u32 | band heads u32 | exact hashes u32 | paragraphs u32
+//! per entry: seq u64, shingles u32, chars u32, best f32, sketch_len u32, parent u32, published u8, id_len u32, id
+//! sketch values (u32 each) | next links (bands × u32 per entry)
+//! band heads (key u64, entry u32) | exact hashes (hash u64, entry u32) | paragraphs (hash u64, count u32)
+//! ```
+//! Never any text but the ids. Every count and link is checked on load: a damaged file is an
+//! error, never a panic or an unbounded allocation.
+
+use std::io::{self, Read, Write};
+
+use super::{Entry, Index, KeyMap, NONE};
+
+const MAGIC: &[u8; 8] = b"PWDEDUPX";
+const VERSION: u32 = 1;
+/// Longest id accepted on load.
+const MAX_ID: usize = 1 << 16;
+
+fn bad(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("dedup index: {}", msg.into()))
+}
+
+struct W<'a>(&'a mut dyn Write);
+
+impl W<'_> {
+    fn u32(&mut self, v: u32) -> io::Result<()> {
+        self.0.write_all(&v.to_le_bytes())
+    }
+    fn u64(&mut self, v: u64) -> io::Result<()> {
+        self.0.write_all(&v.to_le_bytes())
+    }
+}
+
+struct R<'a>(&'a mut dyn Read);
+
+impl R<'_> {
+    fn arr<const N: usize>(&mut self) -> io::Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.0.read_exact(&mut b).map_err(|e| if e.kind() == io::ErrorKind::UnexpectedEof { bad("file cut short") } else { e })?;
+        Ok(b)
+    }
+    fn u32(&mut self) -> io::Result<u32> {
+        Ok(u32::from_le_bytes(self.arr()?))
+    }
+    fn u64(&mut self) -> io::Result<u64> {
+        Ok(u64::from_le_bytes(self.arr()?))
+    }
+}
+
+fn len32(n: usize, what: &str) -> io::Result<u32> {
+    u32::try_from(n).map_err(|_| bad(format!("too many {what} to save")))
+}
+
+/// Write `index` (built with `bands` bands and settings `fingerprint`).
+pub(super) fn save(index: &Index, paragraphs: &KeyMap<u32>, bands: usize, fingerprint: u64, w: &mut dyn Write) -> io::Result<()> {
+    let mut w = W(w);
+    w.0.write_all(MAGIC)?;
+    w.u32(VERSION)?;
+    w.u64(fingerprint)?;
+    w.u32(len32(bands, "bands")?)?;
+    w.u32(len32(index.entries.len(), "documents")?)?;
+    w.u32(len32(index.sketches.len(), "sketch values")?)?;
+    w.u32(len32(index.heads.len(), "band keys")?)?;
+    w.u32(len32(index.exact.len(), "text hashes")?)?;
+    w.u32(len32(paragraphs.len(), "paragraphs")?)?;
+    for (i, e) in index.entries.iter().enumerate() {
+        w.u64(e.seq)?;
+        w.u32(e.shingles)?;
+        w.u32(e.chars)?;
+        w.0.write_all(&e.best.to_le_bytes())?;
+        w.u32(e.sketch_len)?;
+        w.u32(index.parent[i])?;
+        w.0.write_all(&[e.published as u8])?;
+        w.u32(len32(e.id.len(), "id bytes")?)?;
+        w.0.write_all(e.id.as_bytes())?;
+    }
+    let mut buf = Vec::with_capacity(1 << 16);
+    for chunk in [&index.sketches[..], &index.next[..]] {
+        for part in chunk.chunks(1 << 14) {
+            buf.clear();
+            part.iter().for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+            w.0.write_all(&buf)?;
+        }
+    }
+    // Hash maps in key order, so that the same index always gives the same bytes.
+    for map in [&index.heads, &index.exact, paragraphs] {
+        let mut pairs: Vec<(u64, u32)> = map.iter().map(|(&k, &v)| (k, v)).collect();
+        pairs.sort_unstable();
+        for (k, v) in pairs {
+            w.u64(k)?;
+            w.u32(v)?;
+        }
+    }
+    w.0.flush()
+}
+
+/// Read an index saved by [`save`] into the (empty) `index` and `paragraphs`.
+pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize, fingerprint: u64, r: &mut dyn Read) -> io::Result<()> {
+    let mut r = R(r);
+    if &r.arr::<8>()? != MAGIC {
+        return Err(bad("not a presswash dedup index"));
+    }
+    let version = r.u32()?;
+    if version != VERSION {
+        return Err(bad(format!("format version {version}, this presswash reads {VERSION}")));
+    }
+    if r.u64()? != fingerprint || r.u32()? as usize != bands {
+        return Err(bad("built with other [stages.dedup] settings (shingles, hashes, bands, sketch size or line filter); start a new state directory"));
+    }
+    let n = r.u32()? as usize;
+    let n_sketch = r.u32()? as usize;
+    let n_heads = r.u32()? as usize;
+    let n_exact = r.u32()? as usize;
+    let n_par = r.u32()? as usize;
+    // Grow as data arrives, never trusting a count for one big allocation.
+    let cap = |x: usize| x.min(1 << 16);
+    let mut entries = Vec::with_capacity(cap(n));
+    let mut parent = Vec::with_capacity(cap(n));
+    let mut at = 0u64;
+    for _ in 0..n {
+        let seq = r.u64()?;
+        let shingles = r.u32()?;
+        let chars = r.u32()?;
+        let best = f32::from_le_bytes(r.arr()?);
+        let sketch_len = r.u32()?;
+        let p = r.u32()?;
+        let published = match r.arr::<1>()?[0] {
+            0 => false,
+            1 => true,
+            _ => return Err(bad("bad flag")),
+        };
+        let id_len = r.u32()? as usize;
+        if id_len > MAX_ID {
+            return Err(bad("id too long"));
+        }
+        let mut id = vec![0u8; id_len];
+        r.0.read_exact(&mut id)?;
+        let id = String::from_utf8(id).map_err(|_| bad("id not UTF-8"))?;
+        // Union-find links point to earlier documents (or to themselves): no cycles.
+        if p as usize > entries.len() {
+            return Err(bad("cluster link out of range"));
+        }
+        let sketch_at = u32::try_from(at).map_err(|_| bad("sketch offsets out of range"))?;
+        at += sketch_len as u64;
+        entries.push(Entry { id: id.into_boxed_str(), seq, sketch_at, sketch_len, shingles, chars, best, published });
+        parent.push(p);
+    }
+    if at != n_sketch as u64 {
+        return Err(bad("sketch lengths do not add up"));
+    }
+    let mut sketches = Vec::with_capacity(cap(n_sketch));
+    for _ in 0..n_sketch {
+        sketches.push(r.u32()?);
+    }
+    let n_next = n.checked_mul(bands).ok_or_else(|| bad("too many documents"))?;
+    let mut next = Vec::with_capacity(cap(n_next));
+    for _ in 0..n_next {
+        let v = r.u32()?;
+        if v != NONE && v as usize >= n {
+            return Err(bad("bucket link out of range"));
+        }
+        next.push(v);
+    }
+    let mut read_map = |count: usize, check: bool| -> io::Result<KeyMap<u32>> {
+        let mut m = KeyMap::default();
+        m.reserve(cap(count));
+        for _ in 0..count {
+            let k = r.u64()?;
+            let v = r.u32()?;
+            if check && v as usize >= n {
+                return Err(bad("document number out of range"));
+            }
+            m.insert(k, v);
+        }
+        Ok(m)
+    };
+    let heads = read_map(n_heads, true)?;
+    let exact = read_map(n_exact, true)?;
+    let pars = read_map(n_par, false)?;
+    // Nothing may follow.
+    if r.0.read(&mut [0u8; 1])? != 0 {
+        return Err(bad("trailing bytes"));
+    }
+    index.entries = entries;
+    index.parent = parent;
+    index.sketches = sketches;
+    index.next = next;
+    index.heads = heads;
+    index.exact = exact;
+    index.loaded = n as u32;
+    *paragraphs = pars;
+    Ok(())
+}
