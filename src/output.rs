@@ -178,7 +178,38 @@ fn meta_key(k: &str) -> String {
 
 /// `(jsonl line, csv row)` of a kept document.
 pub fn serialize_kept(doc: &Document) -> (Vec<u8>, Vec<u8>) {
-    let chars_out = doc.text.chars().count();
+    let (j, c, _) = serialize_kept_counted(doc);
+    (j, c)
+}
+
+/// The sink of a reused CSV writer: the row's bytes are taken out after each flush.
+#[derive(Clone, Default)]
+struct RowSink(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for RowSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn row_writer() -> (csv::Writer<RowSink>, RowSink) {
+    let sink = RowSink::default();
+    (csv::WriterBuilder::new().has_headers(false).from_writer(sink.clone()), sink)
+}
+
+thread_local! {
+    /// One CSV writer per thread, reused for every row (a writer per row cost its buffers).
+    static CSV_ROW: std::cell::RefCell<(csv::Writer<RowSink>, RowSink)> = std::cell::RefCell::new(row_writer());
+}
+
+/// [`serialize_kept`] and the characters of the text (counted once, for the report too).
+pub fn serialize_kept_counted(doc: &Document) -> (Vec<u8>, Vec<u8>, usize) {
+    let chars_out_n = doc.text.chars().count();
+    let chars_out = chars_out_n;
     let line = jsonl_line(doc, chars_out);
     let meta = if doc.fields.is_empty() && doc.meta.is_empty() {
         String::new()
@@ -194,8 +225,7 @@ pub fn serialize_kept(doc: &Document) -> (Vec<u8>, Vec<u8>) {
     };
     let chars_in = doc.chars_in.to_string();
     let chars_out = chars_out.to_string();
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(doc.text.len() + 128));
-    let _ = w.write_record([
+    let row = [
         doc.id.as_str(),
         doc.source.as_str(),
         doc.title.as_deref().unwrap_or(""),
@@ -205,8 +235,31 @@ pub fn serialize_kept(doc: &Document) -> (Vec<u8>, Vec<u8>) {
         &chars_out,
         doc.input.as_str(),
         &meta,
-    ]);
-    (line, w.into_inner().unwrap_or_default())
+    ];
+    let size = row.iter().map(|f| f.len() + 3).sum::<usize>() + 2;
+    let csv_row = CSV_ROW
+        .try_with(|cell| {
+            let mut guard = cell.try_borrow_mut().ok()?;
+            let (w, sink) = &mut *guard;
+            *sink.0.borrow_mut() = Vec::with_capacity(size + size / 64);
+            let ok = w.write_record(row).is_ok() && w.flush().is_ok();
+            let bytes = std::mem::take(&mut *sink.0.borrow_mut());
+            if ok {
+                Some(bytes)
+            } else {
+                // Start the next row from a fresh writer: this one may hold part of a record.
+                *guard = row_writer();
+                None
+            }
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(size));
+            let _ = w.write_record(row);
+            w.into_inner().unwrap_or_default()
+        });
+    (line, csv_row, chars_out_n)
 }
 
 /// The `clean.jsonl` line of [`doc_json`], written straight into one buffer: no copy of
@@ -319,6 +372,22 @@ mod tests {
         let mut v = serde_json::to_vec(&Value::Object(doc_json(doc))).unwrap();
         v.push(b'\n');
         v
+    }
+
+    #[test]
+    fn reused_csv_writer_matches_a_fresh_one() {
+        let texts = ["plain", "with \"quotes\", commas\nand lines", "", "x\r\ny", "é €"];
+        for t in texts {
+            let mut d = Document::new(1, "id,1".into(), "f:1".into(), Format::Jsonl, t.into());
+            d.title = Some("T\"".into());
+            d.meta.insert("k".into(), json!([1, "a,b"]));
+            let (_, row, chars) = serialize_kept_counted(&d);
+            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+            let chars_s = t.chars().count().to_string();
+            w.write_record(["id,1", "f:1", "T\"", t, "UTF-8", &chars_s, &chars_s, "f:1", r#"{"k":[1,"a,b"]}"#]).unwrap();
+            assert_eq!(row, w.into_inner().unwrap(), "{t:?}");
+            assert_eq!(chars, t.chars().count());
+        }
     }
 
     #[test]
