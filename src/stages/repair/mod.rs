@@ -302,9 +302,10 @@ fn first_special(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while i < b.len() {
         if i + BLOCK <= b.len() {
+            // Printable ASCII, tab, LF and CR pass; written as comparisons so it compiles to SIMD.
             let mut acc = false;
             for &x in &b[i..i + BLOCK] {
-                acc |= SPECIAL[x as usize];
+                acc |= ((x < 0x20) & (x != b'\n') & (x != b'\t') & (x != b'\r')) | (x >= 0x7F);
             }
             if !acc {
                 i += BLOCK;
