@@ -288,7 +288,7 @@ fn jsonl_line(doc: &Document, chars_out: usize) -> Vec<u8> {
         out.push(b':');
     }
     fn string(out: &mut Vec<u8>, v: &str) {
-        let _ = serde_json::to_writer(out, v);
+        json_string(out, v);
     }
     out.push(b'{');
     key(&mut out, true, "id");
@@ -321,6 +321,52 @@ fn jsonl_line(doc: &Document, chars_out: usize) -> Vec<u8> {
     out.push(b'}');
     out.push(b'\n');
     out
+}
+
+/// `v` as a JSON string, byte-identical to `serde_json::to_writer(out, v)`: runs of bytes
+/// that need no escape (found a block at a time with a SIMD-friendly test) are copied whole.
+pub fn json_string(out: &mut Vec<u8>, v: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    const BLOCK: usize = 32;
+    let b = v.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let needs = |x: u8| (x < 0x20) | (x == b'"') | (x == b'\\');
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if i + BLOCK <= b.len() {
+            let mut acc = false;
+            for &x in &b[i..i + BLOCK] {
+                acc |= needs(x);
+            }
+            if !acc {
+                i += BLOCK;
+                continue;
+            }
+        }
+        let end = (i + BLOCK).min(b.len());
+        while i < end {
+            let x = b[i];
+            if needs(x) {
+                out.extend_from_slice(&b[start..i]);
+                match x {
+                    b'"' => out.extend_from_slice(b"\\\""),
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    0x08 => out.extend_from_slice(b"\\b"),
+                    0x0C => out.extend_from_slice(b"\\f"),
+                    _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(x >> 4) as usize], HEX[(x & 0xF) as usize]]),
+                }
+                start = i + 1;
+            }
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
 }
 
 fn meta_key_cow(k: &str) -> std::borrow::Cow<'_, str> {
@@ -372,6 +418,22 @@ mod tests {
         let mut v = serde_json::to_vec(&Value::Object(doc_json(doc))).unwrap();
         v.push(b'\n');
         v
+    }
+
+    #[test]
+    fn json_string_matches_serde_json() {
+        let mut all = String::new();
+        for c in (0u32..0x200).chain([0x2028, 0x2029, 0xFEFF, 0x1F600]) {
+            if let Some(c) = char::from_u32(c) {
+                all.push(c);
+            }
+        }
+        let long = "plain text of some length, \"quoted\" and \\ back\nslashed\t".repeat(7);
+        for s in ["", "a", "\"", "\\", "\u{1}\u{1f}\u{7f}", "x\ny\r\n\u{8}\u{c}", all.as_str(), long.as_str()] {
+            let mut got = Vec::new();
+            json_string(&mut got, s);
+            assert_eq!(String::from_utf8(got).unwrap(), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
     }
 
     #[test]
