@@ -98,13 +98,18 @@ pub fn merge(args: RunArgs) -> anyhow::Result<()> {
     let plan = plan_of(&args)?;
     let out_dir = plan.output_dir.clone();
     let report = crate::shard::merge(plan, count).with_context(|| format!("merge into {}", out_dir.display()))?;
+    print_outcome(&args, &report, &out_dir);
+    Ok(())
+}
+
+/// The one-line summary (with `--summary-line`) on stdout and the one-screen summary on stderr.
+fn print_outcome(args: &RunArgs, report: &crate::report::Report, out_dir: &Path) {
     if args.summary_line {
-        println!("{}", crate::state::summary_line(&report, None));
+        println!("{}", crate::state::summary_line(report, None));
     }
     if !args.quiet {
-        eprint!("{}", report.summary(&out_dir));
+        eprint!("{}", report.summary(out_dir));
     }
-    Ok(())
 }
 
 /// `presswash run`.
@@ -123,12 +128,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let out_dir = plan.output_dir.clone();
     let report = pipeline::run(plan, RunOptions { progress: !args.quiet })
         .with_context(|| format!("run writing to {}", out_dir.display()))?;
-    if args.summary_line {
-        println!("{}", crate::state::summary_line(&report, None));
-    }
-    if !args.quiet {
-        eprint!("{}", report.summary(&out_dir));
-    }
+    print_outcome(&args, &report, &out_dir);
     Ok(())
 }
 

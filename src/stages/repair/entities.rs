@@ -53,7 +53,7 @@ fn unescape_once(text: &str) -> Option<(String, u64)> {
     while let Some(rel) = memchr::memchr(b'&', &bytes[pos..]) {
         let amp = pos + rel;
         pos = amp + 1;
-        let Some((replacement, end)) = reference_at(text, amp) else { continue };
+        let Some((replacement, end)) = reference_at(text, amp, false) else { continue };
         let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
         o.push_str(&text[last..amp]);
         o.push_str(&replacement);
@@ -66,8 +66,11 @@ fn unescape_once(text: &str) -> Option<(String, u64)> {
     Some((o, n))
 }
 
-/// The reference starting at byte `amp` (an `&`): its text and the byte offset after its `;`.
-fn reference_at(text: &str, amp: usize) -> Option<(String, usize)> {
+/// The reference starting at byte `amp` (an `&`): its text and the byte offset after it.
+/// In text only complete references (ending in `;`) count; `lenient` also accepts them
+/// without the `;`, as browsers do inside markup (`&copy 2024`, `&#39`). Shared with
+/// `extract`, which decodes the references of HTML pages with it.
+pub(crate) fn reference_at(text: &str, amp: usize, lenient: bool) -> Option<(String, usize)> {
     let rest = &text.as_bytes()[amp + 1..];
     if let [b'#', tail @ ..] = rest {
         let (hex, digits) = match tail {
@@ -75,7 +78,8 @@ fn reference_at(text: &str, amp: usize) -> Option<(String, usize)> {
             d => (false, d),
         };
         let len = digits.iter().take_while(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() }).count();
-        if len == 0 || digits.get(len) != Some(&b';') {
+        let semicolon = digits.get(len) == Some(&b';');
+        if len == 0 || !(semicolon || lenient) {
             return None;
         }
         let radix = if hex { 16 } else { 10 };
@@ -83,16 +87,17 @@ fn reference_at(text: &str, amp: usize) -> Option<(String, usize)> {
             .iter()
             .try_fold(0u32, |acc, &b| acc.checked_mul(radix)?.checked_add((b as char).to_digit(radix)?))
             .unwrap_or(u32::MAX);
-        let end = amp + 1 + 1 + usize::from(hex) + len + 1;
+        let end = amp + 1 + 1 + usize::from(hex) + len + usize::from(semicolon);
         return Some((numeric(value), end));
     }
     let len = rest.iter().take(MAX_NAME).take_while(|b| b.is_ascii_alphanumeric()).count();
-    if len == 0 || rest.get(len) != Some(&b';') {
+    let semicolon = rest.get(len) == Some(&b';');
+    if len == 0 || !(semicolon || lenient) {
         return None;
     }
     let name = &text[amp + 1..amp + 1 + len];
     let value = NAMED.get(name).or_else(|| NAMED.get(name.to_ascii_lowercase().as_str()))?;
-    Some((value.clone(), amp + 1 + len + 1))
+    Some((value.clone(), amp + 1 + len + usize::from(semicolon)))
 }
 
 /// A numeric reference as HTML5 decodes it: 0x80..0x9F are windows-1252, invalid values are

@@ -1,0 +1,209 @@
+//! Bylines, datelines and timestamp lines: they leave the text and become fields.
+//!
+//! * byline: a short line naming the author ("By Jane Doe", "Автор: Иван Петров",
+//!   "Von Max Muster | 12.01.2022") becomes `fields["byline"]`;
+//! * timestamp: a short line that is mostly a date/time ("Updated: Jan 08, 2022, 12:53 PM IST",
+//!   "Wednesday, 22 January") becomes `fields["date"]`;
+//! * dateline: an all-caps place with optional agency/date in front of a lead sentence
+//!   ("LONDON (Reuters) - ", "MOSCOW (Agency / Sputnik - 19th January, 2022) ") is cut off
+//!   the paragraph and becomes `fields["dateline"]`; the sentence stays.
+
+use once_cell::sync::Lazy;
+use regex::Regex;
+
+use super::lang::tokens;
+
+static BYLINE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?x)^(?:
+            (?i:by|written\s+by|posted\s+by|words\s+by|story\s+by|reported\s+by|von|par|por|di|door|przez|av|af|oleh)\s+
+          | (?i:author|authors|autor|autore|auteur|autorzy|автор|авторы|автор\ материала|текст|автори|المؤلف|作者|bron|source)\s*[:：]\s*
+          )
+          (?P<name>\p{Lu}[\p{L}.'’\-]*(?:\s+(?:\p{Lu}[\p{L}.'’\-]*|and|und|et|y|e|i|и|і|та|de|da|van|von|der|al|bin|la|le|,)){0,7})
+          (?P<rest>\s*(?:[|,•·–—-]\s*.*|\d.*)?)$",
+    )
+    .expect("byline regex")
+});
+
+/// "Jane Doe, AP Auto Writer", "Max Muster, Reuters", "Jane Doe - Staff Reporter"
+static BYLINE_ROLE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"^(?P<name>\p{Lu}[\p{L}.'’\-]+(?:\s+\p{Lu}[\p{L}.'’\-]*){1,3})\s*(?:,|\s[-–—|]\s)\s*(?i:(?:associated press|ap|afp|reuters|dpa|efe|ansa|tass|the associated press)|(?:[\p{L}.]+\s+){0,3}(?:writer|reporter|correspondent|editor|staff|journalist|contributor|columnist|корреспондент|журналист|редактор|korrespondent|redakteur|journaliste|periodista|jornalista|giornalista))$",
+    )
+    .expect("byline role regex")
+});
+
+static DATELINE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?x)^
+          (?P<d>
+            [\p{Lu}][\p{Lu}\.'’\-]{2,}(?:\s+[\p{Lu}][\p{Lu}\.'’\-]+){0,3}    # PLACE in capitals
+            (?:,\s*[\p{L}\p{N}\.\ ]{2,30})?                                    # , Country / , Jan 5
+            \s*
+            (?:
+               \([^()]{2,90}\)\s*(?:[-–—:]\s*)?                          # (Agency / date) -
+             | [-–—]\s+                                                   # —
+             | /[^/]{2,40}/\s*[-–—.]?\s*                                  # /TASS/.
+            )
+          )
+          \p{Lu}",
+    )
+    .expect("dateline regex")
+});
+
+static NUMERIC_DATE: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?-u:\b)(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2})(?-u:\b)").expect("date regex"));
+
+const WEEKDAYS: &[&str] = &[
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "понедельник", "вторник",
+    "среда", "четверг", "пятница", "суббота", "воскресенье", "сегодня", "вчера", "понеділок", "вівторок", "середа", "четвер",
+    "субота", "неділя", "сьогодні", "вчора", "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "lunes", "martes", "miércoles", "jueves", "viernes",
+    "sábado", "domingo", "lunedì", "martedì", "mercoledì", "giovedì", "venerdì",
+];
+
+const MONTHS: &[&str] = &[
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul", "july", "aug", "august",
+    "sep", "sept", "september", "oct", "october", "nov", "november", "dec", "december", "января", "февраля", "марта",
+    "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря", "янв", "фев", "мар", "апр",
+    "июн", "июл", "авг", "сен", "окт", "ноя", "дек", "січня", "лютого", "березня", "квітня", "травня", "червня", "липня",
+    "серпня", "вересня", "жовтня", "листопада", "грудня", "januar", "februar", "märz", "mai", "juni", "juli", "oktober",
+    "dezember", "janvier", "février", "mars", "avril", "juin", "juillet", "août", "septembre", "octobre", "novembre",
+    "décembre", "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+    "noviembre", "diciembre", "janeiro", "fevereiro", "março", "maio", "junho", "julho", "setembro", "outubro",
+    "novembro", "dezembro", "gennaio", "febbraio", "aprile", "maggio", "giugno", "luglio", "settembre", "ottobre",
+    "dicembre", "stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "września",
+    "października", "listopada", "grudnia",
+];
+
+const DATE_WORDS: &[&str] = &[
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue", "wed", "thu", "fri", "sat",
+    "sun", "am", "pm", "a", "p", "m", "gmt", "utc", "ist", "est", "edt", "pst", "pdt", "cet", "cest", "bst", "msk", "et",
+    "updated", "update", "published", "posted", "last", "first", "on", "at", "modified", "date", "time", "hours", "ago",
+    "minutes", "min", "read", "h", "hrs", "th", "st", "nd", "rd", "of", "de", "del", "do", "da", "le", "la", "am", "um",
+    "à", "às", "alle", "ore", "o", "в", "г", "года", "обновлено", "опубликовано", "оновлено", "опубліковано", "понедельник",
+    "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье", "понеділок", "вівторок", "середа", "четвер",
+    "пʼятниця", "субота", "неділя", "aktualisiert", "veröffentlicht", "uhr", "montag", "dienstag", "mittwoch",
+    "donnerstag", "freitag", "samstag", "sonntag", "publié", "mis", "jour", "lundi", "mardi", "mercredi", "jeudi",
+    "vendredi", "samedi", "dimanche", "actualizado", "publicado", "atualizado", "lunes", "martes", "miércoles", "jueves",
+    "viernes", "sábado", "domingo", "aggiornato", "pubblicato", "lunedì", "martedì", "mercoledì", "giovedì", "venerdì",
+    "aktualizacja", "opublikowano", "godz", "today", "yesterday", "сегодня", "вчера", "сьогодні", "вчора",
+];
+
+/// A byline: returns the author part.
+pub fn byline(line: &str) -> Option<&str> {
+    let t = line.trim();
+    if t.chars().count() > 120 || t.ends_with('.') && !t.ends_with(" Jr.") {
+        return None;
+    }
+    if let Some(c) = BYLINE_ROLE.captures(t) {
+        return c.name("name").map(|m| m.as_str());
+    }
+    let c = BYLINE.captures(t)?;
+    let name = c.name("name")?.as_str().trim_end_matches([',', ' ']);
+    if name.is_empty() {
+        return None;
+    }
+    Some(name)
+}
+
+/// A line that is (almost) nothing but a date/time stamp.
+pub fn timestamp(line: &str) -> bool {
+    let t = line.trim();
+    // every timestamp has a digit: most lines leave here
+    if t.is_empty() || t.len() > 400 || !t.bytes().any(|b| b.is_ascii_digit()) || t.chars().count() > 100 {
+        return false;
+    }
+    let (mut date, mut other, mut digits, mut month, mut weekday) = (0u32, 0u32, 0u32, false, false);
+    for tok in tokens(t) {
+        let lower = tok.to_lowercase();
+        let l = lower.as_str();
+        if tok.chars().all(|c| c.is_ascii_digit()) {
+            digits += 1;
+            date += 1;
+        } else if MONTHS.contains(&l) {
+            month = true;
+            date += 1;
+        } else if DATE_WORDS.contains(&l) {
+            weekday |= WEEKDAYS.contains(&l);
+            date += 1;
+        } else if tok.chars().take_while(|c| c.is_ascii_digit()).count() > 0 && tok.len() <= 6 {
+            // 19th, 12h30, 2022г
+            digits += 1;
+            date += 1;
+        } else {
+            other += 1;
+        }
+    }
+    if t.as_bytes().windows(2).any(|w| w[0] == b'@' && (w[1].is_ascii_alphabetic() || w[1] == b'_')) {
+        // an embedded post's attribution ("— Name (@handle) May 5, 2020") is content
+        return false;
+    }
+    let b = t.as_bytes();
+    let has_clock = b.windows(4).any(|w| w[0].is_ascii_digit() && w[1] == b':' && w[2].is_ascii_digit() && w[3].is_ascii_digit())
+        || b.windows(5).any(|w| w[0].is_ascii_digit() && w[1].is_ascii_digit() && w[2] == b'h' && w[3].is_ascii_digit() && w[4].is_ascii_digit());
+    (month || weekday || has_clock || NUMERIC_DATE.is_match(t)) && date >= 2 && other <= 3 && date >= other && digits >= 1
+}
+
+/// The dateline prefix of a lead paragraph, as a byte length to cut (with trailing spaces).
+pub fn dateline(line: &str) -> Option<usize> {
+    let c = DATELINE.captures(line)?;
+    let d = c.name("d")?;
+    // the place must be a real word in capitals, not an acronym sentence opener like "NATO said"
+    let s = d.as_str();
+    let has_sep = s.contains('(') || s.contains('—') || s.contains('–') || s.contains(" - ") || s.contains('/');
+    if !has_sep {
+        return None;
+    }
+    Some(d.end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bylines() {
+        assert_eq!(byline("By Jane Doe"), Some("Jane Doe"));
+        assert_eq!(byline("By JANE DOE and John Smith | Updated 5 May"), Some("JANE DOE and John Smith"));
+        assert_eq!(byline("Автор: Иван Петров"), Some("Иван Петров"));
+        assert_eq!(byline("Von Max Mustermann"), Some("Max Mustermann"));
+        assert_eq!(byline("Por María García"), Some("María García"));
+        assert_eq!(byline("By the end of the year the plant was closed."), None);
+        assert_eq!(byline("Jane Example, AP Auto Writer"), Some("Jane Example"));
+        assert_eq!(byline("Max Muster, Reuters"), Some("Max Muster"));
+        assert_eq!(byline("By Jane Doe 2019-11-18T20:51:19Z Science"), Some("Jane Doe"));
+        assert_eq!(byline("by train to the coast"), None);
+    }
+
+    #[test]
+    fn timestamps() {
+        assert!(timestamp("Wednesday, 22 January"));
+        assert!(timestamp("Updated: Jan 08, 2022, 12:53 PM IST"));
+        assert!(timestamp("First Published: Tuesday, November 19, 2019 08:38 AM"));
+        assert!(timestamp("19 января 2022, 14:05"));
+        assert!(timestamp("12.03.2021 10:15"));
+        assert!(timestamp("Mis à jour le 3 mars 2022 à 10h30"));
+        assert!(!timestamp("Avoid the error of 2014"));
+        assert!(!timestamp("VIP : 60,000"));
+        assert!(!timestamp("Score 4.5 out of 5"));
+        assert!(!timestamp("— A Person (@someone) November 18, 2019"));
+        assert!(timestamp("Nov 18, 2019 @17:19 PM · Updated: Nov 18, 2019 @17:26 PM"));
+        assert!(!timestamp("The vote is on 5 May and results come in June."));
+    }
+
+    #[test]
+    fn datelines() {
+        let l = "MOSCOW (Pakistan Point News / Sputnik - 19th January, 2022) NATO Secretary General said Wednesday.";
+        let n = dateline(l).unwrap();
+        assert!(l[n..].starts_with("NATO Secretary"));
+        let l = "LONDON (Reuters) - The Bank of England raised rates.";
+        assert!(l[dateline(l).unwrap()..].starts_with("The Bank"));
+        let l = "WASHINGTON — The Senate voted on Tuesday.";
+        assert!(l[dateline(l).unwrap()..].starts_with("The Senate"));
+        let l = "КИЕВ, 5 мая — Министр заявил о переговорах.";
+        assert!(l[dateline(l).unwrap()..].starts_with("Министр"));
+        assert_eq!(dateline("NATO Secretary General Jens Stoltenberg said on Tuesday."), None);
+        assert_eq!(dateline("The UN (United Nations) said"), None);
+    }
+}

@@ -1,0 +1,403 @@
+//! Named rule packs: phrases and patterns that mark a line as boilerplate.
+//!
+//! The packs are TOML data files (`rules/*.toml`) compiled into the binary; `pipeline.toml`
+//! can disable rules by name, add rules, or extend/replace a built-in rule (same name).
+//! A rule matches a *line* in one of four ways, checked on the normalised line (lower case,
+//! outer punctuation, dashes and bullets trimmed, whitespace runs collapsed):
+//! `lines` (equal to a phrase), `prefixes` (starts with a phrase), `contains` (has a phrase
+//! anywhere), or `regex` (on the trimmed original line). Every rule has `max_chars`: longer
+//! lines are never matched, so prose that merely mentions "advertisement" stays.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
+use regex::Regex;
+
+use crate::error::ConfigError;
+
+/// The built-in packs, in the order their rules are tried.
+pub const BUILTIN_PACKS: &[(&str, &str)] = &[
+    ("ads", include_str!("rules/ads.toml")),
+    ("consent", include_str!("rules/consent.toml")),
+    ("newsletter", include_str!("rules/newsletter.toml")),
+    ("social", include_str!("rules/social.toml")),
+    ("comments", include_str!("rules/comments.toml")),
+    ("related", include_str!("rules/related.toml")),
+    ("chrome", include_str!("rules/chrome.toml")),
+    ("media", include_str!("rules/media.toml")),
+];
+
+const DEFAULT_MAX_CHARS: usize = 120;
+
+/// One rule as written in a pack or in `[[stages.boilerplate.extra_rules]]`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Rule name, reported with every removal it makes.
+    pub name: String,
+    /// The normalised line equals one of these phrases.
+    pub lines: Vec<String>,
+    /// The normalised line starts with one of these phrases.
+    pub prefixes: Vec<String>,
+    /// The normalised line contains one of these phrases.
+    pub contains: Vec<String>,
+    /// Regular expressions (Rust syntax) tried on the trimmed original line.
+    pub regex: Vec<String>,
+    /// Lines longer than this (in characters) are never matched by the rule (default 120).
+    pub max_chars: Option<usize>,
+    /// In `extra_rules`: replace the built-in rule of the same name instead of extending it.
+    pub replace: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackFile {
+    rule: Vec<RuleSpec>,
+}
+
+/// Parse the built-in packs.
+pub fn builtin_rules() -> Result<Vec<RuleSpec>, ConfigError> {
+    let mut out = Vec::new();
+    for (pack, text) in BUILTIN_PACKS {
+        let file: PackFile = toml::from_str(text)
+            .map_err(|e| ConfigError::invalid("stages.boilerplate", format!("built-in rule pack {pack}: {e}")))?;
+        out.extend(file.rule);
+    }
+    Ok(out)
+}
+
+/// Merge built-ins with the config's extra rules and drop disabled ones.
+pub fn merge_rules(mut base: Vec<RuleSpec>, extra: &[RuleSpec], disable: &[String]) -> Result<Vec<RuleSpec>, ConfigError> {
+    for e in extra {
+        if e.name.trim().is_empty() {
+            return Err(ConfigError::invalid("stages.boilerplate.extra_rules", "every rule needs a `name`"));
+        }
+        match base.iter_mut().find(|r| r.name == e.name) {
+            Some(r) if e.replace => *r = e.clone(),
+            Some(r) => {
+                r.lines.extend(e.lines.iter().cloned());
+                r.prefixes.extend(e.prefixes.iter().cloned());
+                r.contains.extend(e.contains.iter().cloned());
+                r.regex.extend(e.regex.iter().cloned());
+                if e.max_chars.is_some() {
+                    r.max_chars = e.max_chars;
+                }
+            }
+            None => base.push(e.clone()),
+        }
+    }
+    base.retain(|r| !disable.iter().any(|d| d == &r.name));
+    Ok(base)
+}
+
+/// Lower-case `line`, trim outer punctuation/symbols, collapse whitespace, into `out`.
+pub fn normalise_into(line: &str, out: &mut String) {
+    out.clear();
+    let t = line.trim_matches(|c: char| !c.is_alphanumeric() && !matches!(c, '©' | '@' | '(' | ')'));
+    let t = t.trim_start_matches(['(', ')']).trim_end_matches(['(', ')']);
+    let mut space = false;
+    for c in t.chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+}
+
+fn normalise(s: &str) -> String {
+    let mut o = String::new();
+    normalise_into(s, &mut o);
+    o
+}
+
+/// Compiled rules: one hash map for whole-line phrases, two automata, one regex set.
+#[derive(Debug)]
+pub struct RuleSet {
+    names: Vec<String>,
+    max_chars: Vec<usize>,
+    lines: HashMap<String, Vec<usize>>,
+    prefix_ac: Option<AhoCorasick>,
+    prefix_rule: Vec<usize>,
+    contains_ac: Option<AhoCorasick>,
+    contains_rule: Vec<usize>,
+    /// Tried one by one in rule order (a set would need all matches, and with Unicode
+    /// classes it falls back to the slow NFA); each has its own lazy DFA.
+    regex: Vec<Regex>,
+    regex_rule: Vec<usize>,
+    /// Longest `max_chars` of any rule: longer lines skip matching entirely.
+    longest: usize,
+}
+
+impl RuleSet {
+    pub fn compile(specs: &[RuleSpec]) -> Result<RuleSet, ConfigError> {
+        let mut names = Vec::new();
+        let mut max_chars = Vec::new();
+        let mut lines: HashMap<String, Vec<usize>> = HashMap::new();
+        let (mut prefixes, mut prefix_rule) = (Vec::new(), Vec::new());
+        let (mut contains, mut contains_rule) = (Vec::new(), Vec::new());
+        let (mut regexes, mut regex_rule) = (Vec::new(), Vec::new());
+        for (i, s) in specs.iter().enumerate() {
+            names.push(s.name.clone());
+            max_chars.push(s.max_chars.unwrap_or(DEFAULT_MAX_CHARS));
+            for p in &s.lines {
+                let n = normalise(p);
+                if !n.is_empty() {
+                    let v = lines.entry(n).or_default();
+                    if !v.contains(&i) {
+                        v.push(i);
+                    }
+                }
+            }
+            for p in &s.prefixes {
+                let n = prefix_norm(p);
+                if !n.is_empty() {
+                    prefixes.push(n);
+                    prefix_rule.push(i);
+                }
+            }
+            for p in &s.contains {
+                let n = p.to_lowercase();
+                if !n.trim().is_empty() {
+                    contains.push(n);
+                    contains_rule.push(i);
+                }
+            }
+            for r in &s.regex {
+                let re = Regex::new(r).map_err(|e| {
+                    ConfigError::invalid("stages.boilerplate.extra_rules", format!("rule `{}`: bad regex {r:?}: {e}", s.name))
+                })?;
+                regexes.push(re);
+                regex_rule.push(i);
+            }
+        }
+        let build = |pats: &[String], start: StartKind| -> Result<Option<AhoCorasick>, ConfigError> {
+            if pats.is_empty() {
+                return Ok(None);
+            }
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .start_kind(start)
+                .build(pats)
+                .map(Some)
+                .map_err(|e| ConfigError::invalid("stages.boilerplate.extra_rules", format!("phrases: {e}")))
+        };
+        let longest = max_chars.iter().copied().max().unwrap_or(0);
+        Ok(RuleSet {
+            names,
+            max_chars,
+            lines,
+            prefix_ac: build(&prefixes, StartKind::Anchored)?,
+            prefix_rule,
+            contains_ac: build(&contains, StartKind::Unanchored)?,
+            contains_rule,
+            regex: regexes,
+            regex_rule,
+            longest,
+        })
+    }
+
+    pub fn name(&self, rule: usize) -> &str {
+        &self.names[rule]
+    }
+
+    /// The first rule (in pack order) matching `line`; `norm` is a scratch buffer.
+    /// `chars` is the trimmed line's length in characters.
+    pub fn matches(&self, line: &str, chars: usize, norm: &mut String) -> Option<usize> {
+        if chars > self.longest || chars == 0 {
+            return None;
+        }
+        let fits = |r: usize| chars <= self.max_chars[r];
+        let mut best: Option<usize> = None;
+        let take = |r: usize, best: &mut Option<usize>| {
+            if fits(r) && best.map_or(true, |b| r < b) {
+                *best = Some(r);
+            }
+        };
+        normalise_into(line, norm);
+        if let Some(v) = self.lines.get(norm.as_str()) {
+            for &r in v {
+                take(r, &mut best);
+            }
+        }
+        if self.prefix_ac.is_some() || self.contains_ac.is_some() {
+            // prefixes and infixes are matched on the lower-cased trimmed line (punctuation
+            // kept, so "read more:" can demand the colon)
+            let t = line.trim();
+            let lower: std::borrow::Cow<str> = if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase()) {
+                std::borrow::Cow::Borrowed(t)
+            } else if t.is_ascii() {
+                std::borrow::Cow::Owned(t.to_ascii_lowercase())
+            } else {
+                std::borrow::Cow::Owned(t.to_lowercase())
+            };
+            let lower = lower.as_ref();
+            if let Some(ac) = &self.prefix_ac {
+                for m in ac.find_overlapping_iter_anchored(lower) {
+                    take(self.prefix_rule[m], &mut best);
+                }
+            }
+            if let Some(ac) = &self.contains_ac {
+                for m in ac.find_iter(lower) {
+                    take(self.contains_rule[m.pattern().as_usize()], &mut best);
+                }
+            }
+        }
+        let t = line.trim();
+        for (re, &r) in self.regex.iter().zip(&self.regex_rule) {
+            if best.is_some_and(|b| b <= r) {
+                break;
+            }
+            if fits(r) && re.is_match(t) {
+                best = Some(r);
+                break;
+            }
+        }
+        best
+    }
+}
+
+fn prefix_norm(p: &str) -> String {
+    p.trim().to_lowercase()
+}
+
+/// Anchored overlapping search is not offered by aho-corasick; emulate it by collecting
+/// every anchored leftmost match while shortening the allowed span.
+trait AnchoredAll {
+    fn find_overlapping_iter_anchored(&self, hay: &str) -> Vec<usize>;
+}
+
+impl AnchoredAll for AhoCorasick {
+    fn find_overlapping_iter_anchored(&self, hay: &str) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut end = hay.len();
+        while end > 0 {
+            let input = Input::new(hay).range(0..end).anchored(Anchored::Yes);
+            match self.try_find(input) {
+                Ok(Some(m)) => {
+                    out.push(m.pattern().as_usize());
+                    end = m.end().saturating_sub(1);
+                    while end > 0 && !hay.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set() -> RuleSet {
+        RuleSet::compile(&builtin_rules().unwrap()).unwrap()
+    }
+
+    fn rule_of(s: &RuleSet, line: &str) -> Option<String> {
+        let mut n = String::new();
+        s.matches(line, line.trim().chars().count(), &mut n).map(|r| s.name(r).to_string())
+    }
+
+    #[test]
+    fn normalises_outer_punctuation_and_case() {
+        let mut o = String::new();
+        normalise_into("  - Advertisment -  ", &mut o);
+        assert_eq!(o, "advertisment");
+        normalise_into("You   might\u{a0}also like:", &mut o);
+        assert_eq!(o, "you might also like");
+    }
+
+    #[test]
+    fn builtin_packs_parse_and_compile() {
+        let specs = builtin_rules().unwrap();
+        assert!(specs.len() >= 10);
+        let s = set();
+        assert!(s.longest >= 300);
+    }
+
+    #[test]
+    fn ads_in_several_languages_and_misspelt() {
+        let s = set();
+        for l in ["- Advertisment -", "- Advertisement -", "ADVERTISEMENT", "Реклама", "Anzeige", "Publicité", "Publicidad", "Pubblicità", "Reklama", "إعلان", "广告"] {
+            assert_eq!(rule_of(&s, l).as_deref(), Some("ad-label"), "{l}");
+        }
+        assert_eq!(rule_of(&s, "The advertisement ran on national television for three weeks in a row."), None);
+    }
+
+    #[test]
+    fn comment_forms() {
+        let s = set();
+        for l in ["Please enter your comment!", "Please enter your name here", "Leave a Reply", "Your email address will not be published.",
+            "Оставить комментарий", "Lascia un commento", "Deixe um comentário", "Ihre E-Mail-Adresse wird nicht veröffentlicht.", "12 Comments"] {
+            assert_eq!(rule_of(&s, l).as_deref(), Some("comment-form"), "{l}");
+        }
+    }
+
+    #[test]
+    fn related_blocks() {
+        let s = set();
+        for l in ["Latest news", "Must read", "You might also likeRELATED", "Recommended to you", "Читайте также:", "Leia também", "Czytaj także", "Lire aussi", "اقرأ أيضا"] {
+            assert_eq!(rule_of(&s, l).as_deref(), Some("related-links"), "{l}");
+        }
+        assert_eq!(rule_of(&s, "Read more about how the council spent the money in our earlier report, published last week."), None);
+    }
+
+    #[test]
+    fn chrome_and_media() {
+        let s = set();
+        assert_eq!(rule_of(&s, "RU\u{a0} UA\u{a0} EN").as_deref(), Some("language-switcher"));
+        assert_eq!(rule_of(&s, "DE | EN | FR").as_deref(), Some("language-switcher"));
+        assert_eq!(rule_of(&s, "ugc_banner").as_deref(), Some("ui-token"));
+        assert_eq!(rule_of(&s, "main img").as_deref(), Some("ui-token"));
+        assert_eq!(rule_of(&s, "Home > World > Europe").as_deref(), Some("breadcrumb"));
+        assert_eq!(rule_of(&s, "648x415 secretaire general otan ministre").as_deref(), Some("image-name"));
+        assert_eq!(rule_of(&s, "Story highlights").as_deref(), Some("highlights-label"));
+        assert_eq!(rule_of(&s, "Watch:\u{a0}Ukraine-Russia Tensions: Is War Imminent").as_deref(), Some("video-prompt"));
+        assert_eq!(rule_of(&s, "The minister and his counterpart – John Smith / AFP").as_deref(), Some("photo-credit"));
+        assert_eq!(rule_of(&s, "Фото: пресс-служба").as_deref(), Some("photo-credit"));
+        assert_eq!(rule_of(&s, "A row of new cars sits at a dealership in a small town, Colo. (AP Photo/Jane Doe)").as_deref(), Some("photo-caption"));
+        assert_eq!(rule_of(&s, "Die Hafenmauer nach dem Sturm am Dienstag. (Foto: Max Muster)").as_deref(), Some("photo-caption"));
+        assert_eq!(rule_of(&s, "Workers repair the harbour wall in Gdansk, Poland, March 3, 2023. Photograph:(Reuters)").as_deref(), Some("photo-caption"));
+        assert!(rule_of(&s, "Рабочие ремонтируют причал после шторма. Фото: ТАСС").is_some_and(|r| r.starts_with("photo-")));
+        // prose that merely mentions a photo is not a caption
+        assert_eq!(rule_of(&s, "The museum said the photo: a portrait of the mayor, would be shown next year at the harbour exhibition.").as_deref(), None);
+        assert_eq!(rule_of(&s, "Avoid the error of 2014"), None);
+        assert_eq!(rule_of(&s, "Tempo de leitura: 1 minuto").as_deref(), Some("reading-time"));
+        assert_eq!(rule_of(&s, "5 min read").as_deref(), Some("reading-time"));
+        assert_eq!(rule_of(&s, "Время чтения: 3 минуты").as_deref(), Some("reading-time"));
+        assert_eq!(rule_of(&s, "We use cookies to improve your experience. By continuing to browse you agree.").as_deref(), Some("cookie-banner"));
+        assert_eq!(rule_of(&s, "Folgen Sie uns auf Twitter").as_deref(), Some("share-follow"));
+        assert_eq!(rule_of(&s, "Facebook Twitter WhatsApp Email").as_deref(), Some("share-follow"));
+        assert_eq!(rule_of(&s, "© 2024 Example Media. All rights reserved.").as_deref(), Some("legal-footer"));
+    }
+
+    #[test]
+    fn extra_rules_extend_replace_and_disable() {
+        let base = builtin_rules().unwrap();
+        let extra = vec![
+            RuleSpec { name: "house-ads".into(), lines: vec!["Buy our mugs".into()], ..Default::default() },
+            RuleSpec { name: "ad-label".into(), lines: vec!["werbeblock".into()], ..Default::default() },
+        ];
+        let merged = merge_rules(base.clone(), &extra, &["related-links".to_string()]).unwrap();
+        let s = RuleSet::compile(&merged).unwrap();
+        assert_eq!(rule_of(&s, "Buy our mugs!").as_deref(), Some("house-ads"));
+        assert_eq!(rule_of(&s, "Werbeblock").as_deref(), Some("ad-label"));
+        assert_eq!(rule_of(&s, "Advertisement").as_deref(), Some("ad-label"));
+        assert_eq!(rule_of(&s, "Latest news"), None);
+        let replaced = merge_rules(base, &[RuleSpec { name: "ad-label".into(), lines: vec!["only this".into()], replace: true, ..Default::default() }], &[]).unwrap();
+        let s = RuleSet::compile(&replaced).unwrap();
+        assert_eq!(rule_of(&s, "Advertisement"), None);
+        assert!(RuleSet::compile(&[RuleSpec { name: "x".into(), regex: vec!["(".into()], ..Default::default() }]).is_err());
+    }
+}
