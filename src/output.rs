@@ -178,7 +178,38 @@ fn meta_key(k: &str) -> String {
 
 /// `(jsonl line, csv row)` of a kept document.
 pub fn serialize_kept(doc: &Document) -> (Vec<u8>, Vec<u8>) {
-    let chars_out = doc.text.chars().count();
+    let (j, c, _) = serialize_kept_counted(doc);
+    (j, c)
+}
+
+/// The sink of a reused CSV writer: the row's bytes are taken out after each flush.
+#[derive(Clone, Default)]
+struct RowSink(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for RowSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn row_writer() -> (csv::Writer<RowSink>, RowSink) {
+    let sink = RowSink::default();
+    (csv::WriterBuilder::new().has_headers(false).from_writer(sink.clone()), sink)
+}
+
+thread_local! {
+    /// One CSV writer per thread, reused for every row (a writer per row cost its buffers).
+    static CSV_ROW: std::cell::RefCell<(csv::Writer<RowSink>, RowSink)> = std::cell::RefCell::new(row_writer());
+}
+
+/// [`serialize_kept`] and the characters of the text (counted once, for the report too).
+pub fn serialize_kept_counted(doc: &Document) -> (Vec<u8>, Vec<u8>, usize) {
+    let chars_out_n = doc.text.chars().count();
+    let chars_out = chars_out_n;
     let line = jsonl_line(doc, chars_out);
     let meta = if doc.fields.is_empty() && doc.meta.is_empty() {
         String::new()
@@ -194,8 +225,7 @@ pub fn serialize_kept(doc: &Document) -> (Vec<u8>, Vec<u8>) {
     };
     let chars_in = doc.chars_in.to_string();
     let chars_out = chars_out.to_string();
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(doc.text.len() + 128));
-    let _ = w.write_record([
+    let row = [
         doc.id.as_str(),
         doc.source.as_str(),
         doc.title.as_deref().unwrap_or(""),
@@ -205,8 +235,31 @@ pub fn serialize_kept(doc: &Document) -> (Vec<u8>, Vec<u8>) {
         &chars_out,
         doc.input.as_str(),
         &meta,
-    ]);
-    (line, w.into_inner().unwrap_or_default())
+    ];
+    let size = row.iter().map(|f| f.len() + 3).sum::<usize>() + 2;
+    let csv_row = CSV_ROW
+        .try_with(|cell| {
+            let mut guard = cell.try_borrow_mut().ok()?;
+            let (w, sink) = &mut *guard;
+            *sink.0.borrow_mut() = Vec::with_capacity(size + size / 64);
+            let ok = w.write_record(row).is_ok() && w.flush().is_ok();
+            let bytes = std::mem::take(&mut *sink.0.borrow_mut());
+            if ok {
+                Some(bytes)
+            } else {
+                // Start the next row from a fresh writer: this one may hold part of a record.
+                *guard = row_writer();
+                None
+            }
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(size));
+            let _ = w.write_record(row);
+            w.into_inner().unwrap_or_default()
+        });
+    (line, csv_row, chars_out_n)
 }
 
 /// The `clean.jsonl` line of [`doc_json`], written straight into one buffer: no copy of
@@ -235,7 +288,7 @@ fn jsonl_line(doc: &Document, chars_out: usize) -> Vec<u8> {
         out.push(b':');
     }
     fn string(out: &mut Vec<u8>, v: &str) {
-        let _ = serde_json::to_writer(out, v);
+        json_string(out, v);
     }
     out.push(b'{');
     key(&mut out, true, "id");
@@ -268,6 +321,52 @@ fn jsonl_line(doc: &Document, chars_out: usize) -> Vec<u8> {
     out.push(b'}');
     out.push(b'\n');
     out
+}
+
+/// `v` as a JSON string, byte-identical to `serde_json::to_writer(out, v)`: runs of bytes
+/// that need no escape (found a block at a time with a SIMD-friendly test) are copied whole.
+pub fn json_string(out: &mut Vec<u8>, v: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    const BLOCK: usize = 32;
+    let b = v.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let needs = |x: u8| (x < 0x20) | (x == b'"') | (x == b'\\');
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if i + BLOCK <= b.len() {
+            let mut acc = false;
+            for &x in &b[i..i + BLOCK] {
+                acc |= needs(x);
+            }
+            if !acc {
+                i += BLOCK;
+                continue;
+            }
+        }
+        let end = (i + BLOCK).min(b.len());
+        while i < end {
+            let x = b[i];
+            if needs(x) {
+                out.extend_from_slice(&b[start..i]);
+                match x {
+                    b'"' => out.extend_from_slice(b"\\\""),
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    0x08 => out.extend_from_slice(b"\\b"),
+                    0x0C => out.extend_from_slice(b"\\f"),
+                    _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(x >> 4) as usize], HEX[(x & 0xF) as usize]]),
+                }
+                start = i + 1;
+            }
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
 }
 
 fn meta_key_cow(k: &str) -> std::borrow::Cow<'_, str> {
@@ -319,6 +418,38 @@ mod tests {
         let mut v = serde_json::to_vec(&Value::Object(doc_json(doc))).unwrap();
         v.push(b'\n');
         v
+    }
+
+    #[test]
+    fn json_string_matches_serde_json() {
+        let mut all = String::new();
+        for c in (0u32..0x200).chain([0x2028, 0x2029, 0xFEFF, 0x1F600]) {
+            if let Some(c) = char::from_u32(c) {
+                all.push(c);
+            }
+        }
+        let long = "plain text of some length, \"quoted\" and \\ back\nslashed\t".repeat(7);
+        for s in ["", "a", "\"", "\\", "\u{1}\u{1f}\u{7f}", "x\ny\r\n\u{8}\u{c}", all.as_str(), long.as_str()] {
+            let mut got = Vec::new();
+            json_string(&mut got, s);
+            assert_eq!(String::from_utf8(got).unwrap(), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn reused_csv_writer_matches_a_fresh_one() {
+        let texts = ["plain", "with \"quotes\", commas\nand lines", "", "x\r\ny", "é €"];
+        for t in texts {
+            let mut d = Document::new(1, "id,1".into(), "f:1".into(), Format::Jsonl, t.into());
+            d.title = Some("T\"".into());
+            d.meta.insert("k".into(), json!([1, "a,b"]));
+            let (_, row, chars) = serialize_kept_counted(&d);
+            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+            let chars_s = t.chars().count().to_string();
+            w.write_record(["id,1", "f:1", "T\"", t, "UTF-8", &chars_s, &chars_s, "f:1", r#"{"k":[1,"a,b"]}"#]).unwrap();
+            assert_eq!(row, w.into_inner().unwrap(), "{t:?}");
+            assert_eq!(chars, t.chars().count());
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::dedup::{Admission, BarrierStage};
 use crate::document::{Document, Reject};
 use crate::error::RunError;
 use crate::input::{self, InputFile, RawItem, RejectRecord};
-use crate::output::{self, Chunk, Outputs};
+use crate::output::{self, AtomicFile, Chunk, Outputs};
 use crate::report::Report;
 use crate::stages::DocStage;
 
@@ -111,19 +111,53 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
         })
     };
 
-    // Writer thread: appends serialised chunks in order.
+    // Writer threads: append serialised chunks in order. `clean.csv` has a thread of its own
+    // (it is as big as `clean.jsonl`), so the two big files are copied and throttled by the
+    // kernel side by side instead of one after the other.
     let (wtx, wrx) = sync_channel::<(Chunk, Vec<u8>)>(3);
     let writer = std::thread::spawn(move || -> Result<(Outputs, Option<std::fs::File>, f64), RunError> {
         let mut spool = spool_file;
         let mut secs = 0.0;
-        for (chunk, spooled) in wrx {
+        let csv_writer = outputs.csv.take().map(|mut file| {
+            let (ctx, crx) = sync_channel::<Vec<u8>>(3);
+            let handle = std::thread::spawn(move || -> (AtomicFile, Result<(), RunError>) {
+                for bytes in crx {
+                    if let Err(e) = file.write_all(&bytes) {
+                        return (file, Err(e));
+                    }
+                }
+                (file, Ok(()))
+            });
+            (ctx, handle)
+        });
+        let mut result = Ok(());
+        for (mut chunk, spooled) in wrx {
             let t = Instant::now();
-            outputs.write(&chunk)?;
+            if let Some((ctx, _)) = &csv_writer {
+                if ctx.send(std::mem::take(&mut chunk.csv)).is_err() {
+                    result = Err(RunError::Other("csv writer stopped early".into()));
+                    break;
+                }
+            }
+            if let Err(e) = outputs.write(&chunk) {
+                result = Err(e);
+                break;
+            }
             if let Some(f) = spool.as_mut() {
-                f.write_all(&spooled).map_err(|e| RunError::io("spool", e))?;
+                if let Err(e) = f.write_all(&spooled) {
+                    result = Err(RunError::io("spool", e));
+                    break;
+                }
             }
             secs += t.elapsed().as_secs_f64();
         }
+        if let Some((ctx, handle)) = csv_writer {
+            drop(ctx);
+            let (file, r) = handle.join().map_err(|_| RunError::Other("csv writer thread panicked".into()))?;
+            outputs.csv = Some(file);
+            result = result.and(r);
+        }
+        result?;
         Ok((outputs, spool, secs))
     });
 
@@ -400,31 +434,34 @@ pub(crate) fn back_batch(mut slots: Vec<Slot>, ctx: &BatchCtx, pool: &rayon::Thr
 
     // Serialise in parallel, then assemble in order.
     let t = Instant::now();
-    let pieces: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = pool.install(|| {
+    let pieces: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, usize)> = pool.install(|| {
         slots
             .par_iter()
             .map(|s| match s {
                 Slot::Live(d) => {
-                    let (j, c) = output::serialize_kept(d);
-                    (j, c, output::removed_lines(d))
+                    let (j, c, chars) = output::serialize_kept_counted(d);
+                    (j, c, output::removed_lines(d), chars)
                 }
                 Slot::Deferred(d) => {
-                    let (j, c) = output::serialize_kept(d);
-                    (spool_record(d, &j, &c), Vec::new(), output::removed_lines(d))
+                    let (j, c, chars) = output::serialize_kept_counted(d);
+                    (spool_record(d, &j, &c, chars), Vec::new(), output::removed_lines(d), chars)
                 }
-                Slot::Dup(d, of, sim) => (output::duplicate_line(&d.id, &d.source, of, *sim), Vec::new(), output::removed_lines(d)),
-                Slot::Gone(r) => (output::reject_line(r), Vec::new(), Vec::new()),
+                Slot::Dup(d, of, sim) => (output::duplicate_line(&d.id, &d.source, of, *sim), Vec::new(), output::removed_lines(d), 0),
+                Slot::Gone(r) => (output::reject_line(r), Vec::new(), Vec::new(), 0),
             })
             .collect()
     });
     let mut chunk = Chunk::default();
     let mut spool = Vec::new();
-    for (slot, (a, b, removed)) in slots.iter().zip(pieces) {
+    let (jsonl_len, csv_len) = pieces.iter().fold((0, 0), |(j, c), p| (j + p.0.len(), c + p.1.len()));
+    chunk.jsonl.reserve_exact(jsonl_len);
+    chunk.csv.reserve_exact(csv_len);
+    for (slot, (a, b, removed, chars)) in slots.iter().zip(pieces) {
         chunk.removed.extend_from_slice(&removed);
         match slot {
             Slot::Live(d) => {
                 report.doc_log(d);
-                report.kept(d);
+                report.kept_counted(d, chars);
                 chunk.jsonl.extend_from_slice(&a);
                 chunk.csv.extend_from_slice(&b);
             }
@@ -462,10 +499,10 @@ fn placeholder() -> RejectRecord {
 }
 
 /// A deferred document on the spool: seq, id, source, chars, jsonl line, csv row.
-fn spool_record(d: &Document, jsonl: &[u8], csv: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(jsonl.len() + csv.len() + 64);
+fn spool_record(d: &Document, jsonl: &[u8], csv: &[u8], chars: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(jsonl.len() + csv.len() + d.id.len() + d.source.len() + 64);
     v.extend_from_slice(&d.seq.to_le_bytes());
-    for part in [d.id.as_bytes(), d.source.as_bytes(), d.text.len().to_le_bytes().as_slice(), d.text.chars().count().to_le_bytes().as_slice(), jsonl, csv] {
+    for part in [d.id.as_bytes(), d.source.as_bytes(), d.text.len().to_le_bytes().as_slice(), chars.to_le_bytes().as_slice(), jsonl, csv] {
         v.extend_from_slice(&(part.len() as u64).to_le_bytes());
         v.extend_from_slice(part);
     }

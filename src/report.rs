@@ -86,9 +86,14 @@ impl Report {
     }
 
     pub fn kept(&mut self, doc: &Document) {
+        self.kept_counted(doc, doc.text.chars().count());
+    }
+
+    /// [`Report::kept`] with the text's characters already counted.
+    pub fn kept_counted(&mut self, doc: &Document, chars: usize) {
         self.documents.kept += 1;
         self.bytes_out += doc.text.len() as u64;
-        self.chars_out += doc.text.chars().count() as u64;
+        self.chars_out += chars as u64;
     }
 
     pub fn reject(&mut self, r: &RejectRecord) {

@@ -622,7 +622,7 @@ type ParseErr = (Option<String>, Reject);
 fn parse_json_line(bytes: &[u8], seq: u64, loc: &str, cfg: &InputConfig) -> Result<Document, ParseErr> {
     // JSON is UTF-8 by definition; a line in a legacy encoding is decoded first and the
     // encoding recorded, rather than the document lost.
-    let (text, encoding): (std::borrow::Cow<str>, &'static str) = match std::str::from_utf8(bytes) {
+    let (text, encoding): (std::borrow::Cow<str>, &'static str) = match simdutf8::basic::from_utf8(bytes) {
         Ok(s) => (s.into(), "UTF-8"),
         Err(_) => match decode::decode(bytes) {
             Ok(d) => (d.text.into(), d.encoding),

@@ -127,18 +127,14 @@ impl DocStage for Stage {
     }
 }
 
-/// Does this ASCII byte need a fixer? (`&` for entities, control bytes.)
-#[inline]
-fn ascii_needs_work(b: u8) -> bool {
-    b == b'&' || (b < 0x20 && b != b'\n' && b != b'\r' && b != b'\t') || b == 0x7F
-}
-
 /// Repair `text`. Clean text comes back borrowed, untouched.
 pub fn repair<'a>(text: &'a str, opts: &Options) -> (Cow<'a, str>, RepairCounts) {
     let mut counts = RepairCounts::default();
     let bytes = text.as_bytes();
     // Fast path: plain ASCII prose without `&` or controls has nothing to repair.
-    if bytes.is_ascii() && !bytes.iter().any(|&b| ascii_needs_work(b)) {
+    let special = first_special(bytes, 0);
+    let ascii = bytes.is_ascii();
+    if ascii && special.is_none() && memchr::memchr(b'&', bytes).is_none() {
         return (Cow::Borrowed(text), counts);
     }
     let mut cur: Cow<'a, str> = Cow::Borrowed(text);
@@ -148,20 +144,29 @@ pub fn repair<'a>(text: &'a str, opts: &Options) -> (Cow<'a, str>, RepairCounts)
             cur = Cow::Owned(t);
         }
     }
-    if opts.mojibake && !cur.is_ascii() {
+    // `special` stays valid for `text` as long as no fixer replaced it.
+    let mut special = Some(special);
+    if opts.mojibake && !(matches!(cur, Cow::Borrowed(_)) && ascii) && !cur.is_ascii() {
         if let Some((t, n)) = fix_mojibake_lines(&cur) {
             counts.mojibake += n;
             cur = Cow::Owned(t);
+            special = None;
         }
     }
+    if matches!(cur, Cow::Owned(_)) {
+        special = None;
+    }
     if opts.controls || opts.invisible {
-        if let Some(t) = clean_chars(&cur, opts, &mut counts) {
+        let first = match special {
+            Some(s) => s,
+            None => first_special(cur.as_bytes(), 0),
+        };
+        if let Some(t) = first.and_then(|f| clean_chars(&cur, f, opts, &mut counts)) {
             cur = Cow::Owned(t);
         }
     }
     if opts.nfc && !cur.is_ascii() {
-        use unicode_normalization::{is_nfc_quick, IsNormalized};
-        if is_nfc_quick(cur.chars()) != IsNormalized::Yes {
+        if !nfc_quick_yes(&cur) {
             // CJK compatibility ideographs are distinct characters to their writers (names,
             // variants): NFC would replace them, so they are kept and the runs between them
             // normalised.
@@ -262,15 +267,119 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// C1 controls, other controls and invisible characters, in one pass.
-fn clean_chars(text: &str, opts: &Options, counts: &mut RepairCounts) -> Option<String> {
-    let needs = |c: char| -> bool {
-        let u = c as u32;
-        u < 0x20 && !matches!(c, '\n' | '\r' | '\t')
-            || (0x7F..=0x9F).contains(&u)
-            || matches!(u, 0x200B | 0x200E | 0x200F | 0x061C | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFC)
+/// A character [`clean_chars`] looks at.
+#[inline]
+fn needs_cleaning(c: char) -> bool {
+    let u = c as u32;
+    u < 0x20 && !matches!(c, '\n' | '\r' | '\t')
+        || (0x7F..=0x9F).contains(&u)
+        || matches!(u, 0x200B | 0x200E | 0x200F | 0x061C | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFC)
+}
+
+/// Bytes that start a character [`needs_cleaning`] may accept: C0 controls other than tab,
+/// LF and CR, DEL, and the UTF-8 lead bytes of U+0080..U+009F (C2), U+061C (D8),
+/// U+200B..U+206F (E2) and U+FEFF/U+FFF9..U+FFFC (EF).
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = !matches!(b as u8, b'\n' | b'\r' | b'\t');
+        b += 1;
+    }
+    t[0x7F] = true;
+    t[0xC2] = true;
+    t[0xD8] = true;
+    t[0xE2] = true;
+    t[0xEF] = true;
+    t
+};
+
+/// Byte offset of the first character at or after `from` (a char boundary) that
+/// [`needs_cleaning`] accepts. Scans bytes in blocks with a table instead of decoding
+/// characters: the clean-text fast path of every non-ASCII document.
+fn first_special(b: &[u8], from: usize) -> Option<usize> {
+    const BLOCK: usize = 32;
+    let mut i = from;
+    while i < b.len() {
+        if i + BLOCK <= b.len() {
+            // Printable ASCII, tab, LF and CR pass; written as comparisons so it compiles to SIMD.
+            let mut acc = false;
+            for &x in &b[i..i + BLOCK] {
+                acc |= ((x < 0x20) & (x != b'\n') & (x != b'\t') & (x != b'\r')) | (x >= 0x7F);
+            }
+            if !acc {
+                i += BLOCK;
+                continue;
+            }
+        }
+        let end = (i + BLOCK).min(b.len());
+        while i < end {
+            if SPECIAL[b[i] as usize] {
+                // A table byte is ASCII or a UTF-8 lead byte, so `i` is a char boundary.
+                let c = decode_at(b, i);
+                if needs_cleaning(c) {
+                    return Some(i);
+                }
+            }
+            i += 1;
+        }
+    }
+    None
+}
+
+/// The character starting at byte `i` of valid UTF-8 (`i` on a char boundary).
+#[inline]
+fn decode_at(b: &[u8], i: usize) -> char {
+    let rest = &b[i..b.len().min(i + 4)];
+    let n = match rest[0] {
+        0x00..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
     };
-    let first = text.char_indices().find(|&(_, c)| needs(c))?.0;
+    std::str::from_utf8(&rest[..n.min(rest.len())]).ok().and_then(|s| s.chars().next()).unwrap_or('\0')
+}
+
+/// `is_nfc_quick(text) == Yes`, looking only at characters from U+0300 up: the ones below
+/// are starters that NFC keeps in any context, so runs of them are skipped as bytes
+/// (a lead byte >= 0xCC starts a character >= U+0300).
+fn nfc_quick_yes(text: &str) -> bool {
+    use unicode_normalization::char::canonical_combining_class;
+    use unicode_normalization::{is_nfc_quick, IsNormalized};
+    let b = text.as_bytes();
+    let mut last_cc = 0u8;
+    let mut prev_end = usize::MAX;
+    let mut i = 0;
+    while i < b.len() {
+        if i + 32 <= b.len() && b[i..i + 32].iter().fold(0u8, |a, &x| a.max(x)) < 0xCC {
+            i += 32;
+            continue;
+        }
+        if b[i] < 0xCC {
+            i += 1;
+            continue;
+        }
+        if i != prev_end {
+            last_cc = 0;
+        }
+        let Some(c) = text.get(i..).and_then(|s| s.chars().next()) else { return false };
+        let cc = canonical_combining_class(c);
+        if last_cc > cc && cc != 0 {
+            return false;
+        }
+        if is_nfc_quick(std::iter::once(c)) != IsNormalized::Yes {
+            return false;
+        }
+        last_cc = cc;
+        i += c.len_utf8();
+        prev_end = i;
+    }
+    true
+}
+
+/// C1 controls, other controls and invisible characters, in one pass from `first`, the
+/// first character that needs cleaning (see [`first_special`]).
+fn clean_chars(text: &str, first: usize, opts: &Options, counts: &mut RepairCounts) -> Option<String> {
     let keep_bidi = text.chars().any(is_rtl);
     let mut out = String::with_capacity(text.len());
     out.push_str(&text[..first]);
@@ -362,6 +471,30 @@ mod tests {
         assert_eq!(c, RepairCounts::default());
         let clean = "Curly “quotes” – dashes… and Ελληνικά, Київ, 日本語 😀";
         assert!(matches!(repair(clean, &Options::default()).0, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn byte_scans_agree_with_char_scans() {
+        use unicode_normalization::{is_nfc_quick, IsNormalized};
+        let pieces = [
+            "plain ", "\n", "\t", "\r", "\u{1}", "\u{7f}", "\u{85}", "\u{a0}", "é", "e\u{301}", "\u{301}", "\u{316}",
+            "“", "—", "\u{200b}", "\u{200d}", "\u{200e}", "\u{202c}", "\u{2060}", "\u{2065}", "\u{206f}", "\u{61c}",
+            "\u{60c}", "\u{feff}", "\u{fff9}", "\u{fffd}", "日本", "\u{f981}", "Київ", "😀", "\u{340}", "ǅ", "ˇ",
+        ];
+        // Deterministic pseudo-random strings of the pieces, long enough to use the blocks.
+        let mut x = 12345u64;
+        for _ in 0..3000 {
+            let mut t = String::new();
+            let len = (x % 40) as usize;
+            for _ in 0..len {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let k = (x >> 33) as usize % (pieces.len() + 6);
+                t.push_str(if k < pieces.len() { pieces[k] } else { "abcdefghij" });
+            }
+            let want = t.char_indices().find(|&(_, c)| needs_cleaning(c)).map(|p| p.0);
+            assert_eq!(first_special(t.as_bytes(), 0), want, "{t:?}");
+            assert_eq!(nfc_quick_yes(&t), is_nfc_quick(t.chars()) == IsNormalized::Yes, "{t:?}");
+        }
     }
 
     #[test]

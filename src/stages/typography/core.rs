@@ -68,6 +68,39 @@ static BAD_BEFORE_SPACE: [bool; 256] = {
     t
 };
 
+/// The quick scan's block test for byte `c` between `p` and `n`:
+/// `(CLASS[c] & !SPACE) != 0 || (c == ' ' && (BAD_AFTER_SPACE[n] || BAD_BEFORE_SPACE[p]))`,
+/// written as comparisons so that a block of them compiles to SIMD.
+#[inline(always)]
+fn block_flag(c: u8, n: u8, p: u8) -> bool {
+    let after = (n == b' ')
+        | (n == b'\n')
+        | (n == b',')
+        | (n == b';')
+        | (n == b':')
+        | (n == b'!')
+        | (n == b'?')
+        | (n == b')')
+        | (n == b'.')
+        | (n == 0xE2);
+    let before = (p == b'\n') | (p == b'(') | (p == 0x9C);
+    (c.wrapping_sub(0x09) < 5) | (c >= 0x80) | ((c == b' ') & (after | before))
+}
+
+#[cfg(test)]
+#[test]
+fn block_flag_matches_the_tables() {
+    for c in 0..=255u8 {
+        for x in 0..=255u8 {
+            for (n, p) in [(x, b'a'), (b'a', x), (x, x)] {
+                let want = (CLASS[c as usize] & !SPACE) != 0
+                    || (c == b' ' && (BAD_AFTER_SPACE[n as usize] || BAD_BEFORE_SPACE[p as usize]));
+                assert_eq!(block_flag(c, n, p), want, "{c} {n} {p}");
+            }
+        }
+    }
+}
+
 /// `true` only if no rule can change `text` (conservative: `false` means "look closer").
 /// One pass over the bytes; whole documents of clean text come back without a copy.
 pub fn quick_clean(text: &str, opts: &Options) -> bool {
@@ -85,13 +118,14 @@ pub fn quick_clean(text: &str, opts: &Options) -> bool {
     // looks at) are skipped with a branch-free test; the rest goes byte by byte.
     const BLOCK: usize = 32;
     while i + BLOCK < n {
-        let mut acc = 0u8;
-        for k in i..i + BLOCK {
-            let c = b[k];
-            let near = BAD_AFTER_SPACE[b[k + 1] as usize] | BAD_BEFORE_SPACE[b[k - 1] as usize];
-            acc |= (CLASS[c as usize] & !SPACE) | ((c == b' ') & near) as u8;
+        // The tables written out as comparisons (CLASS & !SPACE: 0x09..=0x0D and non-ASCII;
+        // BAD_AFTER_SPACE, BAD_BEFORE_SPACE), so that the block test compiles to SIMD.
+        let (cur, nx, pv) = (&b[i..i + BLOCK], &b[i + 1..i + BLOCK + 1], &b[i - 1..i + BLOCK - 1]);
+        let mut acc = false;
+        for k in 0..BLOCK {
+            acc |= block_flag(cur[k], nx[k], pv[k]);
         }
-        if acc == 0 {
+        if !acc {
             i += BLOCK;
             continue;
         }
