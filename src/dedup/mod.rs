@@ -239,7 +239,7 @@ impl Default for Config {
             jaccard_threshold: 0.4,
             containment_threshold: 0.7,
             min_containment_shingles: 50,
-            containment_min_jaccard: 0.18,
+            containment_min_jaccard: 0.25,
             sketch_size: 256,
             min_line_words: 6,
             max_bucket_scan: 256,
