@@ -198,30 +198,31 @@ fn nfc_keeping_cjk_compat(text: &str) -> String {
     out
 }
 
-/// Mojibake repair, one line (paragraph or block) at a time.
+/// Mojibake repair, one line (paragraph or block) at a time. Only lines holding a non-ASCII
+/// byte can be mojibake: the scan jumps from one such byte to the next, never splitting
+/// the ASCII lines in between.
 fn fix_mojibake_lines(text: &str) -> Option<(String, u64)> {
+    let b = text.as_bytes();
     let mut out: Option<String> = None;
+    let mut copied = 0;
     let mut total = 0;
-    let mut start = 0;
-    for line in text.split('\n') {
-        let end = start + line.len();
-        if let Some((fixed, n)) = mojibake::fix_segment(line) {
-            let o = out.get_or_insert_with(|| {
-                let mut s = String::with_capacity(text.len());
-                s.push_str(&text[..start]);
-                s
-            });
+    let mut pos = 0;
+    while let Some(k) = b[pos..].iter().position(|&x| x >= 0x80) {
+        let p = pos + k;
+        // `start` and `end` sit next to a '\n' (or at the ends): char boundaries.
+        let start = memchr::memrchr(b'\n', &b[..p]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &b[p..]).map_or(b.len(), |i| p + i);
+        if let Some((fixed, n)) = mojibake::fix_segment(&text[start..end]) {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..start]);
             o.push_str(&fixed);
+            copied = end;
             total += n;
-        } else if let Some(o) = out.as_mut() {
-            o.push_str(line);
         }
-        if end < text.len() {
-            if let Some(o) = out.as_mut() {
-                o.push('\n');
-            }
-        }
-        start = end + 1;
+        pos = end;
+    }
+    if let Some(o) = out.as_mut() {
+        o.push_str(&text[copied..]);
     }
     let mut out = out?;
     // A document with several broken segments is known to have been mis-decoded: there a
