@@ -188,7 +188,11 @@ impl Plan {
             seen.push(s.clone());
         }
         let mut names: Vec<String> = p.stages.clone();
-        if let Some(sel) = &ov.stages {
+        // `--stages "repair, typography"`: names are trimmed and case-folded, empty ones ignored
+        let selected: Option<Vec<String>> = ov.stages.as_ref().map(|sel| {
+            sel.iter().map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()
+        });
+        if let Some(sel) = &selected {
             for s in sel {
                 if !known.contains(&s.as_str()) {
                     return Err(ConfigError::invalid(

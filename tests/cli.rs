@@ -215,3 +215,23 @@ fn help_and_version() {
     let out = presswash(s.dir.path(), &["--version"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn json_files_as_lines_or_one_array_and_lenient_stage_lists() {
+    let s = Scratch::new();
+    let rec = |id: &str| serde_json::json!({"id": id, "text": STORY});
+    s.write("in/lines.json", format!("{}\n{}\n", rec("l1"), rec("l2")));
+    s.write("in/array.json", format!("\u{feff}\n [{}, {}]", rec("a1"), rec("a2")));
+    s.write("in/broken.json", "[{\"id\": \"x\", \"text\": ");
+    let out = presswash(s.dir.path(), &["run", "--input", "in", "--output", "out", "--stages", "repair, Typography", "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kept = ids(&s.jsonl("out/clean.jsonl"));
+    assert_eq!(kept, vec!["a1", "a2", "l1", "l2"]);
+    let rejects = s.jsonl("out/rejects.jsonl");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0]["reason"], "bad-json");
+    assert!(rejects[0]["detail"].as_str().unwrap().contains("broken.json"));
+    let r = report(&s, "out");
+    assert_eq!(r["stages_run"], serde_json::json!(["repair", "typography"]));
+    assert_accounting(&r);
+}

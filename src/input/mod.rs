@@ -67,7 +67,8 @@ pub fn classify(path: &Path) -> (Option<Format>, Compression) {
     let fmt = match ext {
         "txt" | "text" => Some(Format::Text),
         "html" | "htm" | "xhtml" => Some(Format::Html),
-        "jsonl" | "ndjson" => Some(Format::Jsonl),
+        // `.json`: JSON Lines, or one JSON array of records (told apart by the first byte)
+        "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
         "csv" => Some(Format::Csv),
         _ => None,
     };
@@ -222,7 +223,7 @@ fn read_file(
     push: &mut dyn FnMut(u64, Payload) -> bool,
 ) -> bool {
     let Some(format) = file.format else {
-        let r = Reject::new("unsupported-format", format!("{}: not .txt, .html, .jsonl or .csv (optionally .gz/.zst)", file.rel));
+        let r = Reject::new("unsupported-format", format!("{}: not .txt, .html, .jsonl, .json or .csv (optionally .gz/.zst)", file.rel));
         return push(0, Payload::Failed(r));
     };
     if let (Some((start, end)), Format::Jsonl) = (range, format) {
@@ -249,7 +250,14 @@ fn read_file(
             };
             push(0, payload)
         }
-        Format::Jsonl => read_lines(reader, cfg.max_doc_bytes, |line, payload| push(line, payload), &file.rel),
+        Format::Jsonl => {
+            let mut reader = reader;
+            if starts_with_array(&mut reader) {
+                read_json_array(reader, |line, payload| push(line, payload), &file.rel)
+            } else {
+                read_lines(reader, cfg.max_doc_bytes, |line, payload| push(line, payload), &file.rel)
+            }
+        }
         Format::Csv => read_csv(reader, cfg.max_doc_bytes, |line, payload| push(line, payload), &file.rel),
     }
 }
@@ -268,9 +276,44 @@ pub struct Block {
     pub bytes: u64,
 }
 
-/// Can this file be read by byte ranges? (Uncompressed JSONL only.)
+/// Can this file be read by byte ranges? (Uncompressed JSON Lines only: a `.json` file may
+/// be one array.)
 pub fn splittable(file: &InputFile) -> bool {
-    file.format == Some(Format::Jsonl) && file.compression == Compression::None
+    file.format == Some(Format::Jsonl) && file.compression == Compression::None && !file.rel.to_ascii_lowercase().ends_with(".json")
+}
+
+/// Does the stream start (after a BOM and white space) with `[`, i.e. hold one JSON array?
+fn starts_with_array(reader: &mut Box<dyn BufRead + Send>) -> bool {
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) if !b.is_empty() => b,
+            _ => return false,
+        };
+        let skip = if buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { buf.iter().take_while(|b| b.is_ascii_whitespace()).count() };
+        if skip == 0 {
+            return buf[0] == b'[';
+        }
+        reader.consume(skip);
+    }
+}
+
+/// A `.json` file holding one array of records: each element becomes one record (its
+/// "line" in messages is its 1-based position in the array). The array is read whole.
+fn read_json_array(reader: Box<dyn BufRead + Send>, mut emit: impl FnMut(u64, Payload) -> bool, rel: &str) -> bool {
+    let records: Vec<Box<serde_json::value::RawValue>> = match serde_json::from_reader(reader) {
+        Ok(v) => v,
+        Err(e) => {
+            let reason = if e.is_io() { "read-error" } else { "bad-json" };
+            let r = Reject::new(reason, format!("{rel}: not a JSON array of records: {e}"));
+            return emit(e.line() as u64, Payload::Failed(r));
+        }
+    };
+    for (i, rec) in records.into_iter().enumerate() {
+        if !emit(i as u64 + 1, Payload::JsonLine(rec.get().as_bytes().to_vec())) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Cut the sorted file list into blocks of about `block_bytes`: small files are grouped until
