@@ -124,3 +124,65 @@ impl Reject {
         Reject { reason: reason.into(), detail: detail.into() }
     }
 }
+
+/// Builds a text from kept lines in the stages' convention: lines joined by `\n`, a blank line
+/// (or a run of them, or lines removed between paragraphs) becomes exactly one `\n\n`, never
+/// at the start or the end.
+#[derive(Debug, Default)]
+pub struct TextBuilder {
+    out: String,
+    pending_blank: bool,
+}
+
+impl TextBuilder {
+    pub fn with_capacity(n: usize) -> Self {
+        TextBuilder { out: String::with_capacity(n), pending_blank: false }
+    }
+
+    /// A paragraph break before the next line (ignored at the start).
+    pub fn blank(&mut self) {
+        self.pending_blank = !self.out.is_empty();
+    }
+
+    /// Append a line; a blank `line` counts as a paragraph break.
+    pub fn line(&mut self, line: &str) {
+        if line.trim().is_empty() {
+            self.blank();
+            return;
+        }
+        if !self.out.is_empty() {
+            self.out.push('\n');
+            if self.pending_blank {
+                self.out.push('\n');
+            }
+        }
+        self.pending_blank = false;
+        self.out.push_str(line);
+    }
+
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TextBuilder;
+
+    #[test]
+    fn text_builder_collapses_blank_runs_and_trims_edges() {
+        let mut b = TextBuilder::default();
+        for l in ["", "  ", "a", "b", "", "", " ", "c", ""] {
+            b.line(l);
+        }
+        assert_eq!(b.finish(), "a\nb\n\nc");
+    }
+}

@@ -301,28 +301,15 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
 /// Rebuild the text from the fates: dropped lines go, blank-line runs left behind collapse.
 pub fn apply_fates(text: &str, fates: &[LineFate]) -> String {
     let lines: Vec<&str> = text.split('\n').collect();
-    let mut out = String::with_capacity(text.len());
-    let mut pending_blank = false;
+    let mut out = crate::document::TextBuilder::with_capacity(text.len());
     for (i, f) in fates.iter().enumerate() {
-        let line = match *f {
-            LineFate::Keep => lines[i],
-            LineFate::Drop => continue,
-            LineFate::ReplaceWith(j) => lines[j],
-        };
-        if line.trim().is_empty() {
-            pending_blank = !out.is_empty();
-            continue;
+        match *f {
+            LineFate::Keep => out.line(lines[i]),
+            LineFate::Drop => {}
+            LineFate::ReplaceWith(j) => out.line(lines[j]),
         }
-        if !out.is_empty() {
-            out.push('\n');
-            if pending_blank {
-                out.push('\n');
-            }
-        }
-        pending_blank = false;
-        out.push_str(line);
     }
-    out
+    out.finish()
 }
 
 /// A navigation or legal line: several menu separators, a run of capitalised words set

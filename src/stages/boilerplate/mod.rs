@@ -348,14 +348,13 @@ impl Stage {
         }
 
         // build the output; strip a dateline off the first kept paragraph
-        let mut out = String::with_capacity(text.len());
+        let mut out = crate::document::TextBuilder::with_capacity(text.len());
         let mut changed = false;
-        let mut pending_blank = false;
         let mut body_lines = 0usize;
         for (i, (l, c)) in lines.iter().zip(&classes).enumerate() {
             match c {
                 Class::Blank => {
-                    pending_blank = !out.is_empty();
+                    out.blank();
                     continue;
                 }
                 Class::Bad(rule) => {
@@ -380,17 +379,10 @@ impl Stage {
                     changed = true;
                 }
             }
-            if !out.is_empty() {
-                out.push('\n');
-                if pending_blank {
-                    out.push('\n');
-                }
-            }
-            pending_blank = false;
-            out.push_str(line);
+            out.line(line);
         }
         if changed || out.len() != text.len() {
-            Some(out)
+            Some(out.finish())
         } else {
             None
         }
