@@ -235,3 +235,31 @@ fn json_files_as_lines_or_one_array_and_lenient_stage_lists() {
     assert_eq!(r["stages_run"], serde_json::json!(["repair", "typography"]));
     assert_accounting(&r);
 }
+
+#[test]
+fn files_without_a_known_extension_are_read_by_content() {
+    let s = Scratch::new();
+    let line = serde_json::json!({"id": "j1", "text": STORY}).to_string() + "\n";
+    // Named on the command line: JSON Lines, a JSON array, HTML and plain text by their content.
+    s.write("cases.in", &line);
+    s.write("array.dat", format!("[{}]", line.trim()).replace("\"j1\"", "\"a1\""));
+    s.write("page.in", format!("<!doctype html><html><body><p>{STORY}</p></body></html>"));
+    s.write("story.in", STORY);
+    // Found in a folder: JSON is recognised, other unknown files are rejected, never dropped.
+    s.write("dir/more.data", line.replace("\"j1\"", "\"d1\""));
+    s.write("dir/notes.xyz", STORY);
+    let args = ["run", "-i", "cases.in", "-i", "array.dat", "-i", "page.in", "-i", "story.in", "-i", "dir", "-o", "out", "--stages", "extract,repair", "-q"];
+    let out = presswash(s.dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let clean = s.jsonl("out/clean.jsonl");
+    let mut got = ids(&clean);
+    got.sort();
+    assert_eq!(got, ["a1", "d1", "j1", "page", "story"]);
+    let page = clean.iter().find(|o| o["id"] == "page").unwrap();
+    assert!(!page["text"].as_str().unwrap().contains("<p>"), "HTML went through extract: {page}");
+    let rejects = s.jsonl("out/rejects.jsonl");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0]["reason"], "unsupported-format");
+    assert!(rejects[0]["source"].as_str().unwrap().contains("notes.xyz"));
+    assert_accounting(&report(&s, "out"));
+}

@@ -75,6 +75,49 @@ pub fn classify(path: &Path) -> (Option<Format>, Compression) {
     (fmt, comp)
 }
 
+/// Format of a file whose name does not tell, from its first bytes (decompressed): JSON
+/// (one object per line, or one array of objects) or an HTML page; with `explicit` (the user
+/// named the file), anything else is read as text (binary data is then refused by the
+/// decoder with reason `binary`). `None` leaves an unrecognised file found in a folder to
+/// be rejected as `unsupported-format`: a folder of a dump holds other things too.
+fn sniff(path: &Path, compression: Compression, explicit: bool) -> Option<Format> {
+    let file = InputFile { path: path.to_path_buf(), rel: String::new(), format: None, compression, size: 0 };
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    if let Ok(r) = open(&file, Arc::new(AtomicU64::new(0))) {
+        let _ = r.take(SNIFF_BYTES as u64).read_to_end(&mut head);
+    }
+    sniff_bytes(&head).or(explicit.then_some(Format::Text))
+}
+
+/// How much of a file [`sniff`] looks at.
+const SNIFF_BYTES: usize = 16 << 10;
+
+/// The decision of [`sniff`] on a file's first bytes.
+fn sniff_bytes(head: &[u8]) -> Option<Format> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let body = &head[start..];
+    match body[0] {
+        b'{' => {
+            // The first line must be a JSON object (or longer than the sniffed bytes).
+            let line = memchr::memchr(b'\n', body).map_or(body, |i| &body[..i]);
+            let complete = line.len() < body.len() || head.len() < SNIFF_BYTES;
+            let ok = !complete || serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(line).is_ok();
+            ok.then_some(Format::Jsonl)
+        }
+        b'[' => {
+            let next = body[1..].iter().find(|b| !b.is_ascii_whitespace());
+            matches!(next, Some(b'{' | b']')).then_some(Format::Jsonl)
+        }
+        b'<' => {
+            let lower = body[..body.len().min(4096)].to_ascii_lowercase();
+            let tags: [&[u8]; 6] = [b"<!doctype html", b"<html", b"<head", b"<body", b"<article", b"<meta"];
+            tags.iter().any(|t| memchr::memmem::find(&lower, t).is_some()).then_some(Format::Html)
+        }
+        _ => None,
+    }
+}
+
 /// Expand the input paths into a sorted, deterministic list of files.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
     let mut out = Vec::new();
@@ -82,6 +125,8 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
         let meta = std::fs::metadata(root).map_err(|_| RunError::MissingInput(root.clone()))?;
         if meta.is_file() {
             let (format, compression) = classify(root);
+            // A file named on the command line is read whatever its name: its content decides.
+            let format = format.or_else(|| sniff(root, compression, true));
             let rel = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             out.push(InputFile { path: root.clone(), rel, format, compression, size: meta.len() });
             continue;
@@ -105,6 +150,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
                 continue;
             }
             let (format, compression) = classify(&path);
+            let format = format.or_else(|| sniff(&path, compression, false));
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             files.push(InputFile { path, rel, format, compression, size });
         }
@@ -279,7 +325,8 @@ pub struct Block {
 /// Can this file be read by byte ranges? (Uncompressed JSON Lines only: a `.json` file may
 /// be one array.)
 pub fn splittable(file: &InputFile) -> bool {
-    file.format == Some(Format::Jsonl) && file.compression == Compression::None && !file.rel.to_ascii_lowercase().ends_with(".json")
+    let name = file.rel.to_ascii_lowercase();
+    file.format == Some(Format::Jsonl) && file.compression == Compression::None && (name.ends_with(".jsonl") || name.ends_with(".ndjson"))
 }
 
 /// Does the stream start (after a BOM and white space) with `[`, i.e. hold one JSON array?
@@ -783,6 +830,19 @@ mod tests {
         assert_eq!(classify(Path::new("b.TXT")), (Some(Format::Text), Compression::None));
         assert_eq!(classify(Path::new("b.csv.zst")), (Some(Format::Csv), Compression::Zstd));
         assert_eq!(classify(Path::new("b.pdf")).0, None);
+    }
+
+    #[test]
+    fn sniffs_unnamed_formats_from_content() {
+        assert_eq!(sniff_bytes(b"\xEF\xBB\xBF {\"id\":1,\"text\":\"a\"}\n{\"id\":2"), Some(Format::Jsonl));
+        assert_eq!(sniff_bytes(b"[\n {\"id\":1}]"), Some(Format::Jsonl));
+        assert_eq!(sniff_bytes(b"<!DOCTYPE html><html><p>x</p>"), Some(Format::Html));
+        // Text that only starts like JSON is not JSON.
+        assert_eq!(sniff_bytes(b"{Updated} Council votes\nMore text"), None);
+        assert_eq!(sniff_bytes(b"[Updated] Council votes"), None);
+        assert_eq!(sniff_bytes(b"<3 this story"), None);
+        assert_eq!(sniff_bytes(b"Plain text"), None);
+        assert_eq!(sniff_bytes(b""), None);
     }
 
     #[test]
