@@ -172,17 +172,36 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
         min_chars: plan.raw.pipeline.min_chars,
     };
     let _ = BatchCtx::new;
-    let mut send_failed = false;
-    for items in brx {
-        let chunk = process_batch(items, &ctx, &pool, &mut report, dedup.as_deref_mut());
-        if let Some(b) = &bar {
-            b.set_position(counter.load(Ordering::Relaxed));
+    // Two steps overlap: this thread parses batch N+1 and runs its stages before dedup while
+    // the back thread takes batch N through dedup (its sequential admit included), the
+    // stages after it and serialisation. Both hand their parallel work to the same rayon
+    // pool, so a core left idle by the sequential admit goes to the next batch. Batches still
+    // pass admit one by one in input order, so the output does not depend on the threads.
+    let (ftx, frx) = sync_channel::<Vec<Slot>>(1);
+    let (back_report, send_failed) = std::thread::scope(|scope| {
+        let back = scope.spawn(|| {
+            let mut back_report = Report::default();
+            for slots in frx {
+                let chunk = finish_batch(slots, &ctx, &pool, &mut back_report, dedup.as_deref_mut());
+                if wtx.send(chunk).is_err() {
+                    return (back_report, true);
+                }
+            }
+            (back_report, false)
+        });
+        for items in brx {
+            let slots = front_batch(items, &ctx, &pool, &mut report);
+            if let Some(b) = &bar {
+                b.set_position(counter.load(Ordering::Relaxed));
+            }
+            if ftx.send(slots).is_err() {
+                break;
+            }
         }
-        if wtx.send(chunk).is_err() {
-            send_failed = true;
-            break;
-        }
-    }
+        drop(ftx);
+        back.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+    });
+    report.add(&back_report);
     drop(wtx);
     let written = writer.join().map_err(|_| RunError::Other("writer thread panicked".into()))?;
     let _ = reader.join();
@@ -334,14 +353,15 @@ fn reject_empty(slots: &mut [Slot], min_chars: usize, after_stages: bool) {
     }
 }
 
-fn process_batch(
-    items: Vec<RawItem>,
+/// Everything after [`front_batch`]: dedup (parallel summaries, then admit in input order),
+/// the stages after it, serialisation.
+fn finish_batch(
+    mut slots: Vec<Slot>,
     ctx: &BatchCtx,
     pool: &rayon::ThreadPool,
     report: &mut Report,
     dedup: Option<&mut (dyn BarrierStage + 'static)>,
 ) -> (Chunk, Vec<u8>) {
-    let mut slots = front_batch(items, ctx, pool, report);
     if let Some(d) = dedup {
         let t = Instant::now();
         let summaries = summarise_batch(&mut slots, &*d, pool);

@@ -101,6 +101,11 @@ impl Report {
         *self.rejects.entry(r.reject.reason.to_string()).or_default() += 1;
     }
 
+    /// Add the counts of `other` (a part of the same run) to this report.
+    pub fn add(&mut self, other: &Report) {
+        crate::shard::Tally::of(other, 0.0).add_to(self);
+    }
+
     pub fn check_accounting(&mut self) -> bool {
         let d = &self.documents;
         self.accounting_ok = d.read == d.kept + d.duplicates + d.rejected;
