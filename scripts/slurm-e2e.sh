@@ -6,7 +6,7 @@
 # array, then the dedup step, the filter array and the merge with afterok dependencies, waits,
 # and compares the merged corpus with a single-machine run byte for byte. Exits 0 when they
 # match. The daemons it started are stopped on exit. Works as root in CI (no stdin).
-# Without INPUT it generates a 20 MB JSONL dump with ${SHARED:-../shared}/eval/make_scale_corpus.py.
+# Without INPUT it generates a 20 MB JSONL dump (3 files) with scripts/make_dump.py.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
@@ -44,10 +44,8 @@ BIN="$HERE/target/release/presswash"
 # The input.
 INPUT="${1:-}"
 if [ -z "$INPUT" ]; then
-  SHARED="${SHARED:-$HERE/../shared}"
-  [ -d "$SHARED" ] || SHARED=/work/shared
   INPUT="$T/dump"
-  python3 "$SHARED/eval/make_scale_corpus.py" --mb "${MB:-20}" --format jsonl --shards 3 --out "$INPUT" >/dev/null
+  python3 "$HERE/scripts/make_dump.py" --mb "${MB:-20}" --files 3 --out "$INPUT" >/dev/null
 fi
 INPUT="$(cd "$(dirname "$INPUT")" && pwd)/$(basename "$INPUT")"
 
