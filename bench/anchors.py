@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Python anchors of the benchmark, one per invocation (run by bench/bench.py in bench/.venv).
 
-  anchors.py ftfy|datatrove|rensa --subset SUBSET.jsonl --result OUT.json [--tmp DIR]
+  anchors.py ftfy|plsfix|datatrove|rensa|rensa_shingles --subset SUBSET.jsonl --result OUT.json [--tmp DIR]
   anchors.py trafilatura|resiliparse --html DIR --result OUT.json
 
 SUBSET.jsonl holds {"id","text","bytes"} records (bench.py cuts it from the dump; "bytes"
@@ -45,6 +45,18 @@ def run_ftfy(a):
         n += 1
         nbytes += rec["bytes"]
     return dict(docs=n, bytes=nbytes, seconds=time.perf_counter() - t)
+
+
+def run_plsfix(a):
+    import plsfix
+
+    n = nbytes = 0
+    t = time.perf_counter()
+    for rec in read_subset(a.subset):
+        plsfix.fix_text(rec["text"])
+        n += 1
+        nbytes += rec["bytes"]
+    return dict(docs=n, bytes=nbytes, seconds=time.perf_counter() - t, note="the Rust port of ftfy")
 
 
 def run_trafilatura(a):
@@ -93,6 +105,33 @@ def run_rensa(a):
                 note="word-set MinHash as in rensa's README; %d duplicates" % dups)
 
 
+def run_rensa_shingles(a):
+    """rensa as a near-duplicate detector is used: MinHash over word 3-gram shingles of the
+    lowercased words (what presswash and datatrove hash), 128 permutations, LSH at 0.8,
+    candidates verified on the estimated Jaccard similarity, first document kept."""
+    import re
+
+    from rensa import RMinHash, RMinHashLSH
+
+    lsh = RMinHashLSH(threshold=0.8, num_perm=128, num_bands=16)
+    word = re.compile(r"\w+")
+    n = nbytes = dups = 0
+    mhs = []
+    t = time.perf_counter()
+    for i, rec in enumerate(read_subset(a.subset)):
+        w = word.findall(rec["text"].lower())
+        m = RMinHash(num_perm=128, seed=42)
+        m.update([" ".join(w[j:j + 3]) for j in range(max(1, len(w) - 2))])
+        if any(m.jaccard(mhs[c]) >= 0.8 for c in lsh.query(m)):
+            dups += 1
+        lsh.insert(i, m)
+        mhs.append(m)
+        n += 1
+        nbytes += rec["bytes"]
+    return dict(docs=n, bytes=nbytes, seconds=time.perf_counter() - t,
+                note="3-word shingles, verified candidates; %d duplicates" % dups)
+
+
 def run_datatrove(a):
     from datatrove.executor import LocalPipelineExecutor
     # From the module itself: the package's __init__ also pulls in tokenizer-based steps.
@@ -132,7 +171,7 @@ def run_datatrove(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("tool", choices=["ftfy", "trafilatura", "resiliparse", "rensa", "datatrove"])
+    ap.add_argument("tool", choices=["ftfy", "plsfix", "trafilatura", "resiliparse", "rensa", "rensa_shingles", "datatrove"])
     ap.add_argument("--result", required=True)
     ap.add_argument("--subset")
     ap.add_argument("--html")

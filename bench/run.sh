@@ -98,7 +98,7 @@ if [ "$ANCHORS" = 1 ]; then
     # not touch the network for a requirement that is already satisfied. datatrove's MinHash
     # needs spacy (English word tokenizer), tokenizers, orjson and xxhash < 4 (its xxhash
     # wrapper passes str, which xxhash 4 refuses).
-    for req in ftfy trafilatura resiliparse datatrove spacy tokenizers "xxhash<4" orjson rensa; do
+    for req in ftfy plsfix trafilatura lxml_html_clean resiliparse datatrove spacy tokenizers "xxhash<4" orjson rensa; do
       name="${req%%[<>=]*}"
       "$PY" -m pip install --quiet --disable-pip-version-check "$req" >"$BENCH_DIR/pip-$name.log" 2>&1 \
         || log "$req failed to install (see $BENCH_DIR/pip-$name.log): reported as not installed"
