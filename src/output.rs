@@ -27,7 +27,7 @@ pub const REPORT: &str = "report.json";
 pub const CSV_COLUMNS: &[&str] = &["id", "source", "title", "text", "encoding", "chars_in", "chars_out", "input", "meta"];
 
 /// Keys `clean.jsonl` sets itself; a carried metadata field of the same name is renamed `meta_<key>`.
-const RESERVED: &[&str] = &["id", "source", "title", "text", "encoding", "input", "chars_in", "chars_out"];
+const RESERVED: &[&str] = &["id", "source", "title", "text", "encoding", "input", "chars_in", "chars_out", "changes"];
 
 /// A file being written under a temporary name next to its final name.
 pub struct AtomicFile {
@@ -165,7 +165,21 @@ pub fn doc_json(doc: &Document) -> Map<String, Value> {
     m.insert("input".into(), Value::String(doc.input.clone()));
     m.insert("chars_in".into(), json!(doc.chars_in));
     m.insert("chars_out".into(), json!(doc.text.chars().count()));
+    m.insert("changes".into(), changes(doc));
     m
+}
+
+/// What the stages did to this document, `{stage: {rule: n}}` in the order they did it (the
+/// same counts `report.json` sums per stage): each fix and each removal is auditable per
+/// document, not only in aggregate.
+pub fn changes(doc: &Document) -> Value {
+    let mut by_stage = Map::new();
+    for c in &doc.log.counts {
+        if let Value::Object(rules) = by_stage.entry(c.stage).or_insert_with(|| Value::Object(Map::new())) {
+            rules.insert(c.rule.to_string(), json!(c.n));
+        }
+    }
+    Value::Object(by_stage)
 }
 
 fn meta_key(k: &str) -> String {
@@ -276,6 +290,7 @@ fn jsonl_line(doc: &Document, chars_out: usize) -> Vec<u8> {
     if !distinct {
         let mut m = doc_json(doc);
         m.insert("chars_out".into(), json!(chars_out));
+        m.insert("changes".into(), changes(doc));
         let _ = serde_json::to_writer(&mut out, &Value::Object(m));
         out.push(b'\n');
         return out;
@@ -318,6 +333,8 @@ fn jsonl_line(doc: &Document, chars_out: usize) -> Vec<u8> {
     let _ = serde_json::to_writer(&mut out, &doc.chars_in);
     key(&mut out, false, "chars_out");
     let _ = serde_json::to_writer(&mut out, &chars_out);
+    key(&mut out, false, "changes");
+    let _ = serde_json::to_writer(&mut out, &changes(doc));
     out.push(b'}');
     out.push(b'\n');
     out
@@ -467,6 +484,24 @@ mod tests {
         // Keys that merge in the map after renaming take the fallback, still identical.
         d.meta.insert("byline".into(), json!("other"));
         d.meta.insert("meta_id".into(), json!(null));
+        assert_eq!(serialize_kept(&d).0, via_map(&d));
+    }
+
+    #[test]
+    fn changes_per_document_grouped_by_stage_in_order() {
+        let mut d = Document::new(0, "a".into(), "f".into(), Format::Jsonl, "x".into());
+        let line = |d: &Document| serde_json::from_slice::<Value>(&serialize_kept(d).0).unwrap();
+        assert_eq!(line(&d)["changes"], json!({}));
+        d.log.count("repair", "mojibake", 2);
+        d.log.count("typography", "space-run", 1);
+        d.log.count("repair", "html-entity", 3);
+        d.log.count("repair", "mojibake", 1);
+        d.meta.insert("changes".into(), json!("carried"));
+        let v = line(&d);
+        assert_eq!(v["changes"], json!({"repair": {"mojibake": 3, "html-entity": 3}, "typography": {"space-run": 1}}));
+        assert_eq!(v["meta_changes"], "carried");
+        let text = String::from_utf8(serialize_kept(&d).0).unwrap();
+        assert!(text.contains(r#""changes":{"repair":{"mojibake":3,"html-entity":3},"typography":{"space-run":1}}"#), "{text}");
         assert_eq!(serialize_kept(&d).0, via_map(&d));
     }
 }
