@@ -310,6 +310,11 @@ impl Config {
             repeated_lines: AtomicU64::new(0),
             paragraphs: KeyMap::default(),
             paragraphs_dropped: 0,
+            cands: Vec::new(),
+            cursors: Vec::new(),
+            other: Vec::new(),
+            heads_of_me: Vec::new(),
+            close: Vec::new(),
         })
     }
 }
@@ -332,6 +337,21 @@ pub struct DocSummary {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// Length of the sketch prefix of the first look at a candidate pair.
+const QUICK: usize = 48;
+
+/// Ask the CPU to bring `x` into the cache (a hint: no effect on results).
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and has no visible effect; SSE is part of x86_64.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(x as *const T as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
 
 /// Hasher for keys that are already uniform 64-bit hashes (band keys, text hashes).
 #[derive(Default)]
@@ -358,8 +378,6 @@ type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
 struct Entry {
     id: Box<str>,
     seq: u64,
-    sketch_at: u32,
-    sketch_len: u32,
     shingles: u32,
     chars: u32,
     /// Best similarity to another member of its cluster (1.0 for an exact copy).
@@ -373,6 +391,13 @@ struct Entry {
 #[derive(Debug, Default)]
 struct Index {
     entries: Vec<Entry>,
+    /// The first [`QUICK`] values of every document's sketch, one cache-line aligned block
+    /// each: the first look at a candidate reads only this (and `sizes`), found from the
+    /// document number alone.
+    prefixes: Vec<Prefix>,
+    /// Sizes of every document's set and sketch, and where its sketch's tail is.
+    sizes: Vec<Sizes>,
+    /// The rest of every sketch (its values after the first [`QUICK`]).
     sketches: Vec<u32>,
     heads: KeyMap<u32>,
     /// `next[i * bands + b]`: the previous document in the bucket of band `b` of document `i`.
@@ -406,11 +431,51 @@ impl Index {
         }
     }
 
-    fn sketch(&self, i: u32) -> &[u32] {
-        let e = &self.entries[i as usize];
-        &self.sketches[e.sketch_at as usize..(e.sketch_at + e.sketch_len) as usize]
+    /// Store the next document's sketch.
+    fn push_sketch(&mut self, sketch: &[u32], shingles: u32) {
+        let tail = self.sketches.len() as u32;
+        let n = sketch.len().min(QUICK);
+        let mut p = Prefix([0; QUICK]);
+        p.0[..n].copy_from_slice(&sketch[..n]);
+        self.prefixes.push(p);
+        self.sizes.push(Sizes { shingles, len: sketch.len() as u32, tail });
+        self.sketches.extend_from_slice(&sketch[n..]);
+    }
+
+    /// The first [`QUICK`] values of document `i`'s sketch.
+    fn prefix(&self, i: u32) -> &[u32] {
+        let n = self.sizes[i as usize].len as usize;
+        &self.prefixes[i as usize].0[..n.min(QUICK)]
+    }
+
+    /// The rest of document `i`'s sketch.
+    fn tail(&self, i: u32) -> &[u32] {
+        let z = self.sizes[i as usize];
+        let n = (z.len as usize).saturating_sub(QUICK);
+        &self.sketches[z.tail as usize..z.tail as usize + n]
+    }
+
+    /// Document `i`'s whole sketch, into `out`.
+    fn sketch_into(&self, i: u32, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend_from_slice(self.prefix(i));
+        out.extend_from_slice(self.tail(i));
     }
 }
+
+/// A document's number of distinct shingles, its sketch length and the start of the
+/// sketch's tail in `Index::sketches`.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    shingles: u32,
+    len: u32,
+    tail: u32,
+}
+
+/// The first [`QUICK`] values of a sketch (unused places are 0), 3 cache lines.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Prefix([u32; QUICK]);
 
 /// The dedup barrier stage; build it from [`Config`].
 pub struct Dedup {
@@ -422,6 +487,12 @@ pub struct Dedup {
     /// Paragraph hash -> number of kept documents it was seen in.
     paragraphs: KeyMap<u32>,
     paragraphs_dropped: u64,
+    /// Scratch space of `admit` (candidates, bucket cursors), kept between documents.
+    cands: Vec<u32>,
+    cursors: Vec<u32>,
+    other: Vec<u32>,
+    heads_of_me: Vec<u32>,
+    close: Vec<u32>,
 }
 
 /// Hash of a paragraph's normalised tokens.
@@ -563,6 +634,16 @@ impl Dedup {
     pub fn admit_summary(&mut self, doc: &mut Document, s: DocSummary) -> Admission {
         let nb = self.cfg.bands;
         let me = self.index.entries.len() as u32;
+        // This document becomes the head of its band buckets; the previous heads are where
+        // the walks through the buckets start (one hash table access per band).
+        self.heads_of_me.clear();
+        self.index.next.resize(self.index.next.len() + nb, NONE);
+        for (b, &key) in s.bands.iter().enumerate().take(nb) {
+            let prev = self.index.heads.insert(key, me).unwrap_or(NONE);
+            self.index.next[me as usize * nb + b] = prev;
+            // (`prev == me` only if two bands of this document had the same key.)
+            self.heads_of_me.push(if prev == me { NONE } else { prev });
+        }
         // Exact copy?
         let mut matches: Vec<(u32, f64)> = Vec::new();
         let mut exact_of = None;
@@ -570,30 +651,61 @@ impl Dedup {
             exact_of = Some(j);
             matches.push((j, 1.0));
         } else {
-            // Candidates: every earlier document sharing a band key, in index order.
-            let mut cands: Vec<u32> = Vec::new();
-            for (b, &key) in s.bands.iter().enumerate() {
-                let mut cur = self.index.heads.get(&key).copied().unwrap_or(NONE);
-                let mut seen = 0;
-                while cur != NONE && seen < self.cfg.max_bucket_scan {
-                    cands.push(cur);
-                    cur = self.index.next[cur as usize * nb + b];
-                    seen += 1;
+            // Candidates: every earlier document sharing a band key, in index order. The
+            // buckets are walked side by side (one step of each per round), so that the
+            // memory reads of different buckets overlap.
+            let mut cands = std::mem::take(&mut self.cands);
+            let mut cursors = std::mem::take(&mut self.cursors);
+            cands.clear();
+            cursors.clear();
+            cursors.extend_from_slice(&self.heads_of_me);
+            for _ in 0..self.cfg.max_bucket_scan {
+                let mut live = false;
+                for (b, cur) in cursors.iter_mut().enumerate() {
+                    if *cur != NONE {
+                        cands.push(*cur);
+                        *cur = self.index.next[*cur as usize * nb + b];
+                        live = true;
+                    }
+                }
+                if !live {
+                    break;
                 }
             }
             cands.sort_unstable();
             cands.dedup();
             self.index.candidates_checked += cands.len() as u64;
-            for c in cands {
-                let e = &self.index.entries[c as usize];
-                let other = self.index.sketch(c);
-                // Cheap first look on the bottom-48 prefixes: clearly unrelated pairs stop here.
-                let quick = sketch::similarity(sketch::prefix(&s.sketch, 48), s.shingles, sketch::prefix(other, 48), e.shingles);
-                if quick.jaccard < self.cfg.jaccard_threshold * 0.4 && quick.containment < self.cfg.containment_threshold * 0.5 {
-                    continue;
+            // First look at every candidate on the bottom-48 prefixes: clearly unrelated
+            // pairs stop here. Then the whole sketches of the rest.
+            let mut other = std::mem::take(&mut self.other);
+            let mut close = std::mem::take(&mut self.close);
+            close.clear();
+            for (k, &c) in cands.iter().enumerate() {
+                // Fetch ahead the first-look data of the candidate 8 on.
+                if let Some(&f) = cands.get(k + 8) {
+                    prefetch(&self.index.sizes[f as usize]);
+                    let p = &self.index.prefixes[f as usize].0;
+                    for at in (0..QUICK).step_by(16) {
+                        prefetch(&p[at]);
+                    }
                 }
-                let sim = sketch::similarity(&s.sketch, s.shingles, other, e.shingles);
-                let small = s.shingles.min(e.shingles) as usize;
+                let shingles = self.index.sizes[c as usize].shingles;
+                let quick = sketch::similarity(sketch::prefix(&s.sketch, QUICK), s.shingles, self.index.prefix(c), shingles);
+                if quick.jaccard >= self.cfg.jaccard_threshold * 0.4 || quick.containment >= self.cfg.containment_threshold * 0.5 {
+                    close.push(c);
+                }
+            }
+            for (k, &c) in close.iter().enumerate() {
+                if let Some(&f) = close.get(k + 2) {
+                    let t = self.index.tail(f);
+                    for at in (0..t.len()).step_by(16) {
+                        prefetch(&t[at]);
+                    }
+                }
+                let shingles = self.index.sizes[c as usize].shingles;
+                self.index.sketch_into(c, &mut other);
+                let sim = sketch::similarity(&s.sketch, s.shingles, &other, shingles);
+                let small = s.shingles.min(shingles) as usize;
                 let by_j = sim.jaccard >= self.cfg.jaccard_threshold;
                 let by_c = small >= self.cfg.min_containment_shingles
                     && sim.containment >= self.cfg.containment_threshold
@@ -602,16 +714,17 @@ impl Dedup {
                     matches.push((c, sim.jaccard.max(if by_c { sim.containment } else { 0.0 })));
                 }
             }
+            self.close = close;
+            self.other = other;
+            self.cands = cands;
+            self.cursors = cursors;
         }
 
         // Index this document.
-        let sketch_at = self.index.sketches.len() as u32;
-        self.index.sketches.extend_from_slice(&s.sketch);
+        self.index.push_sketch(&s.sketch, s.shingles);
         self.index.entries.push(Entry {
             id: doc.id.clone().into_boxed_str(),
             seq: doc.seq,
-            sketch_at,
-            sketch_len: s.sketch.len() as u32,
             shingles: s.shingles,
             chars: s.chars,
             best: 0.0,
@@ -620,11 +733,6 @@ impl Dedup {
         self.index.parent.push(me);
         if exact_of.is_none() {
             self.index.exact.insert(s.exact, me);
-        }
-        self.index.next.resize(self.index.next.len() + nb, NONE);
-        for (b, &key) in s.bands.iter().enumerate().take(nb) {
-            let prev = self.index.heads.insert(key, me).unwrap_or(NONE);
-            self.index.next[me as usize * nb + b] = prev;
         }
         let mut best: Option<(u32, f64)> = None;
         for &(c, sim) in &matches {
