@@ -495,13 +495,38 @@ pub struct Dedup {
     close: Vec<u32>,
 }
 
-/// Hash of a paragraph's normalised tokens.
+/// Hash of a run of normalised tokens (a paragraph, a whole text): xxh3 of their
+/// little-endian bytes.
 fn hash_tokens(tokens: &[u64]) -> u64 {
-    let mut h = Xxh3::new();
-    for t in tokens {
-        h.update(&t.to_le_bytes());
+    #[cfg(target_endian = "little")]
+    {
+        // SAFETY: a `u64` slice is readable as `8 * len` bytes (no padding, any byte is a
+        // valid `u8`), which on little-endian are the tokens' little-endian bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(tokens.as_ptr() as *const u8, tokens.len() * 8) };
+        xxhash_rust::xxh3::xxh3_64(bytes)
     }
-    h.digest()
+    #[cfg(not(target_endian = "little"))]
+    {
+        let mut h = Xxh3::new();
+        for t in tokens {
+            h.update(&t.to_le_bytes());
+        }
+        h.digest()
+    }
+}
+
+/// Per-thread buffers of `summarise` (so that no document allocates them anew).
+#[derive(Default)]
+struct Scratch {
+    toks: text::Tokens,
+    stream: Vec<u64>,
+    sh: Vec<u64>,
+    keys: Vec<u32>,
+    sig: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// Paragraphs of a text: runs of non-blank lines, as `(first line, end line)`.
@@ -538,7 +563,8 @@ impl Dedup {
 
     /// The pure per-document computation, exposed for tools and tests.
     pub fn summarise_doc(&self, doc: &mut Document) -> DocSummary {
-        let toks = text::tokenize(&doc.text);
+        let mut toks = SCRATCH.with_borrow_mut(|sc| std::mem::take(&mut sc.toks));
+        text::tokenize_into(&doc.text, &mut toks);
         let mut fates: Option<Vec<LineFate>> = None;
         let mut old_text = None;
         if self.cfg.intra.enabled {
@@ -567,43 +593,58 @@ impl Dedup {
         }
         // Token ranges refer to the text as tokenised: follow the fates through it.
         let src = old_text.as_deref().unwrap_or(&doc.text);
-        let mut content = text::content_lines(src, &toks, fates.as_deref(), self.cfg.min_line_words);
-        let mut all_lines: Vec<usize> = Vec::new();
-        for i in 0..toks.lines.len() {
-            match fates.as_ref().map(|f| f[i]) {
-                Some(LineFate::Drop) => {}
-                Some(LineFate::ReplaceWith(j)) => all_lines.push(j),
-                _ => all_lines.push(i),
-            }
-        }
-        let exact = {
-            let mut h = Xxh3::new();
-            for &l in &all_lines {
-                for t in toks.line(l) {
-                    h.update(&t.to_le_bytes());
+        let content = text::content_lines(src, &toks, fates.as_deref(), self.cfg.min_line_words);
+        let parts = SCRATCH.with_borrow_mut(|sc| {
+            // The exact hash: all the tokens left, in order (without fates, all of them).
+            let exact = match &fates {
+                None => hash_tokens(&toks.hashes),
+                Some(f) => {
+                    sc.stream.clear();
+                    for (i, fate) in f.iter().enumerate() {
+                        match *fate {
+                            LineFate::Drop => {}
+                            LineFate::ReplaceWith(j) => sc.stream.extend_from_slice(toks.line(j)),
+                            LineFate::Keep => sc.stream.extend_from_slice(toks.line(i)),
+                        }
+                    }
+                    hash_tokens(&sc.stream)
                 }
+            };
+            // The content lines' tokens (all the tokens left when no line is content).
+            if !content.is_empty() {
+                sc.stream.clear();
+                for &l in &content {
+                    sc.stream.extend_from_slice(toks.line(l));
+                }
+            } else if fates.is_none() {
+                sc.stream.clear();
+                sc.stream.extend_from_slice(&toks.hashes);
             }
-            h.digest()
-        };
-        if content.is_empty() {
-            content = all_lines;
-        }
-        let mut stream: Vec<u64> = Vec::with_capacity(toks.hashes.len());
-        for &l in &content {
-            stream.extend_from_slice(toks.line(l));
-        }
-        let mut sh = Vec::new();
-        sketch::shingles(&stream, self.cfg.shingle_size, &mut sh);
-        let mut scratch = Vec::new();
-        let (bk, n) = sketch::bottom_k(&sh, self.cfg.sketch_size, &mut scratch);
-        let mut bands = Vec::new();
-        if !sh.is_empty() {
-            let mut sig = Vec::new();
-            self.minhash.signature(&sh, &mut sig);
-            sketch::band_keys(&sig, self.cfg.rows, &mut bands);
-        }
+            let Scratch { stream, sh, keys, sig, .. } = sc;
+            sketch::shingles(stream, self.cfg.shingle_size, sh);
+            let (bk, n) = sketch::bottom_k(sh, self.cfg.sketch_size, keys);
+            let mut bands = Vec::new();
+            if !sh.is_empty() {
+                self.minhash.signature(sh, sig);
+                sketch::band_keys(sig, self.cfg.rows, &mut bands);
+            }
+            (exact, bk, n, bands)
+        });
+        let summary = self.finish_summary(doc, &toks, parts, old_text.is_some());
+        SCRATCH.with_borrow_mut(|sc| sc.toks = toks);
+        summary
+    }
+
+    fn finish_summary(&self, doc: &Document, toks: &text::Tokens, parts: (u64, Vec<u32>, u32, Vec<u64>), retokenize: bool) -> DocSummary {
+        let (exact, bk, n, bands) = parts;
         let paragraphs = if self.cfg.paragraphs.enabled {
-            let toks = if old_text.is_some() { text::tokenize(&doc.text) } else { toks };
+            let new_toks;
+            let toks = if retokenize {
+                new_toks = text::tokenize(&doc.text);
+                &new_toks
+            } else {
+                toks
+            };
             let lines: Vec<&str> = doc.text.split('\n').collect();
             paragraph_spans(&lines)
                 .into_iter()

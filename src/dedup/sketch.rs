@@ -104,13 +104,55 @@ pub fn band_keys(sig: &[u32], rows: usize, out: &mut Vec<u64>) {
 
 /// Bottom-k sketch: the `k` smallest distinct 32-bit hashes, sorted; also returns the number
 /// of distinct shingles (exact up to 32-bit collisions).
+///
+/// Sorted by a least-significant-digit radix sort (four byte-wide passes, no comparisons:
+/// about twice as fast as a comparison sort for the few hundred values of a news report).
 pub fn bottom_k(hashes: &[u64], k: usize, scratch: &mut Vec<u32>) -> (Vec<u32>, u32) {
     scratch.clear();
-    scratch.extend(hashes.iter().map(|&h| (h >> 32) as u32));
-    scratch.sort_unstable();
-    scratch.dedup();
-    let n = scratch.len() as u32;
-    (scratch[..scratch.len().min(k)].to_vec(), n)
+    let n = hashes.len();
+    if n <= 64 {
+        scratch.extend(hashes.iter().map(|&h| (h >> 32) as u32));
+        scratch.sort_unstable();
+        scratch.dedup();
+        return (scratch[..scratch.len().min(k)].to_vec(), scratch.len() as u32);
+    }
+    scratch.resize(2 * n, 0);
+    let (a, b) = scratch.split_at_mut(n);
+    let mut counts = [[0u32; 256]; 4];
+    for (x, &h) in a.iter_mut().zip(hashes) {
+        let v = (h >> 32) as u32;
+        *x = v;
+        for (d, c) in counts.iter_mut().enumerate() {
+            c[(v >> (8 * d)) as usize & 0xFF] += 1;
+        }
+    }
+    let (mut src, mut dst) = (a, b);
+    for (d, c) in counts.iter_mut().enumerate() {
+        // A digit every value shares needs no pass.
+        if c.iter().any(|&x| x as usize == n) {
+            continue;
+        }
+        let mut at = 0u32;
+        for x in c.iter_mut() {
+            let here = *x;
+            *x = at;
+            at += here;
+        }
+        for &v in src.iter() {
+            let slot = &mut c[(v >> (8 * d)) as usize & 0xFF];
+            dst[*slot as usize] = v;
+            *slot += 1;
+        }
+        std::mem::swap(&mut src, &mut dst);
+    }
+    // Distinct values, in place.
+    let mut m = 0;
+    for i in 0..n {
+        let v = src[i];
+        src[m] = v;
+        m += usize::from(m == 0 || src[m - 1] != v);
+    }
+    (src[..m.min(k)].to_vec(), m as u32)
 }
 
 /// Prefix of a sketch: the bottom-`k'` sketch for `k' < k` (a cheap first estimate).
@@ -273,6 +315,30 @@ mod tests {
             for (x, y) in [(&a[..], &b[..]), (prefix(&a, 48), prefix(&b, 48)), (prefix(&a, 9), &b[..])] {
                 assert_eq!(similarity(x, na, y, nb), similarity_reference(x, na, y, nb), "round {round}");
             }
+        }
+    }
+
+    #[test]
+    fn bottom_k_equals_sort_and_dedup() {
+        let mut st = 99u64;
+        let mut s = Vec::new();
+        for round in 0..2000 {
+            let n = (splitmix(&mut st) % 3000) as usize;
+            let dups = 1 + splitmix(&mut st) % 4;
+            let mut h: Vec<u64> = (0..n).map(|_| splitmix(&mut st)).collect();
+            for i in 0..n / dups as usize {
+                h[i * dups as usize] = h[i];
+            }
+            if round % 7 == 0 {
+                h.iter_mut().for_each(|x| *x &= 0xFFFF_0000_FFFF_FFFF);
+            }
+            let k = [16, 48, 256, 5000][round % 4];
+            let mut want: Vec<u32> = h.iter().map(|&x| (x >> 32) as u32).collect();
+            want.sort_unstable();
+            want.dedup();
+            let got = bottom_k(&h, k, &mut s);
+            assert_eq!(got.1 as usize, want.len());
+            assert_eq!(got.0, want[..want.len().min(k)]);
         }
     }
 
