@@ -44,11 +44,12 @@
 //!
 //! # Memory
 //! The index keeps, per document, never its text but:
-//! - its bottom-k sketch: at most `4 * sketch_size` bytes (1,024 B at the default 256; a
-//!   document of fewer distinct shingles stores fewer),
+//! - its bottom-k sketch: at most `4 * sketch_size` bytes (1,024 B at the default 256): its
+//!   first 48 values in a fixed, cache-line aligned 192 B block (what the first look at a
+//!   candidate reads), the rest only as long as the document needs,
 //! - one bucket link per band (`4 * bands` = 128 B) plus at most one band-key table entry
 //!   per band (12 B, ~24 B with the hash table's slack: at most 768 B),
-//! - its exact-hash entry (~24 B), union-find parent, sizes and scores (~48 B) and its id.
+//! - its exact-hash entry (~24 B), union-find parent, sizes and scores (~56 B) and its id.
 //!
 //! So at the defaults at most ≈ 2.0 KB per document plus the id's bytes (≤ 2 GB per million
 //! documents). The MinHash signature itself is dropped once the band keys are made. The
