@@ -44,11 +44,12 @@
 //!
 //! # Memory
 //! The index keeps, per document, never its text but:
-//! - its bottom-k sketch: at most `4 * sketch_size` bytes (1,024 B at the default 256; a
-//!   document of fewer distinct shingles stores fewer),
+//! - its bottom-k sketch: at most `4 * sketch_size` bytes (1,024 B at the default 256): its
+//!   first 48 values in a fixed, cache-line aligned 192 B block (what the first look at a
+//!   candidate reads), the rest only as long as the document needs,
 //! - one bucket link per band (`4 * bands` = 128 B) plus at most one band-key table entry
 //!   per band (12 B, ~24 B with the hash table's slack: at most 768 B),
-//! - its exact-hash entry (~24 B), union-find parent, sizes and scores (~48 B) and its id.
+//! - its exact-hash entry (~24 B), union-find parent, sizes and scores (~56 B) and its id.
 //!
 //! So at the defaults at most ≈ 2.0 KB per document plus the id's bytes (≤ 2 GB per million
 //! documents). The MinHash signature itself is dropped once the band keys are made. The
@@ -310,6 +311,11 @@ impl Config {
             repeated_lines: AtomicU64::new(0),
             paragraphs: KeyMap::default(),
             paragraphs_dropped: 0,
+            cands: Vec::new(),
+            cursors: Vec::new(),
+            other: Vec::new(),
+            heads_of_me: Vec::new(),
+            close: Vec::new(),
         })
     }
 }
@@ -332,6 +338,21 @@ pub struct DocSummary {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// Length of the sketch prefix of the first look at a candidate pair.
+const QUICK: usize = 48;
+
+/// Ask the CPU to bring `x` into the cache (a hint: no effect on results).
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and has no visible effect; SSE is part of x86_64.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(x as *const T as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
 
 /// Hasher for keys that are already uniform 64-bit hashes (band keys, text hashes).
 #[derive(Default)]
@@ -358,8 +379,6 @@ type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
 struct Entry {
     id: Box<str>,
     seq: u64,
-    sketch_at: u32,
-    sketch_len: u32,
     shingles: u32,
     chars: u32,
     /// Best similarity to another member of its cluster (1.0 for an exact copy).
@@ -373,6 +392,13 @@ struct Entry {
 #[derive(Debug, Default)]
 struct Index {
     entries: Vec<Entry>,
+    /// The first [`QUICK`] values of every document's sketch, one cache-line aligned block
+    /// each: the first look at a candidate reads only this (and `sizes`), found from the
+    /// document number alone.
+    prefixes: Vec<Prefix>,
+    /// Sizes of every document's set and sketch, and where its sketch's tail is.
+    sizes: Vec<Sizes>,
+    /// The rest of every sketch (its values after the first [`QUICK`]).
     sketches: Vec<u32>,
     heads: KeyMap<u32>,
     /// `next[i * bands + b]`: the previous document in the bucket of band `b` of document `i`.
@@ -406,11 +432,51 @@ impl Index {
         }
     }
 
-    fn sketch(&self, i: u32) -> &[u32] {
-        let e = &self.entries[i as usize];
-        &self.sketches[e.sketch_at as usize..(e.sketch_at + e.sketch_len) as usize]
+    /// Store the next document's sketch.
+    fn push_sketch(&mut self, sketch: &[u32], shingles: u32) {
+        let tail = self.sketches.len() as u32;
+        let n = sketch.len().min(QUICK);
+        let mut p = Prefix([0; QUICK]);
+        p.0[..n].copy_from_slice(&sketch[..n]);
+        self.prefixes.push(p);
+        self.sizes.push(Sizes { shingles, len: sketch.len() as u32, tail });
+        self.sketches.extend_from_slice(&sketch[n..]);
+    }
+
+    /// The first [`QUICK`] values of document `i`'s sketch.
+    fn prefix(&self, i: u32) -> &[u32] {
+        let n = self.sizes[i as usize].len as usize;
+        &self.prefixes[i as usize].0[..n.min(QUICK)]
+    }
+
+    /// The rest of document `i`'s sketch.
+    fn tail(&self, i: u32) -> &[u32] {
+        let z = self.sizes[i as usize];
+        let n = (z.len as usize).saturating_sub(QUICK);
+        &self.sketches[z.tail as usize..z.tail as usize + n]
+    }
+
+    /// Document `i`'s whole sketch, into `out`.
+    fn sketch_into(&self, i: u32, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend_from_slice(self.prefix(i));
+        out.extend_from_slice(self.tail(i));
     }
 }
+
+/// A document's number of distinct shingles, its sketch length and the start of the
+/// sketch's tail in `Index::sketches`.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    shingles: u32,
+    len: u32,
+    tail: u32,
+}
+
+/// The first [`QUICK`] values of a sketch (unused places are 0), 3 cache lines.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Prefix([u32; QUICK]);
 
 /// The dedup barrier stage; build it from [`Config`].
 pub struct Dedup {
@@ -422,15 +488,46 @@ pub struct Dedup {
     /// Paragraph hash -> number of kept documents it was seen in.
     paragraphs: KeyMap<u32>,
     paragraphs_dropped: u64,
+    /// Scratch space of `admit` (candidates, bucket cursors), kept between documents.
+    cands: Vec<u32>,
+    cursors: Vec<u32>,
+    other: Vec<u32>,
+    heads_of_me: Vec<u32>,
+    close: Vec<u32>,
 }
 
-/// Hash of a paragraph's normalised tokens.
+/// Hash of a run of normalised tokens (a paragraph, a whole text): xxh3 of their
+/// little-endian bytes.
 fn hash_tokens(tokens: &[u64]) -> u64 {
-    let mut h = Xxh3::new();
-    for t in tokens {
-        h.update(&t.to_le_bytes());
+    #[cfg(target_endian = "little")]
+    {
+        // SAFETY: a `u64` slice is readable as `8 * len` bytes (no padding, any byte is a
+        // valid `u8`), which on little-endian are the tokens' little-endian bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(tokens.as_ptr() as *const u8, tokens.len() * 8) };
+        xxhash_rust::xxh3::xxh3_64(bytes)
     }
-    h.digest()
+    #[cfg(not(target_endian = "little"))]
+    {
+        let mut h = Xxh3::new();
+        for t in tokens {
+            h.update(&t.to_le_bytes());
+        }
+        h.digest()
+    }
+}
+
+/// Per-thread buffers of `summarise` (so that no document allocates them anew).
+#[derive(Default)]
+struct Scratch {
+    toks: text::Tokens,
+    stream: Vec<u64>,
+    sh: Vec<u64>,
+    keys: Vec<u32>,
+    sig: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// Paragraphs of a text: runs of non-blank lines, as `(first line, end line)`.
@@ -467,7 +564,8 @@ impl Dedup {
 
     /// The pure per-document computation, exposed for tools and tests.
     pub fn summarise_doc(&self, doc: &mut Document) -> DocSummary {
-        let toks = text::tokenize(&doc.text);
+        let mut toks = SCRATCH.with_borrow_mut(|sc| std::mem::take(&mut sc.toks));
+        text::tokenize_into(&doc.text, &mut toks);
         let mut fates: Option<Vec<LineFate>> = None;
         let mut old_text = None;
         if self.cfg.intra.enabled {
@@ -496,43 +594,58 @@ impl Dedup {
         }
         // Token ranges refer to the text as tokenised: follow the fates through it.
         let src = old_text.as_deref().unwrap_or(&doc.text);
-        let mut content = text::content_lines(src, &toks, fates.as_deref(), self.cfg.min_line_words);
-        let mut all_lines: Vec<usize> = Vec::new();
-        for i in 0..toks.lines.len() {
-            match fates.as_ref().map(|f| f[i]) {
-                Some(LineFate::Drop) => {}
-                Some(LineFate::ReplaceWith(j)) => all_lines.push(j),
-                _ => all_lines.push(i),
-            }
-        }
-        let exact = {
-            let mut h = Xxh3::new();
-            for &l in &all_lines {
-                for t in toks.line(l) {
-                    h.update(&t.to_le_bytes());
+        let content = text::content_lines(src, &toks, fates.as_deref(), self.cfg.min_line_words);
+        let parts = SCRATCH.with_borrow_mut(|sc| {
+            // The exact hash: all the tokens left, in order (without fates, all of them).
+            let exact = match &fates {
+                None => hash_tokens(&toks.hashes),
+                Some(f) => {
+                    sc.stream.clear();
+                    for (i, fate) in f.iter().enumerate() {
+                        match *fate {
+                            LineFate::Drop => {}
+                            LineFate::ReplaceWith(j) => sc.stream.extend_from_slice(toks.line(j)),
+                            LineFate::Keep => sc.stream.extend_from_slice(toks.line(i)),
+                        }
+                    }
+                    hash_tokens(&sc.stream)
                 }
+            };
+            // The content lines' tokens (all the tokens left when no line is content).
+            if !content.is_empty() {
+                sc.stream.clear();
+                for &l in &content {
+                    sc.stream.extend_from_slice(toks.line(l));
+                }
+            } else if fates.is_none() {
+                sc.stream.clear();
+                sc.stream.extend_from_slice(&toks.hashes);
             }
-            h.digest()
-        };
-        if content.is_empty() {
-            content = all_lines;
-        }
-        let mut stream: Vec<u64> = Vec::with_capacity(toks.hashes.len());
-        for &l in &content {
-            stream.extend_from_slice(toks.line(l));
-        }
-        let mut sh = Vec::new();
-        sketch::shingles(&stream, self.cfg.shingle_size, &mut sh);
-        let mut scratch = Vec::new();
-        let (bk, n) = sketch::bottom_k(&sh, self.cfg.sketch_size, &mut scratch);
-        let mut bands = Vec::new();
-        if !sh.is_empty() {
-            let mut sig = Vec::new();
-            self.minhash.signature(&sh, &mut sig);
-            sketch::band_keys(&sig, self.cfg.rows, &mut bands);
-        }
+            let Scratch { stream, sh, keys, sig, .. } = sc;
+            sketch::shingles(stream, self.cfg.shingle_size, sh);
+            let (bk, n) = sketch::bottom_k(sh, self.cfg.sketch_size, keys);
+            let mut bands = Vec::new();
+            if !sh.is_empty() {
+                self.minhash.signature(sh, sig);
+                sketch::band_keys(sig, self.cfg.rows, &mut bands);
+            }
+            (exact, bk, n, bands)
+        });
+        let summary = self.finish_summary(doc, &toks, parts, old_text.is_some());
+        SCRATCH.with_borrow_mut(|sc| sc.toks = toks);
+        summary
+    }
+
+    fn finish_summary(&self, doc: &Document, toks: &text::Tokens, parts: (u64, Vec<u32>, u32, Vec<u64>), retokenize: bool) -> DocSummary {
+        let (exact, bk, n, bands) = parts;
         let paragraphs = if self.cfg.paragraphs.enabled {
-            let toks = if old_text.is_some() { text::tokenize(&doc.text) } else { toks };
+            let new_toks;
+            let toks = if retokenize {
+                new_toks = text::tokenize(&doc.text);
+                &new_toks
+            } else {
+                toks
+            };
             let lines: Vec<&str> = doc.text.split('\n').collect();
             paragraph_spans(&lines)
                 .into_iter()
@@ -563,6 +676,16 @@ impl Dedup {
     pub fn admit_summary(&mut self, doc: &mut Document, s: DocSummary) -> Admission {
         let nb = self.cfg.bands;
         let me = self.index.entries.len() as u32;
+        // This document becomes the head of its band buckets; the previous heads are where
+        // the walks through the buckets start (one hash table access per band).
+        self.heads_of_me.clear();
+        self.index.next.resize(self.index.next.len() + nb, NONE);
+        for (b, &key) in s.bands.iter().enumerate().take(nb) {
+            let prev = self.index.heads.insert(key, me).unwrap_or(NONE);
+            self.index.next[me as usize * nb + b] = prev;
+            // (`prev == me` only if two bands of this document had the same key.)
+            self.heads_of_me.push(if prev == me { NONE } else { prev });
+        }
         // Exact copy?
         let mut matches: Vec<(u32, f64)> = Vec::new();
         let mut exact_of = None;
@@ -570,30 +693,61 @@ impl Dedup {
             exact_of = Some(j);
             matches.push((j, 1.0));
         } else {
-            // Candidates: every earlier document sharing a band key, in index order.
-            let mut cands: Vec<u32> = Vec::new();
-            for (b, &key) in s.bands.iter().enumerate() {
-                let mut cur = self.index.heads.get(&key).copied().unwrap_or(NONE);
-                let mut seen = 0;
-                while cur != NONE && seen < self.cfg.max_bucket_scan {
-                    cands.push(cur);
-                    cur = self.index.next[cur as usize * nb + b];
-                    seen += 1;
+            // Candidates: every earlier document sharing a band key, in index order. The
+            // buckets are walked side by side (one step of each per round), so that the
+            // memory reads of different buckets overlap.
+            let mut cands = std::mem::take(&mut self.cands);
+            let mut cursors = std::mem::take(&mut self.cursors);
+            cands.clear();
+            cursors.clear();
+            cursors.extend_from_slice(&self.heads_of_me);
+            for _ in 0..self.cfg.max_bucket_scan {
+                let mut live = false;
+                for (b, cur) in cursors.iter_mut().enumerate() {
+                    if *cur != NONE {
+                        cands.push(*cur);
+                        *cur = self.index.next[*cur as usize * nb + b];
+                        live = true;
+                    }
+                }
+                if !live {
+                    break;
                 }
             }
             cands.sort_unstable();
             cands.dedup();
             self.index.candidates_checked += cands.len() as u64;
-            for c in cands {
-                let e = &self.index.entries[c as usize];
-                let other = self.index.sketch(c);
-                // Cheap first look on the bottom-48 prefixes: clearly unrelated pairs stop here.
-                let quick = sketch::similarity(sketch::prefix(&s.sketch, 48), s.shingles, sketch::prefix(other, 48), e.shingles);
-                if quick.jaccard < self.cfg.jaccard_threshold * 0.4 && quick.containment < self.cfg.containment_threshold * 0.5 {
-                    continue;
+            // First look at every candidate on the bottom-48 prefixes: clearly unrelated
+            // pairs stop here. Then the whole sketches of the rest.
+            let mut other = std::mem::take(&mut self.other);
+            let mut close = std::mem::take(&mut self.close);
+            close.clear();
+            for (k, &c) in cands.iter().enumerate() {
+                // Fetch ahead the first-look data of the candidate 8 on.
+                if let Some(&f) = cands.get(k + 8) {
+                    prefetch(&self.index.sizes[f as usize]);
+                    let p = &self.index.prefixes[f as usize].0;
+                    for at in (0..QUICK).step_by(16) {
+                        prefetch(&p[at]);
+                    }
                 }
-                let sim = sketch::similarity(&s.sketch, s.shingles, other, e.shingles);
-                let small = s.shingles.min(e.shingles) as usize;
+                let shingles = self.index.sizes[c as usize].shingles;
+                let quick = sketch::similarity(sketch::prefix(&s.sketch, QUICK), s.shingles, self.index.prefix(c), shingles);
+                if quick.jaccard >= self.cfg.jaccard_threshold * 0.4 || quick.containment >= self.cfg.containment_threshold * 0.5 {
+                    close.push(c);
+                }
+            }
+            for (k, &c) in close.iter().enumerate() {
+                if let Some(&f) = close.get(k + 2) {
+                    let t = self.index.tail(f);
+                    for at in (0..t.len()).step_by(16) {
+                        prefetch(&t[at]);
+                    }
+                }
+                let shingles = self.index.sizes[c as usize].shingles;
+                self.index.sketch_into(c, &mut other);
+                let sim = sketch::similarity(&s.sketch, s.shingles, &other, shingles);
+                let small = s.shingles.min(shingles) as usize;
                 let by_j = sim.jaccard >= self.cfg.jaccard_threshold;
                 let by_c = small >= self.cfg.min_containment_shingles
                     && sim.containment >= self.cfg.containment_threshold
@@ -602,16 +756,17 @@ impl Dedup {
                     matches.push((c, sim.jaccard.max(if by_c { sim.containment } else { 0.0 })));
                 }
             }
+            self.close = close;
+            self.other = other;
+            self.cands = cands;
+            self.cursors = cursors;
         }
 
         // Index this document.
-        let sketch_at = self.index.sketches.len() as u32;
-        self.index.sketches.extend_from_slice(&s.sketch);
+        self.index.push_sketch(&s.sketch, s.shingles);
         self.index.entries.push(Entry {
             id: doc.id.clone().into_boxed_str(),
             seq: doc.seq,
-            sketch_at,
-            sketch_len: s.sketch.len() as u32,
             shingles: s.shingles,
             chars: s.chars,
             best: 0.0,
@@ -620,11 +775,6 @@ impl Dedup {
         self.index.parent.push(me);
         if exact_of.is_none() {
             self.index.exact.insert(s.exact, me);
-        }
-        self.index.next.resize(self.index.next.len() + nb, NONE);
-        for (b, &key) in s.bands.iter().enumerate().take(nb) {
-            let prev = self.index.heads.insert(key, me).unwrap_or(NONE);
-            self.index.next[me as usize * nb + b] = prev;
         }
         let mut best: Option<(u32, f64)> = None;
         for &(c, sim) in &matches {

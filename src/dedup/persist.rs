@@ -62,7 +62,8 @@ pub(super) fn save(index: &Index, paragraphs: &KeyMap<u32>, bands: usize, finger
     w.u64(fingerprint)?;
     w.u32(len32(bands, "bands")?)?;
     w.u32(len32(index.entries.len(), "documents")?)?;
-    w.u32(len32(index.sketches.len(), "sketch values")?)?;
+    let n_sketch: usize = index.sizes.iter().map(|z| z.len as usize).sum();
+    w.u32(len32(n_sketch, "sketch values")?)?;
     w.u32(len32(index.heads.len(), "band keys")?)?;
     w.u32(len32(index.exact.len(), "text hashes")?)?;
     w.u32(len32(paragraphs.len(), "paragraphs")?)?;
@@ -71,19 +72,28 @@ pub(super) fn save(index: &Index, paragraphs: &KeyMap<u32>, bands: usize, finger
         w.u32(e.shingles)?;
         w.u32(e.chars)?;
         w.0.write_all(&e.best.to_le_bytes())?;
-        w.u32(e.sketch_len)?;
+        w.u32(index.sizes[i].len)?;
         w.u32(index.parent[i])?;
         w.0.write_all(&[e.published as u8])?;
         w.u32(len32(e.id.len(), "id bytes")?)?;
         w.0.write_all(e.id.as_bytes())?;
     }
+    // Every sketch whole, in document order (the index keeps its first values apart).
     let mut buf = Vec::with_capacity(1 << 16);
-    for chunk in [&index.sketches[..], &index.next[..]] {
-        for part in chunk.chunks(1 << 14) {
-            buf.clear();
+    for i in 0..index.entries.len() as u32 {
+        for part in [index.prefix(i), index.tail(i)] {
             part.iter().for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
-            w.0.write_all(&buf)?;
         }
+        if buf.len() >= 1 << 15 {
+            w.0.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    w.0.write_all(&buf)?;
+    for part in index.next.chunks(1 << 14) {
+        buf.clear();
+        part.iter().for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+        w.0.write_all(&buf)?;
     }
     // Hash maps in key order, so that the same index always gives the same bytes.
     for map in [&index.heads, &index.exact, paragraphs] {
@@ -118,6 +128,7 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
     // Grow as data arrives, never trusting a count for one big allocation.
     let cap = |x: usize| x.min(1 << 16);
     let mut entries = Vec::with_capacity(cap(n));
+    let mut lens: Vec<u32> = Vec::with_capacity(cap(n));
     let mut parent = Vec::with_capacity(cap(n));
     let mut at = 0u64;
     for _ in 0..n {
@@ -143,17 +154,23 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
         if p as usize > entries.len() {
             return Err(bad("cluster link out of range"));
         }
-        let sketch_at = u32::try_from(at).map_err(|_| bad("sketch offsets out of range"))?;
         at += sketch_len as u64;
-        entries.push(Entry { id: id.into_boxed_str(), seq, sketch_at, sketch_len, shingles, chars, best, published });
+        lens.push(sketch_len);
+        entries.push(Entry { id: id.into_boxed_str(), seq, shingles, chars, best, published });
         parent.push(p);
     }
     if at != n_sketch as u64 {
         return Err(bad("sketch lengths do not add up"));
     }
-    let mut sketches = Vec::with_capacity(cap(n_sketch));
-    for _ in 0..n_sketch {
-        sketches.push(r.u32()?);
+    let mut sketches = Index::default();
+    let mut sketch = Vec::new();
+    for (e, &len) in entries.iter().zip(&lens) {
+        sketch.clear();
+        for _ in 0..len {
+            sketch.push(r.u32()?);
+        }
+        u32::try_from(sketches.sketches.len() + sketch.len()).map_err(|_| bad("sketch offsets out of range"))?;
+        sketches.push_sketch(&sketch, e.shingles);
     }
     let n_next = n.checked_mul(bands).ok_or_else(|| bad("too many documents"))?;
     let mut next = Vec::with_capacity(cap(n_next));
@@ -186,7 +203,9 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
     }
     index.entries = entries;
     index.parent = parent;
-    index.sketches = sketches;
+    index.prefixes = sketches.prefixes;
+    index.sizes = sketches.sizes;
+    index.sketches = sketches.sketches;
     index.next = next;
     index.heads = heads;
     index.exact = exact;

@@ -104,13 +104,55 @@ pub fn band_keys(sig: &[u32], rows: usize, out: &mut Vec<u64>) {
 
 /// Bottom-k sketch: the `k` smallest distinct 32-bit hashes, sorted; also returns the number
 /// of distinct shingles (exact up to 32-bit collisions).
+///
+/// Sorted by a least-significant-digit radix sort (four byte-wide passes, no comparisons:
+/// about twice as fast as a comparison sort for the few hundred values of a news report).
 pub fn bottom_k(hashes: &[u64], k: usize, scratch: &mut Vec<u32>) -> (Vec<u32>, u32) {
     scratch.clear();
-    scratch.extend(hashes.iter().map(|&h| (h >> 32) as u32));
-    scratch.sort_unstable();
-    scratch.dedup();
-    let n = scratch.len() as u32;
-    (scratch[..scratch.len().min(k)].to_vec(), n)
+    let n = hashes.len();
+    if n <= 64 {
+        scratch.extend(hashes.iter().map(|&h| (h >> 32) as u32));
+        scratch.sort_unstable();
+        scratch.dedup();
+        return (scratch[..scratch.len().min(k)].to_vec(), scratch.len() as u32);
+    }
+    scratch.resize(2 * n, 0);
+    let (a, b) = scratch.split_at_mut(n);
+    let mut counts = [[0u32; 256]; 4];
+    for (x, &h) in a.iter_mut().zip(hashes) {
+        let v = (h >> 32) as u32;
+        *x = v;
+        for (d, c) in counts.iter_mut().enumerate() {
+            c[(v >> (8 * d)) as usize & 0xFF] += 1;
+        }
+    }
+    let (mut src, mut dst) = (a, b);
+    for (d, c) in counts.iter_mut().enumerate() {
+        // A digit every value shares needs no pass.
+        if c.iter().any(|&x| x as usize == n) {
+            continue;
+        }
+        let mut at = 0u32;
+        for x in c.iter_mut() {
+            let here = *x;
+            *x = at;
+            at += here;
+        }
+        for &v in src.iter() {
+            let slot = &mut c[(v >> (8 * d)) as usize & 0xFF];
+            dst[*slot as usize] = v;
+            *slot += 1;
+        }
+        std::mem::swap(&mut src, &mut dst);
+    }
+    // Distinct values, in place.
+    let mut m = 0;
+    for i in 0..n {
+        let v = src[i];
+        src[m] = v;
+        m += usize::from(m == 0 || src[m - 1] != v);
+    }
+    (src[..m.min(k)].to_vec(), m as u32)
 }
 
 /// Prefix of a sketch: the bottom-`k'` sketch for `k' < k` (a cheap first estimate).
@@ -144,33 +186,11 @@ pub fn similarity(a: &[u32], na: u32, b: &[u32], nb: u32) -> Similarity {
         (false, true) => b[b.len() - 1],
         (false, false) => u32::MAX,
     };
-    let (mut i, mut j) = (0, 0);
-    let (mut ca, mut cb, mut both) = (0u32, 0u32, 0u32);
-    while i < a.len() && j < b.len() && (a[i] <= limit || b[j] <= limit) {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => {
-                if a[i] <= limit {
-                    ca += 1;
-                }
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                if b[j] <= limit {
-                    cb += 1;
-                }
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                if a[i] <= limit {
-                    both += 1;
-                }
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    ca += a[i..].iter().take_while(|&&v| v <= limit).count() as u32;
-    cb += b[j..].iter().take_while(|&&v| v <= limit).count() as u32;
+    // The values in range are a prefix of each (sorted) sketch.
+    let la = if a[a.len() - 1] <= limit { a.len() } else { a.partition_point(|&v| v <= limit) };
+    let lb = if b[b.len() - 1] <= limit { b.len() } else { b.partition_point(|&v| v <= limit) };
+    let both = intersection_len(&a[..la], &b[..lb]) as u32;
+    let (ca, cb) = (la as u32 - both, lb as u32 - both);
     let union = ca + cb + both;
     let jaccard = if union == 0 { 0.0 } else { both as f64 / union as f64 };
     // Containment of the smaller set (by true size) in the larger.
@@ -179,12 +199,147 @@ pub fn similarity(a: &[u32], na: u32, b: &[u32], nb: u32) -> Similarity {
     Similarity { jaccard, containment }
 }
 
+/// Number of values two sorted sets of distinct values (sorted slices) have in common.
+pub fn intersection_len(a: &[u32], b: &[u32]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if a.len() >= 8 && b.len() >= 8 && std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { intersection_len_avx2(a, b) };
+        }
+    }
+    merge_count(a, b, 0, 0)
+}
+
+/// Branch-free merge from `a[i..]`, `b[j..]`.
+#[inline(always)]
+fn merge_count(a: &[u32], b: &[u32], mut i: usize, mut j: usize) -> usize {
+    let mut c = 0;
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+        c += usize::from(x == y);
+    }
+    c
+}
+
+/// Blocks of 8 against 8 (each value of one block against every value of the other, by
+/// rotations), advancing the block with the smaller last value; a scalar merge for the tails.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn intersection_len_avx2(a: &[u32], b: &[u32]) -> usize {
+    use std::arch::x86_64::*;
+    let (mut i, mut j, mut c) = (0usize, 0usize, 0u32);
+    let r1 = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);
+    let r2 = _mm256_setr_epi32(2, 3, 4, 5, 6, 7, 0, 1);
+    let r3 = _mm256_setr_epi32(3, 4, 5, 6, 7, 0, 1, 2);
+    let r4 = _mm256_setr_epi32(4, 5, 6, 7, 0, 1, 2, 3);
+    let r5 = _mm256_setr_epi32(5, 6, 7, 0, 1, 2, 3, 4);
+    let r6 = _mm256_setr_epi32(6, 7, 0, 1, 2, 3, 4, 5);
+    let r7 = _mm256_setr_epi32(7, 0, 1, 2, 3, 4, 5, 6);
+    while i + 8 <= a.len() && j + 8 <= b.len() {
+        // SAFETY: i + 8 <= a.len() and j + 8 <= b.len().
+        let va = _mm256_loadu_si256(a.as_ptr().add(i) as *const __m256i);
+        let vb = _mm256_loadu_si256(b.as_ptr().add(j) as *const __m256i);
+        let m01 = _mm256_or_si256(_mm256_cmpeq_epi32(va, vb), _mm256_cmpeq_epi32(va, _mm256_permutevar8x32_epi32(vb, r1)));
+        let m23 = _mm256_or_si256(
+            _mm256_cmpeq_epi32(va, _mm256_permutevar8x32_epi32(vb, r2)),
+            _mm256_cmpeq_epi32(va, _mm256_permutevar8x32_epi32(vb, r3)),
+        );
+        let m45 = _mm256_or_si256(
+            _mm256_cmpeq_epi32(va, _mm256_permutevar8x32_epi32(vb, r4)),
+            _mm256_cmpeq_epi32(va, _mm256_permutevar8x32_epi32(vb, r5)),
+        );
+        let m67 = _mm256_or_si256(
+            _mm256_cmpeq_epi32(va, _mm256_permutevar8x32_epi32(vb, r6)),
+            _mm256_cmpeq_epi32(va, _mm256_permutevar8x32_epi32(vb, r7)),
+        );
+        let m = _mm256_or_si256(_mm256_or_si256(m01, m23), _mm256_or_si256(m45, m67));
+        c += (_mm256_movemask_ps(_mm256_castsi256_ps(m)) as u32).count_ones();
+        let (x, y) = (*a.get_unchecked(i + 7), *b.get_unchecked(j + 7));
+        i += if x <= y { 8 } else { 0 };
+        j += if y <= x { 8 } else { 0 };
+    }
+    c as usize + merge_count(a, b, i, j)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn set(range: std::ops::Range<u64>) -> Vec<u64> {
         range.map(|x| x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (x << 40)).collect()
+    }
+
+    /// The plain merge the estimates are defined by.
+    fn similarity_reference(a: &[u32], na: u32, b: &[u32], nb: u32) -> Similarity {
+        if a.is_empty() || b.is_empty() {
+            return Similarity { jaccard: 0.0, containment: 0.0 };
+        }
+        let limit = match ((na as usize) > a.len(), (nb as usize) > b.len()) {
+            (true, true) => a[a.len() - 1].min(b[b.len() - 1]),
+            (true, false) => a[a.len() - 1],
+            (false, true) => b[b.len() - 1],
+            (false, false) => u32::MAX,
+        };
+        let (mut ca, mut cb, mut both) = (0u32, 0u32, 0u32);
+        for &x in a.iter().filter(|&&x| x <= limit) {
+            if b.contains(&x) {
+                both += 1;
+            } else {
+                ca += 1;
+            }
+        }
+        cb += b.iter().filter(|&&y| y <= limit && !a.contains(&y)).count() as u32;
+        let union = ca + cb + both;
+        let jaccard = if union == 0 { 0.0 } else { both as f64 / union as f64 };
+        let small = if na <= nb { ca + both } else { cb + both };
+        let containment = if small == 0 { 0.0 } else { both as f64 / small as f64 };
+        Similarity { jaccard, containment }
+    }
+
+    #[test]
+    fn fast_similarity_equals_the_plain_merge() {
+        let mut st = 7u64;
+        let mut s = Vec::new();
+        for round in 0..3000 {
+            // Overlapping ranges of a small universe, so that the sketches share values.
+            let r = |st: &mut u64, m: u64| splitmix(st) % m;
+            let universe = 1 + r(&mut st, 2000);
+            let (a0, a1) = (r(&mut st, universe), r(&mut st, universe));
+            let (b0, b1) = (r(&mut st, universe), r(&mut st, universe));
+            let k = [16, 48, 64, 256][round % 4];
+            let (a, na) = bottom_k(&set(a0.min(a1)..a0.max(a1)), k, &mut s);
+            let (b, nb) = bottom_k(&set(b0.min(b1)..b0.max(b1)), k, &mut s);
+            for (x, y) in [(&a[..], &b[..]), (prefix(&a, 48), prefix(&b, 48)), (prefix(&a, 9), &b[..])] {
+                assert_eq!(similarity(x, na, y, nb), similarity_reference(x, na, y, nb), "round {round}");
+            }
+        }
+    }
+
+    #[test]
+    fn bottom_k_equals_sort_and_dedup() {
+        let mut st = 99u64;
+        let mut s = Vec::new();
+        for round in 0..2000 {
+            let n = (splitmix(&mut st) % 3000) as usize;
+            let dups = 1 + splitmix(&mut st) % 4;
+            let mut h: Vec<u64> = (0..n).map(|_| splitmix(&mut st)).collect();
+            for i in 0..n / dups as usize {
+                h[i * dups as usize] = h[i];
+            }
+            if round % 7 == 0 {
+                h.iter_mut().for_each(|x| *x &= 0xFFFF_0000_FFFF_FFFF);
+            }
+            let k = [16, 48, 256, 5000][round % 4];
+            let mut want: Vec<u32> = h.iter().map(|&x| (x >> 32) as u32).collect();
+            want.sort_unstable();
+            want.dedup();
+            let got = bottom_k(&h, k, &mut s);
+            assert_eq!(got.1 as usize, want.len());
+            assert_eq!(got.0, want[..want.len().min(k)]);
+        }
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Tokens {
     pub hashes: Vec<u64>,
     /// `(start, end)` into `hashes` for every line of the text, in order.
     pub lines: Vec<(u32, u32)>,
+    /// `(start, end)` byte range of every line in the text (without its `\n`).
+    pub spans: Vec<(usize, usize)>,
 }
 
 impl Tokens {
@@ -24,71 +26,50 @@ impl Tokens {
         let (a, b) = self.lines[i];
         &self.hashes[a as usize..b as usize]
     }
+
+    /// Line `i` of the text these tokens were made from.
+    pub fn text_line<'t>(&self, text: &'t str, i: usize) -> &'t str {
+        let (a, b) = self.spans[i];
+        &text[a..b]
+    }
 }
 
 fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '’' | 'ʼ' | '‘' | '`')
 }
 
-/// Tokenise `text` line by line.
+/// Tokenise `text` line by line (in one pass over the whole text: a `\n` ends a token like
+/// any other separator, and closes a line).
 pub fn tokenize(text: &str) -> Tokens {
-    let mut out = Tokens { hashes: Vec::with_capacity(text.len() / 5), lines: Vec::with_capacity(text.len() / 64 + 1) };
-    let mut buf = Vec::with_capacity(64);
-    for line in text.split('\n') {
-        let start = out.hashes.len() as u32;
-        tokenize_line(line, &mut buf, &mut out.hashes);
-        out.lines.push((start, out.hashes.len() as u32));
-    }
+    let mut out = Tokens::default();
+    tokenize_into(text, &mut out);
     out
 }
 
-/// Hash of a token given as lower-case bytes.
-#[inline]
-fn token_hash(t: &[u8]) -> u64 {
-    xxh3_64(t)
-}
-
-/// [`token_hash`] of the lower-cased form of ASCII letters and digits, without touching `buf`
-/// for the usual short word.
-#[inline]
-fn hash_ascii_lower(t: &[u8], buf: &mut Vec<u8>) -> u64 {
-    let mut w = [0u8; 32];
-    if t.len() <= w.len() {
-        for (d, &c) in w.iter_mut().zip(t) {
-            // `| 0x20` lower-cases an ASCII letter and leaves a digit as it is.
-            *d = c | 0x20;
-        }
-        return xxh3_64(&w[..t.len()]);
-    }
-    buf.clear();
-    buf.extend(t.iter().map(u8::to_ascii_lowercase));
-    let h = xxh3_64(buf);
-    buf.clear();
-    h
-}
-
-/// Push the token hashes of one line onto `out` (`buf` is scratch space for the lower-cased
-/// token being read; runs of ASCII letters and digits are copied in one go).
-pub fn tokenize_line(line: &str, buf: &mut Vec<u8>, out: &mut Vec<u64>) {
-    buf.clear();
-    let bytes = line.as_bytes();
+/// [`tokenize`] into `out` (reusing its buffers).
+pub fn tokenize_into(text: &str, out: &mut Tokens) {
+    out.hashes.clear();
+    out.lines.clear();
+    out.spans.clear();
+    out.hashes.reserve(text.len() / 5);
+    let mut buf = Vec::new();
+    let bytes = text.as_bytes();
     let n = bytes.len();
+    let (mut line_start, mut line_tok) = (0usize, 0u32);
     let mut i = 0;
     while i < n {
         let b = bytes[i];
         if b < 0x80 {
             if b.is_ascii_alphanumeric() {
                 let start = i;
-                while i < n && bytes[i].is_ascii_alphanumeric() {
-                    i += 1;
-                }
+                i = alnum_run_end(bytes, i);
                 // Fast path: a whole token of ASCII letters and digits, hashed in place.
                 let ends = match bytes.get(i) {
                     None => true,
                     Some(&c) => c < 0x80 && !matches!(c, b'\'' | b'`' | b',' | b'.'),
                 };
                 if buf.is_empty() && ends {
-                    out.push(hash_ascii_lower(&bytes[start..i], buf));
+                    out.hashes.push(hash_ascii_lower(&bytes[start..i], &mut buf));
                 } else {
                     buf.extend(bytes[start..i].iter().map(u8::to_ascii_lowercase));
                 }
@@ -97,7 +78,7 @@ pub fn tokenize_line(line: &str, buf: &mut Vec<u8>, out: &mut Vec<u64>) {
             if !buf.is_empty() {
                 let next_alnum = || match bytes.get(i + 1) {
                     Some(&c) if c < 0x80 => c.is_ascii_alphanumeric(),
-                    Some(_) => line[i + 1..].chars().next().is_some_and(char::is_alphanumeric),
+                    Some(_) => text[i + 1..].chars().next().is_some_and(char::is_alphanumeric),
                     None => false,
                 };
                 let keep_going = (matches!(b, b'\'' | b'`') && next_alnum())
@@ -105,14 +86,20 @@ pub fn tokenize_line(line: &str, buf: &mut Vec<u8>, out: &mut Vec<u64>) {
                         && buf.last().is_some_and(u8::is_ascii_digit)
                         && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
                 if !keep_going {
-                    out.push(token_hash(buf));
+                    out.hashes.push(token_hash(&buf));
                     buf.clear();
                 }
+            }
+            if b == b'\n' {
+                let end = out.hashes.len() as u32;
+                out.lines.push((line_tok, end));
+                out.spans.push((line_start, i));
+                (line_start, line_tok) = (i + 1, end);
             }
             i += 1;
             continue;
         }
-        let Some(c) = line[i..].chars().next() else { break };
+        let Some(c) = text[i..].chars().next() else { break };
         i += c.len_utf8();
         if c.is_alphanumeric() {
             let mut tmp = [0u8; 4];
@@ -122,17 +109,141 @@ pub fn tokenize_line(line: &str, buf: &mut Vec<u8>, out: &mut Vec<u64>) {
             continue;
         }
         if !buf.is_empty() {
-            if is_apostrophe(c) && line[i..].chars().next().is_some_and(|n| n.is_alphanumeric()) {
+            if is_apostrophe(c) && text[i..].chars().next().is_some_and(|n| n.is_alphanumeric()) {
                 continue;
             }
-            out.push(token_hash(buf));
+            out.hashes.push(token_hash(&buf));
             buf.clear();
         }
     }
     if !buf.is_empty() {
-        out.push(token_hash(buf));
-        buf.clear();
+        out.hashes.push(token_hash(&buf));
     }
+    out.lines.push((line_tok, out.hashes.len() as u32));
+    out.spans.push((line_start, n));
+}
+
+/// End of the run of ASCII letters and digits starting at `i` (8 bytes at a time).
+#[inline]
+fn alnum_run_end(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(w) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        let other = !alnum_mask(w) & 0x8080_8080_8080_8080;
+        if other != 0 {
+            return i + (other.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    i
+}
+
+/// `0x80` in every byte of `w` that is an ASCII letter or digit (no carries cross bytes:
+/// every sum below stays under 0x100 for 7-bit bytes).
+#[inline(always)]
+fn alnum_mask(w: u64) -> u64 {
+    const L: u64 = 0x0101_0101_0101_0101;
+    let high = w & (0x80 * L);
+    let x = w & (0x7F * L);
+    let digit = (x + (0x80 - 0x30) * L) & !(x + (0x80 - 0x3A) * L);
+    let l = x | (0x20 * L);
+    let alpha = (l + (0x80 - 0x61) * L) & !(l + (0x80 - 0x7B) * L);
+    (digit | alpha) & !high & (0x80 * L)
+}
+
+/// Hash of a token given as lower-case bytes.
+#[inline]
+fn token_hash(t: &[u8]) -> u64 {
+    xxh3_64(t)
+}
+
+/// [`token_hash`] of the lower-cased form of ASCII letters and digits. Up to 16 bytes, xxh3
+/// is computed here on words read straight from the text (`| 0x20` lower-cases an ASCII
+/// letter and leaves a digit as it is), without copying the token.
+#[inline]
+fn hash_ascii_lower(t: &[u8], buf: &mut Vec<u8>) -> u64 {
+    const L: u64 = 0x0101_0101_0101_0101;
+    let n = t.len();
+    let r32 = |at: usize| u32::from_le_bytes([t[at], t[at + 1], t[at + 2], t[at + 3]]) | 0x2020_2020;
+    let r64 = |at: usize| u64::from_le_bytes(t[at..at + 8].try_into().unwrap_or([0; 8])) | (0x20 * L);
+    match n {
+        0 => xxh3_64(t),
+        1..=3 => {
+            let (c1, c2, c3) = (t[0] | 0x20, t[n >> 1] | 0x20, t[n - 1] | 0x20);
+            let combo = (c1 as u32) << 16 | (c2 as u32) << 24 | c3 as u32 | (n as u32) << 8;
+            let flip = (secret32(0) ^ secret32(4)) as u64;
+            xxh64_avalanche(combo as u64 ^ flip)
+        }
+        4..=8 => {
+            let input64 = (r32(n - 4) as u64).wrapping_add((r32(0) as u64) << 32);
+            let keyed = input64 ^ (secret64(8) ^ secret64(16));
+            strong_avalanche(keyed, n as u64)
+        }
+        9..=16 => {
+            let lo = r64(0) ^ (secret64(24) ^ secret64(32));
+            let hi = r64(n - 8) ^ (secret64(40) ^ secret64(48));
+            let m = lo as u128 * hi as u128;
+            let acc = (n as u64).wrapping_add(lo.swap_bytes()).wrapping_add(hi).wrapping_add(m as u64 ^ (m >> 64) as u64);
+            xxh3_avalanche(acc)
+        }
+        17..=32 => {
+            let mut w = [0u8; 32];
+            for (d, &c) in w.iter_mut().zip(t) {
+                *d = c | 0x20;
+            }
+            xxh3_64(&w[..n])
+        }
+        _ => {
+            buf.clear();
+            buf.extend(t.iter().map(u8::to_ascii_lowercase));
+            let h = xxh3_64(buf);
+            buf.clear();
+            h
+        }
+    }
+}
+
+/// The first 56 bytes of xxh3's default secret (all the short-input paths read).
+const XXH3_SECRET: [u8; 56] = [
+    0xb8, 0xfe, 0x6c, 0x39, 0x23, 0xa4, 0x4b, 0xbe, 0x7c, 0x01, 0x81, 0x2c, 0xf7, 0x21, 0xad, 0x1c, 0xde, 0xd4, 0x6d, 0xe9,
+    0x83, 0x90, 0x97, 0xdb, 0x72, 0x40, 0xa4, 0xa4, 0xb7, 0xb3, 0x67, 0x1f, 0xcb, 0x79, 0xe6, 0x4e, 0xcc, 0xc0, 0xe5, 0x78,
+    0x82, 0x5a, 0xd0, 0x7d, 0xcc, 0xff, 0x72, 0x21, 0xb8, 0x08, 0x46, 0x74, 0xf7, 0x43, 0x24, 0x8e,
+];
+
+const fn secret32(at: usize) -> u32 {
+    let s = &XXH3_SECRET;
+    u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]])
+}
+
+const fn secret64(at: usize) -> u64 {
+    (secret32(at) as u64) | (secret32(at + 4) as u64) << 32
+}
+
+#[inline(always)]
+fn xxh64_avalanche(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    x ^= x >> 29;
+    x = x.wrapping_mul(0x1656_67B1_9E37_79F9);
+    x ^ (x >> 32)
+}
+
+#[inline(always)]
+fn xxh3_avalanche(mut x: u64) -> u64 {
+    x ^= x >> 37;
+    x = x.wrapping_mul(0x1656_6791_9E37_79F9);
+    x ^ (x >> 32)
+}
+
+#[inline(always)]
+fn strong_avalanche(mut x: u64, len: u64) -> u64 {
+    x ^= x.rotate_left(49) ^ x.rotate_left(24);
+    x = x.wrapping_mul(0x9FB2_1C65_1E98_DF25);
+    x ^= (x >> 35).wrapping_add(len);
+    x = x.wrapping_mul(0x9FB2_1C65_1E98_DF25);
+    x ^ (x >> 28)
 }
 
 /// Does a line end like a sentence (so it is not a cut-off fragment)?
@@ -192,7 +303,8 @@ fn token_overlap(sa: &[u64], sb: &[u64]) -> f64 {
 
 /// How two lines relate: `None` if different; `Some(true)` if `b` repeats `a` and is the
 /// fuller of the two, `Some(false)` if it repeats `a` and `a` is at least as full.
-fn repeat_of(a: &[u64], b: &[u64], a_ends: bool, b_ends: bool, o: &IntraOptions, sa: &[u64], sb: &[u64]) -> Option<bool> {
+/// `overlap` gives [`token_overlap`] of the two lines (only called for the typo test).
+fn repeat_of(a: &[u64], b: &[u64], a_ends: bool, b_ends: bool, o: &IntraOptions, overlap: impl FnOnce() -> f64) -> Option<bool> {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if short.len() < o.min_words {
         return None;
@@ -204,7 +316,7 @@ fn repeat_of(a: &[u64], b: &[u64], a_ends: bool, b_ends: bool, o: &IntraOptions,
         return Some(b.len() > a.len());
     }
     // Typos and small edits: similar length, nearly the same tokens.
-    if short.len() >= 8 && short.len() as f64 >= 0.85 * long.len() as f64 && token_overlap(sa, sb) >= o.similarity {
+    if short.len() >= 8 && short.len() as f64 >= 0.85 * long.len() as f64 && overlap() >= o.similarity {
         return Some(b.len() > a.len() || (b.len() == a.len() && b_ends && !a_ends));
     }
     None
@@ -234,28 +346,29 @@ fn may_repeat(la: usize, lb: usize, ma: u64, mb: u64, o: &IntraOptions) -> bool 
 /// when the repeat is the fuller one (e.g. the lead again behind a dateline, or with its
 /// final period), its text takes the place of the first occurrence.
 pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOptions) -> Vec<LineFate> {
-    let lines: Vec<&str> = text.split('\n').collect();
-    let mut fates = vec![LineFate::Keep; lines.len()];
-    // Sorted tokens of every line, same ranges as `toks.lines` (for the typo test).
-    let mut sorted = toks.hashes.clone();
-    for &(a, b) in &toks.lines {
-        sorted[a as usize..b as usize].sort_unstable();
-    }
+    let n_lines = toks.lines.len();
+    let mut fates = vec![LineFate::Keep; n_lines];
+    // Sorted tokens of a line (for the typo test), made when first needed.
+    let mut sorted: Vec<Option<Vec<u64>>> = Vec::new();
+    let mut sorted_line = |i: usize| -> Vec<u64> {
+        if sorted.is_empty() {
+            sorted.resize(n_lines, None);
+        }
+        sorted[i]
+            .get_or_insert_with(|| {
+                let mut v = toks.line(i).to_vec();
+                v.sort_unstable();
+                v
+            })
+            .clone()
+    };
     // A 64-bit set of each line's tokens: most pairs of lines are told apart by it alone.
     let masks: Vec<u64> = toks.lines.iter().map(|&(a, b)| mask(&toks.hashes[a as usize..b as usize])).collect();
-    let sorted_line = |i: usize| {
-        let (a, b) = toks.lines[i];
-        &sorted[a as usize..b as usize]
-    };
-    let title_sorted: Vec<u64> = title.map(|t| {
-        let mut v = t.to_vec();
-        v.sort_unstable();
-        v
-    }).unwrap_or_default();
+    let line_text = |i: usize| toks.text_line(text, i);
     // Earlier kept units: (line index of the position, line index of the current text).
     let mut kept: Vec<(usize, usize)> = Vec::new();
     let mut first_unit = true;
-    for i in 0..lines.len() {
+    for i in 0..n_lines {
         let t = toks.line(i);
         if t.is_empty() {
             continue;
@@ -263,7 +376,12 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
         if first_unit {
             first_unit = false;
             if let Some(title) = title {
-                if !title.is_empty() && (t == title || repeat_of(title, t, true, true, o, &title_sorted, sorted_line(i)).is_some()) {
+                let overlap = || {
+                    let mut ts = title.to_vec();
+                    ts.sort_unstable();
+                    token_overlap(&ts, &sorted_line(i))
+                };
+                if !title.is_empty() && (t == title || repeat_of(title, t, true, true, o, overlap).is_some()) {
                     fates[i] = LineFate::Drop;
                     continue;
                 }
@@ -272,14 +390,15 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
         if t.len() < o.min_words {
             continue;
         }
-        let b_ends = ends_sentence(lines[i]);
+        let b_ends = ends_sentence(line_text(i));
         let mut verdict = None;
         for (k, &(pos, cur)) in kept.iter().enumerate() {
             let a = toks.line(cur);
             if !may_repeat(a.len(), t.len(), masks[cur], masks[i], o) {
                 continue;
             }
-            if let Some(fuller) = repeat_of(a, t, ends_sentence(lines[cur]), b_ends, o, sorted_line(cur), sorted_line(i)) {
+            let overlap = || token_overlap(&sorted_line(cur), &sorted_line(i));
+            if let Some(fuller) = repeat_of(a, t, ends_sentence(line_text(cur)), b_ends, o, overlap) {
                 verdict = Some((k, pos, fuller));
                 break;
             }
@@ -315,37 +434,33 @@ pub fn apply_fates(text: &str, fates: &[LineFate]) -> String {
 /// A navigation or legal line: several menu separators, a run of capitalised words set
 /// apart by wide spaces, or a copyright sign. Such lines never describe a story.
 pub fn is_chrome_line(line: &str) -> bool {
-    // One pass over the bytes: menu separators `|` `•` `·` `»` and " / ", runs of two
-    // spaces (each counted without overlap), and the copyright sign.
+    use memchr::memmem::Finder;
+    use once_cell::sync::Lazy;
+    static WIDE: Lazy<Finder<'static>> = Lazy::new(|| Finder::new("  "));
+    static SLASH: Lazy<Finder<'static>> = Lazy::new(|| Finder::new(" / "));
+    // Menu separators `|` `•` `·` `»` and " / ", runs of two spaces (each counted without
+    // overlap), and the copyright sign.
     let b = line.as_bytes();
-    let (mut seps, mut wide) = (0usize, 0usize);
-    let (mut wide_from, mut slash_from) = (0usize, 0usize);
-    for i in 0..b.len() {
+    let mut seps = 0usize;
+    for i in memchr::memchr3_iter(b'|', 0xC2, 0xE2, b) {
         match b[i] {
             b'|' => seps += 1,
-            b' ' => {
-                if i >= wide_from && b.get(i + 1) == Some(&b' ') {
-                    wide += 1;
-                    wide_from = i + 2;
-                }
-                if i >= slash_from && b.get(i + 1) == Some(&b'/') && b.get(i + 2) == Some(&b' ') {
-                    seps += 1;
-                    slash_from = i + 3;
-                }
-            }
             0xC2 => match b.get(i + 1) {
                 Some(0xA9) => return true,
                 Some(0xB7 | 0xBB) => seps += 1,
                 _ => {}
             },
-            0xE2 if b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA2) => seps += 1,
-            _ => {}
+            _ => seps += usize::from(b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA2)),
         }
     }
     if seps >= 2 {
         return true;
     }
-    if wide >= 2 && !ends_sentence(line) {
+    seps += SLASH.find_iter(b).take(2).count();
+    if seps >= 2 {
+        return true;
+    }
+    if WIDE.find_iter(b).take(2).count() >= 2 && !ends_sentence(line) {
         // "Business  Opinion  Markets": every word capitalised.
         return line.split_whitespace().all(|w| w.chars().next().is_some_and(|c| !c.is_lowercase()));
     }
@@ -361,19 +476,20 @@ pub fn is_chrome_line(line: &str) -> bool {
 /// Works on the text as it was tokenised, following the `fates` of the in-document pass
 /// when given (so the text need not be tokenised again); returns line indices of `toks`.
 pub fn content_lines(text: &str, toks: &Tokens, fates: Option<&[LineFate]>, min_words: usize) -> Vec<usize> {
-    let lines: Vec<&str> = text.split('\n').collect();
     let mut out = Vec::new();
     let mut prev_content = false;
-    for i in 0..lines.len() {
+    for i in 0..toks.lines.len() {
         let i = match fates.map(|f| f[i]) {
             Some(LineFate::Drop) => continue,
             Some(LineFate::ReplaceWith(j)) => j,
             _ => i,
         };
-        let line = lines[i];
+        let line = toks.text_line(text, i);
         let n = toks.line(i).len();
         // A hard-wrapped paragraph goes on, in lower case, on the next line.
-        let wraps = || lines.get(i + 1).and_then(|l| l.trim_start().chars().next()).is_some_and(|c| c.is_lowercase());
+        let wraps = || {
+            (i + 1 < toks.spans.len()) && toks.text_line(text, i + 1).trim_start().chars().next().is_some_and(|c| c.is_lowercase())
+        };
         let is_content = if n >= min_words {
             !is_chrome_line(line) && (prev_content || n >= 2 * min_words || ends_sentence(line) || wraps())
         } else {
@@ -390,6 +506,95 @@ pub fn content_lines(text: &str, toks: &Tokens, fates: Option<&[LineFate]>, min_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tokeniser as it was, line by line (the reference for the one-pass version).
+    fn tokenize_line(line: &str, buf: &mut Vec<u8>, out: &mut Vec<u64>) {
+        buf.clear();
+        let bytes = line.as_bytes();
+        let n = bytes.len();
+        let mut i = 0;
+        while i < n {
+            let b = bytes[i];
+            if b < 0x80 {
+                if b.is_ascii_alphanumeric() {
+                    let start = i;
+                    while i < n && bytes[i].is_ascii_alphanumeric() {
+                        i += 1;
+                    }
+                    buf.extend(bytes[start..i].iter().map(u8::to_ascii_lowercase));
+                    continue;
+                }
+                if !buf.is_empty() {
+                    let next_alnum = || match bytes.get(i + 1) {
+                        Some(&c) if c < 0x80 => c.is_ascii_alphanumeric(),
+                        Some(_) => line[i + 1..].chars().next().is_some_and(char::is_alphanumeric),
+                        None => false,
+                    };
+                    let keep_going = (matches!(b, b'\'' | b'`') && next_alnum())
+                        || (matches!(b, b',' | b'.')
+                            && buf.last().is_some_and(u8::is_ascii_digit)
+                            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+                    if !keep_going {
+                        out.push(xxh3_64(buf));
+                        buf.clear();
+                    }
+                }
+                i += 1;
+                continue;
+            }
+            let Some(c) = line[i..].chars().next() else { break };
+            i += c.len_utf8();
+            if c.is_alphanumeric() {
+                let mut tmp = [0u8; 4];
+                for l in c.to_lowercase() {
+                    buf.extend_from_slice(l.encode_utf8(&mut tmp).as_bytes());
+                }
+                continue;
+            }
+            if !buf.is_empty() {
+                if is_apostrophe(c) && line[i..].chars().next().is_some_and(|n| n.is_alphanumeric()) {
+                    continue;
+                }
+                out.push(xxh3_64(buf));
+                buf.clear();
+            }
+        }
+        if !buf.is_empty() {
+            out.push(xxh3_64(buf));
+            buf.clear();
+        }
+    }
+
+    #[test]
+    fn one_pass_tokens_equal_the_line_by_line_reference() {
+        let pieces = [
+            "a", "Word", "WORD", "x1", "2024", "1,000", "1.5", ",", ".", "'", "’", "`", " ", "  ", "\n", "\r\n", "can't", "it’s",
+            "Ünïcödé", "Президент", "東京", "—", "“", "”", "©", "|", "·", "•", "\u{a0}", "verylongwordthatgoesonandonforeverandever",
+            "Élan", "ß", "İ", "3.", ".5", "x'", "'y", "ǅ",
+        ];
+        let mut st = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            let n = (st % 40) as usize;
+            for _ in 0..n {
+                st ^= st << 13;
+                st ^= st >> 7;
+                st ^= st << 17;
+                text.push_str(pieces[(st % pieces.len() as u64) as usize]);
+            }
+            let t = tokenize(&text);
+            let mut want = Vec::new();
+            let mut buf = Vec::new();
+            for (i, line) in text.split('\n').enumerate() {
+                let a = want.len();
+                tokenize_line(line, &mut buf, &mut want);
+                assert_eq!(t.lines[i], (a as u32, want.len() as u32), "{text:?}");
+                assert_eq!(t.text_line(&text, i), line);
+            }
+            assert_eq!(t.hashes, want, "{text:?}");
+            assert_eq!(t.lines.len(), text.split('\n').count());
+        }
+    }
 
     fn opts() -> IntraOptions {
         IntraOptions { min_words: 4, containment: 0.6, similarity: 0.9, title: true }
@@ -409,6 +614,49 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.len(), 7);
         assert_ne!(tokenize("one two").hashes, tokenize("one three").hashes);
+    }
+
+    #[test]
+    fn in_place_hash_of_ascii_words_is_xxh3_of_the_lower_case() {
+        let mut st = 0x1234_5678_9ABC_DEF0u64;
+        let alphabet = b"abcxyzABCXYZ0189qQ";
+        let mut buf = Vec::new();
+        for n in 0..80 {
+            for _ in 0..200 {
+                let w: Vec<u8> = (0..n)
+                    .map(|_| {
+                        st ^= st << 13;
+                        st ^= st >> 7;
+                        st ^= st << 17;
+                        alphabet[(st % alphabet.len() as u64) as usize]
+                    })
+                    .collect();
+                assert_eq!(hash_ascii_lower(&w, &mut buf), xxh3_64(&w.to_ascii_lowercase()), "{}", String::from_utf8_lossy(&w));
+            }
+        }
+        for w in 0..=255u8 {
+            let m = alnum_mask(u64::from_le_bytes([w, b'a', 0x80, b'Z', b'0', b'9', b'@', b'[']));
+            let want = [w.is_ascii_alphanumeric(), true, false, true, true, true, false, false];
+            for (k, &x) in want.iter().enumerate() {
+                assert_eq!(m >> (8 * k) & 0x80 != 0, x, "byte {w:#x} lane {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn line_ranges_and_spans() {
+        let text = "One two\n\nthree, four's 1,5\nfünf\n";
+        let t = tokenize(text);
+        assert_eq!(t.lines.len(), 5);
+        assert_eq!(t.spans.len(), 5);
+        let lines: Vec<&str> = text.split('\n').collect();
+        for (i, l) in lines.iter().enumerate() {
+            assert_eq!(t.text_line(text, i), *l);
+            let mut buf = Vec::new();
+            let mut one = Vec::new();
+            tokenize_line(l, &mut buf, &mut one);
+            assert_eq!(t.line(i), &one[..], "line {i}");
+        }
     }
 
     #[test]
@@ -456,6 +704,58 @@ mod tests {
         // Only the first paragraph, and only when it is the title.
         let text = "A storm hit the coast on Friday.\n\nStorm Hits Coast";
         assert_eq!(dedup(text, Some("Storm hits coast")), text);
+    }
+
+    /// The byte loop `is_chrome_line` was.
+    fn is_chrome_line_reference(line: &str) -> bool {
+        let b = line.as_bytes();
+        let (mut seps, mut wide) = (0usize, 0usize);
+        let (mut wide_from, mut slash_from) = (0usize, 0usize);
+        for i in 0..b.len() {
+            match b[i] {
+                b'|' => seps += 1,
+                b' ' => {
+                    if i >= wide_from && b.get(i + 1) == Some(&b' ') {
+                        wide += 1;
+                        wide_from = i + 2;
+                    }
+                    if i >= slash_from && b.get(i + 1) == Some(&b'/') && b.get(i + 2) == Some(&b' ') {
+                        seps += 1;
+                        slash_from = i + 3;
+                    }
+                }
+                0xC2 => match b.get(i + 1) {
+                    Some(0xA9) => return true,
+                    Some(0xB7 | 0xBB) => seps += 1,
+                    _ => {}
+                },
+                0xE2 if b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA2) => seps += 1,
+                _ => {}
+            }
+        }
+        if seps >= 2 {
+            return true;
+        }
+        if wide >= 2 && !ends_sentence(line) {
+            return line.split_whitespace().all(|w| w.chars().next().is_some_and(|c| !c.is_lowercase()));
+        }
+        false
+    }
+
+    #[test]
+    fn chrome_test_equals_the_byte_loop() {
+        let pieces = ["a", "Word", " ", "  ", "   ", " / ", "/", " /", "|", "·", "»", "•", "©", "’", ".", "Ab", "x y", "\u{a0}"];
+        let mut st = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20000 {
+            let mut line = String::new();
+            for _ in 0..(st % 16) {
+                st ^= st << 13;
+                st ^= st >> 7;
+                st ^= st << 17;
+                line.push_str(pieces[(st % pieces.len() as u64) as usize]);
+            }
+            assert_eq!(is_chrome_line(&line), is_chrome_line_reference(&line), "{line:?}");
+        }
     }
 
     #[test]
