@@ -280,6 +280,10 @@ pub struct RemoteReader {
 pub fn open(p: &Path) -> io::Result<RemoteReader> {
     let u = S3Url::parse(p).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     let store = store(&u.bucket).map_err(|e| io::Error::other(e.to_string()))?;
+    open_in(store, &u)
+}
+
+fn open_in(store: Arc<dyn ObjectStore>, u: &S3Url) -> io::Result<RemoteReader> {
     let rt = runtime().map_err(|e| io::Error::other(e.to_string()))?;
     let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_CHUNKS);
     let url = u.url();
@@ -287,12 +291,16 @@ pub fn open(p: &Path) -> io::Result<RemoteReader> {
     Ok(RemoteReader { rx, cur: Bytes::new(), done: false, url, task })
 }
 
-async fn download(store: Arc<AmazonS3>, path: ObjPath, url: String, tx: tokio::sync::mpsc::Sender<io::Result<Piece>>) {
+/// Stream one object into `tx`. A body that breaks off (a reset connection, the client's
+/// 30 s request timeout on a slowly consumed body) is resumed with a ranged GET from where
+/// it stopped; only resumptions that bring no new byte count against [`RESUMES`].
+async fn download(store: Arc<dyn ObjectStore>, path: ObjPath, url: String, tx: tokio::sync::mpsc::Sender<io::Result<Piece>>) {
     let mut offset = 0u64;
     let mut etag: Option<String> = None;
     let mut size: Option<u64> = None;
     let mut resumes = 0usize;
     loop {
+        let offset_before = offset;
         if size.is_some_and(|s| offset >= s) {
             let _ = tx.send(Ok(Piece::End)).await;
             return;
@@ -336,9 +344,13 @@ async fn download(store: Arc<AmazonS3>, path: ObjPath, url: String, tx: tokio::s
             let _ = tx.send(Ok(Piece::End)).await;
             return;
         }
+        if offset > offset_before {
+            resumes = 0;
+            continue;
+        }
         if resumes < RESUMES {
             resumes += 1;
-            tokio::time::sleep(Duration::from_millis(200 << resumes)).await;
+            tokio::time::sleep(Duration::from_millis(100 << resumes)).await;
             continue;
         }
         let why = match broken {
@@ -468,20 +480,22 @@ impl RemoteOutput {
     /// object; the prefix is then left without a report, so it never looks complete.
     pub fn publish(&self, data: &[&str], report: &str) -> Result<(), RunError> {
         let store = store(&self.url.bucket)?;
-        let rt = runtime()?;
-        let old = self.url.child(report);
-        match rt.block_on(store.delete(&old.path())) {
-            Ok(()) => {}
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(remote_error(&old.url(), e)),
-        }
-        for name in data.iter().chain([&report]) {
-            let local = self.staging.path().join(name);
-            let dest = self.url.child(name);
-            rt.block_on(upload(store.as_ref(), &local, &dest))?;
-        }
-        Ok(())
+        runtime()?.block_on(publish_to(store.as_ref(), self.staging.path(), &self.url, data, report))
     }
+}
+
+/// [`RemoteOutput::publish`] of the files in `staging` to `url` on `store`.
+async fn publish_to(store: &dyn ObjectStore, staging: &Path, url: &S3Url, data: &[&str], report: &str) -> Result<(), RunError> {
+    let old = url.child(report);
+    match store.delete(&old.path()).await {
+        Ok(()) => {}
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => return Err(remote_error(&old.url(), e)),
+    }
+    for name in data.iter().chain([&report]) {
+        upload(store, &staging.join(name), &url.child(name)).await?;
+    }
+    Ok(())
 }
 
 /// Upload one local file to `dest`: one PUT up to [`part_bytes`], multipart above.
@@ -564,6 +578,134 @@ mod tests {
         assert_eq!(u.child("report.json").url(), "s3://b/report.json");
         assert!(S3Url::parse(Path::new("s3:///x")).is_err());
         assert!(is_remote(Path::new("s3://b/x")) && !is_remote(Path::new("s3/x")));
+    }
+
+    /// An in-memory store that refuses to store objects whose key ends with `fail`, and
+    /// records the order of the objects stored.
+    #[derive(Debug)]
+    struct Flaky {
+        inner: object_store::memory::InMemory,
+        fail: &'static str,
+        order: Mutex<Vec<String>>,
+        /// GET bodies break off after this many bytes (0: never).
+        break_after: usize,
+    }
+
+    impl std::fmt::Display for Flaky {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "Flaky")
+        }
+    }
+
+    impl Flaky {
+        fn check(&self, location: &ObjPath) -> object_store::Result<()> {
+            self.order.lock().unwrap().push(location.to_string());
+            if location.as_ref().ends_with(self.fail) {
+                return Err(object_store::Error::Generic { store: "Flaky", source: "connection reset by peer".into() });
+            }
+            Ok(())
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectStore for Flaky {
+        async fn put_opts(&self, location: &ObjPath, payload: PutPayload, opts: object_store::PutOptions) -> object_store::Result<object_store::PutResult> {
+            self.check(location)?;
+            self.inner.put_opts(location, payload, opts).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &ObjPath,
+            opts: object_store::PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+            self.check(location)?;
+            self.inner.put_multipart_opts(location, opts).await
+        }
+        async fn get_opts(&self, location: &ObjPath, options: GetOptions) -> object_store::Result<object_store::GetResult> {
+            let mut res = self.inner.get_opts(location, options).await?;
+            if self.break_after > 0 {
+                let body = res.bytes().await?;
+                let cut = body.slice(..body.len().min(self.break_after));
+                let meta = self.inner.head(location).await?;
+                let range = 0..cut.len() as u64;
+                let stream = futures_util::stream::iter(vec![
+                    Ok(cut),
+                    Err(object_store::Error::Generic { store: "Flaky", source: "connection reset by peer".into() }),
+                ]);
+                res = object_store::GetResult {
+                    payload: object_store::GetResultPayload::Stream(Box::pin(stream)),
+                    meta,
+                    range,
+                    attributes: Default::default(),
+                    extensions: Default::default(),
+                };
+            }
+            Ok(res)
+        }
+        fn delete_stream(
+            &self,
+            locations: futures_util::stream::BoxStream<'static, object_store::Result<ObjPath>>,
+        ) -> futures_util::stream::BoxStream<'static, object_store::Result<ObjPath>> {
+            self.inner.delete_stream(locations)
+        }
+        fn list(&self, prefix: Option<&ObjPath>) -> futures_util::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(&self, prefix: Option<&ObjPath>) -> object_store::Result<object_store::ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy_opts(&self, from: &ObjPath, to: &ObjPath, options: object_store::CopyOptions) -> object_store::Result<()> {
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+
+    fn content(store: &Flaky, key: &str) -> Option<Vec<u8>> {
+        runtime().unwrap().block_on(async {
+            match store.get(&ObjPath::from(key)).await {
+                Ok(r) => Some(r.bytes().await.unwrap().to_vec()),
+                Err(_) => None,
+            }
+        })
+    }
+
+    #[test]
+    fn publish_uploads_report_last_and_a_failure_leaves_no_report() {
+        let staging = tempfile::tempdir().unwrap();
+        // Larger than a part: goes up as a multipart upload.
+        let big: Vec<u8> = (0..(part_bytes() + 12345)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(staging.path().join("clean.jsonl"), &big).unwrap();
+        std::fs::write(staging.path().join("duplicates.jsonl"), b"{}\n").unwrap();
+        std::fs::write(staging.path().join("report.json"), b"{\"complete\": true}").unwrap();
+        let url = S3Url::parse(Path::new("s3://b/runs/1")).unwrap();
+        let data = ["clean.jsonl", "duplicates.jsonl"];
+        for fail in ["duplicates.jsonl", "nothing"] {
+            let store = Flaky { inner: Default::default(), fail, order: Mutex::new(Vec::new()), break_after: 0 };
+            runtime().unwrap().block_on(store.put(&ObjPath::from("runs/1/report.json"), PutPayload::from(b"old".to_vec()))).unwrap();
+            store.order.lock().unwrap().clear();
+            let res = runtime().unwrap().block_on(publish_to(&store, staging.path(), &url, &data, "report.json"));
+            if fail == "nothing" {
+                res.unwrap();
+                assert_eq!(*store.order.lock().unwrap(), ["runs/1/clean.jsonl", "runs/1/duplicates.jsonl", "runs/1/report.json"]);
+                assert_eq!(content(&store, "runs/1/report.json").as_deref(), Some(&b"{\"complete\": true}"[..]));
+                assert!(content(&store, "runs/1/clean.jsonl").unwrap() == big);
+            } else {
+                let err = res.unwrap_err().to_string();
+                assert!(err.contains("s3://b/runs/1/duplicates.jsonl") && err.contains("connection reset"), "{err}");
+                // The old report is gone and the new one was never uploaded.
+                assert_eq!(content(&store, "runs/1/report.json"), None);
+            }
+        }
+    }
+
+    #[test]
+    fn a_broken_off_body_is_resumed_where_it_stopped() {
+        let data: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let store = Arc::new(Flaky { inner: Default::default(), fail: "-", order: Mutex::new(Vec::new()), break_after: 7_777 });
+        runtime().unwrap().block_on(store.inner.put(&ObjPath::from("k"), PutPayload::from(data.clone()))).unwrap();
+        let url = S3Url::parse(Path::new("s3://b/k")).unwrap();
+        let mut got = Vec::new();
+        open_in(store, &url).unwrap().read_to_end(&mut got).unwrap();
+        assert!(got == data, "{} of {} bytes", got.len(), data.len());
     }
 
     #[test]
