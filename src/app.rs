@@ -60,6 +60,23 @@ fn shard_count(args: &RunArgs) -> Result<usize, ConfigError> {
     }
 }
 
+/// Sharded steps share `OUT/parts/` between their tasks: the output must be a local (shared)
+/// folder, not an `s3://` URL.
+fn local_output(plan: &Plan, step: &str) -> Result<(), ConfigError> {
+    if crate::storage::is_remote(&plan.output_dir) {
+        return Err(ConfigError::invalid(
+            "--output",
+            format!(
+                "{step} needs a local output folder that all its tasks share (OUT/parts/), not {}: \
+                 run the sharded steps into a shared folder and copy the merged corpus to S3, \
+                 or use `presswash run --output s3://...` without --shard",
+                plan.output_dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn say(args: &RunArgs, what: &str, outcome: Outcome, t: std::time::Instant) {
     let line = match outcome {
         Outcome::Done => format!("presswash: {what}: done in {:.2} s", t.elapsed().as_secs_f64()),
@@ -77,6 +94,7 @@ pub fn dedup_step(args: RunArgs) -> anyhow::Result<()> {
     let t = std::time::Instant::now();
     let count = shard_count(&args)?;
     let plan = plan_of(&args)?;
+    local_output(&plan, "dedup")?;
     let outcome = crate::shard::run_dedup(plan, count).context("dedup step")?;
     say(&args, &format!("dedup of {count} shards"), outcome, t);
     Ok(())
@@ -87,6 +105,7 @@ pub fn filter_step(args: RunArgs) -> anyhow::Result<()> {
     let t = std::time::Instant::now();
     let spec = shard_of(&args)?.ok_or_else(|| ConfigError::invalid("--shard", "give the shard (I/N or auto)"))?;
     let plan = plan_of(&args)?;
+    local_output(&plan, "filter")?;
     let outcome = crate::shard::run_filter(&plan, spec).context("filter step")?;
     say(&args, &format!("filter {}/{}", spec.index, spec.count), outcome, t);
     Ok(())
@@ -96,6 +115,7 @@ pub fn filter_step(args: RunArgs) -> anyhow::Result<()> {
 pub fn merge(args: RunArgs) -> anyhow::Result<()> {
     let count = shard_count(&args)?;
     let plan = plan_of(&args)?;
+    local_output(&plan, "merge")?;
     let out_dir = plan.output_dir.clone();
     let report = crate::shard::merge(plan, count).with_context(|| format!("merge into {}", out_dir.display()))?;
     print_outcome(&args, &report, &out_dir);
@@ -114,12 +134,24 @@ fn print_outcome(args: &RunArgs, report: &crate::report::Report, out_dir: &Path)
 
 /// `presswash run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    if args.state.is_some() {
+    if let Some(state) = &args.state {
+        if crate::storage::is_remote(state) {
+            return Err(ConfigError::invalid(
+                "--state",
+                format!(
+                    "needs a local folder (it holds a lock and is switched by an atomic rename), not {}; \
+                     s3:// inputs and outputs work with a local --state",
+                    state.display()
+                ),
+            )
+            .into());
+        }
         return crate::state::run_incremental(&args, plan_of(&args)?);
     }
     if let Some(spec) = shard_of(&args)? {
         let t = std::time::Instant::now();
         let plan = plan_of(&args)?;
+        local_output(&plan, "run --shard")?;
         let outcome = crate::shard::run_shard(plan, spec).with_context(|| format!("shard {}/{}", spec.index, spec.count))?;
         say(&args, &format!("shard {}/{}", spec.index, spec.count), outcome, t);
         return Ok(());

@@ -224,13 +224,15 @@ impl Plan {
         if !ov.inputs.is_empty() {
             raw.input.paths = ov.inputs.clone();
         } else {
-            raw.input.paths = raw.input.paths.iter().map(|p| base.join(p)).collect();
+            // `s3://` URLs are kept as they are; relative paths are relative to the config.
+            raw.input.paths = raw.input.paths.iter().map(|p| if crate::storage::is_remote(p) { p.clone() } else { base.join(p) }).collect();
         }
         if raw.input.paths.is_empty() {
             return Err(ConfigError::invalid("input.paths", "no input given"));
         }
         let output_dir = match &ov.output {
             Some(o) => o.clone(),
+            None if crate::storage::is_remote(&raw.output.dir) => raw.output.dir.clone(),
             None => base.join(&raw.output.dir),
         };
         raw.output.dir = output_dir.clone();

@@ -18,3 +18,4 @@ pub mod report;
 pub mod shard;
 pub mod stages;
 pub mod state;
+pub mod storage;

@@ -94,10 +94,17 @@ pub struct Outputs {
     pub rejects: AtomicFile,
     pub removed: Option<AtomicFile>,
     dir: PathBuf,
+    /// For an `s3://` output: `dir` is its local staging folder, uploaded on publish.
+    remote: Option<crate::storage::RemoteOutput>,
 }
 
 impl Outputs {
+    /// Create the output files in `dir`, or, for an `s3://` URL, in a local staging folder
+    /// that [`Outputs::publish`] uploads (the bucket is checked here, before any work).
     pub fn create(dir: &Path, cfg: &OutputConfig) -> Result<Outputs, RunError> {
+        let remote = if crate::storage::is_remote(dir) { Some(crate::storage::RemoteOutput::prepare(dir)?) } else { None };
+        let staging = remote.as_ref().map(|r| r.staging().to_path_buf());
+        let dir = staging.as_deref().unwrap_or(dir);
         std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
         let mut csv = if cfg.csv { Some(AtomicFile::create(dir, CLEAN_CSV)?) } else { None };
         if let Some(c) = csv.as_mut() {
@@ -113,7 +120,13 @@ impl Outputs {
             rejects: AtomicFile::create(dir, REJECTS)?,
             removed: if cfg.removed { Some(AtomicFile::create(dir, REMOVED)?) } else { None },
             dir: dir.to_path_buf(),
+            remote,
         })
+    }
+
+    /// The local folder the files are written in (the staging folder of an `s3://` output).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub fn write(&mut self, c: &Chunk) -> Result<(), RunError> {
@@ -132,8 +145,11 @@ impl Outputs {
     }
 
     /// Make the run visible: the old report goes first, then every data file is renamed
-    /// into place, and the new report (which says the run is complete) comes last.
+    /// into place, and the new report (which says the run is complete) comes last. An
+    /// `s3://` output is then uploaded in the same order. Nothing is published if reading
+    /// an `s3://` input failed.
     pub fn publish(self, report: &[u8]) -> Result<(), RunError> {
+        crate::storage::take_failure()?;
         let mut rep = AtomicFile::create(&self.dir, REPORT)?;
         rep.write_all(report)?;
         rep.finish()?;
@@ -141,10 +157,17 @@ impl Outputs {
         if old.exists() {
             std::fs::remove_file(&old).map_err(|e| RunError::io(&old, e))?;
         }
+        let mut names = Vec::new();
         for f in [self.jsonl, self.csv, Some(self.duplicates), Some(self.rejects), self.removed].into_iter().flatten() {
+            names.push(f.dest.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string());
             f.publish()?;
         }
-        rep.publish()
+        rep.publish()?;
+        if let Some(remote) = &self.remote {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            remote.publish(&names, REPORT)?;
+        }
+        Ok(())
     }
 }
 

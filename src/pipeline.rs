@@ -89,7 +89,7 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
     let spool_file = if streaming {
         None
     } else {
-        Some(tempfile::tempfile_in(&plan.output_dir).map_err(|e| RunError::io(&plan.output_dir, e))?)
+        Some(tempfile::tempfile_in(outputs.dir()).map_err(|e| RunError::io(outputs.dir(), e))?)
     };
 
     // Reader thread: I/O and batching only.

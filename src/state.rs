@@ -164,14 +164,19 @@ pub fn run_with_state(plan: Plan, dir: &Path, opts: RunOptions) -> Result<Increm
     let mut skipped = 0u64;
     for f in all {
         let k = key(&f);
-        let meta = std::fs::metadata(&f.path).map_err(|e| RunError::io(&f.path, e))?;
-        let (size, mtime) = (meta.len(), mtime_ns(&meta));
         let old = state.files.get(&k);
-        if old.is_some_and(|o| o.size == size && o.mtime_ns == mtime) {
-            skipped += 1;
-            continue;
-        }
-        let hash = hash_file(&f.path).map_err(|e| RunError::io(&f.path, e))?;
+        // An s3:// object is known by its size and ETag (no mtime, and no download to hash it).
+        let (size, mtime, hash) = if let Some(etag) = &f.version {
+            (f.size, 0, format!("etag:{etag}"))
+        } else {
+            let meta = std::fs::metadata(&f.path).map_err(|e| RunError::io(&f.path, e))?;
+            let (size, mtime) = (meta.len(), mtime_ns(&meta));
+            if old.is_some_and(|o| o.size == size && o.mtime_ns == mtime) {
+                skipped += 1;
+                continue;
+            }
+            (size, mtime, hash_file(&f.path).map_err(|e| RunError::io(&f.path, e))?)
+        };
         if old.is_some_and(|o| o.size == size && o.hash == hash) {
             // Touched but not changed.
             skipped += 1;

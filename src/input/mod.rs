@@ -35,6 +35,8 @@ pub struct InputFile {
     pub format: Option<Format>,
     pub compression: Compression,
     pub size: u64,
+    /// For an `s3://` object: its ETag (changes with the content); `None` for local files.
+    pub version: Option<String>,
 }
 
 impl InputFile {
@@ -81,7 +83,7 @@ pub fn classify(path: &Path) -> (Option<Format>, Compression) {
 /// decoder with reason `binary`). `None` leaves an unrecognised file found in a folder to
 /// be rejected as `unsupported-format`: a folder of a dump holds other things too.
 fn sniff(path: &Path, compression: Compression, explicit: bool) -> Option<Format> {
-    let file = InputFile { path: path.to_path_buf(), rel: String::new(), format: None, compression, size: 0 };
+    let file = InputFile { path: path.to_path_buf(), rel: String::new(), format: None, compression, size: 0, version: None };
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     if let Ok(r) = open(&file, Arc::new(AtomicU64::new(0))) {
         let _ = r.take(SNIFF_BYTES as u64).read_to_end(&mut head);
@@ -122,13 +124,17 @@ fn sniff_bytes(head: &[u8]) -> Option<Format> {
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
     let mut out = Vec::new();
     for root in paths {
+        if crate::storage::is_remote(root) {
+            out.extend(discover_remote(root)?);
+            continue;
+        }
         let meta = std::fs::metadata(root).map_err(|_| RunError::MissingInput(root.clone()))?;
         if meta.is_file() {
             let (format, compression) = classify(root);
             // A file named on the command line is read whatever its name: its content decides.
             let format = format.or_else(|| sniff(root, compression, true));
             let rel = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            out.push(InputFile { path: root.clone(), rel, format, compression, size: meta.len() });
+            out.push(InputFile { path: root.clone(), rel, format, compression, size: meta.len(), version: None });
             continue;
         }
         let mut files = Vec::new();
@@ -152,9 +158,24 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
             let (format, compression) = classify(&path);
             let format = format.or_else(|| sniff(&path, compression, false));
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            files.push(InputFile { path, rel, format, compression, size });
+            files.push(InputFile { path, rel, format, compression, size, version: None });
         }
         out.extend(files);
+    }
+    Ok(out)
+}
+
+/// The objects of an `s3://` input, with the rules of a file (one object named) or a
+/// folder (a prefix: hidden objects skipped, unknown names sniffed but not forced to text).
+fn discover_remote(root: &Path) -> Result<Vec<InputFile>, RunError> {
+    let listed = crate::storage::list(root)?;
+    let single = listed.len() == 1 && listed[0].url == crate::storage::S3Url::parse(root)?.url();
+    let mut out = Vec::with_capacity(listed.len());
+    for obj in listed {
+        let path = PathBuf::from(&obj.url);
+        let (format, compression) = classify(Path::new(&obj.rel));
+        let format = format.or_else(|| sniff(&path, compression, single));
+        out.push(InputFile { path, rel: obj.rel, format, compression, size: obj.size, version: obj.etag });
     }
     Ok(out)
 }
@@ -173,10 +194,17 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Open a file with its decompressor.
+/// Open a file (or an `s3://` object, streamed) with its decompressor.
 pub fn open(file: &InputFile, counter: Arc<AtomicU64>) -> io::Result<Box<dyn BufRead + Send>> {
+    if crate::storage::is_remote(&file.path) {
+        let r = crate::storage::open(&file.path)?;
+        return decompressed(file, Counting { inner: r, counter });
+    }
     let f = File::open(&file.path)?;
-    let raw = Counting { inner: f, counter };
+    decompressed(file, Counting { inner: f, counter })
+}
+
+fn decompressed<R: Read + Send + 'static>(file: &InputFile, raw: Counting<R>) -> io::Result<Box<dyn BufRead + Send>> {
     Ok(match file.compression {
         Compression::None => Box::new(BufReader::with_capacity(1 << 20, raw)),
         Compression::Gzip => Box::new(BufReader::with_capacity(
@@ -254,10 +282,31 @@ pub fn read_all(
         emit(item)
     };
     for file in files {
-        if !read_file(file, None, cfg, &counter, &mut |line, payload| push(file, line, payload, &mut emit)) {
+        if remote_failed(file) {
+            return;
+        }
+        if !read_file(file, None, cfg, &counter, &mut None, &mut |line, payload| push(file, line, payload, &mut emit)) {
             return;
         }
     }
+}
+
+/// Has reading an `s3://` object failed? Then the run stops reading (it will not publish,
+/// see [`crate::storage::take_failure`]) instead of trying every remaining object.
+fn remote_failed(file: &InputFile) -> bool {
+    crate::storage::is_remote(&file.path) && crate::storage::failed()
+}
+
+/// Where reading a split JSONL file stopped at the end of a block (at the first line that
+/// starts at or after `end`): the next block of the same file goes on from this reader,
+/// instead of reading the file again from its start to find its first line.
+struct Carry {
+    file: Arc<InputFile>,
+    end: u64,
+    /// 1-based number of the next line, and its byte offset.
+    line: u64,
+    pos: u64,
+    reader: Box<dyn BufRead + Send>,
 }
 
 /// Read one file (or, for a split JSONL file, the lines that start inside `range`).
@@ -266,6 +315,7 @@ fn read_file(
     range: Option<(u64, u64)>,
     cfg: &InputConfig,
     counter: &Arc<AtomicU64>,
+    carry: &mut Option<Carry>,
     push: &mut dyn FnMut(u64, Payload) -> bool,
 ) -> bool {
     let Some(format) = file.format else {
@@ -273,13 +323,21 @@ fn read_file(
         return push(0, Payload::Failed(r));
     };
     if let (Some((start, end)), Format::Jsonl) = (range, format) {
-        return match open_range(file, start, counter.clone()) {
-            Ok((reader, first_line, pos)) => {
-                let budget = end.saturating_sub(pos);
-                read_lines_from(reader, cfg.max_doc_bytes, first_line, Some(budget), |line, payload| push(line, payload), &file.rel)
-            }
-            Err(e) => push(0, Payload::Failed(Reject::new("read-error", format!("{}: {e}", file.rel)))),
+        let resumed = carry.take().filter(|c| Arc::ptr_eq(&c.file, file) && c.end == start);
+        let (mut reader, first_line, pos) = match resumed {
+            Some(c) => (c.reader, c.line, c.pos),
+            None => match open_range(file, start, counter.clone()) {
+                Ok(opened) => opened,
+                Err(e) => return push(0, Payload::Failed(Reject::new("read-error", format!("{}: {e}", file.rel)))),
+            },
         };
+        let budget = end.saturating_sub(pos);
+        let (go_on, stopped) =
+            read_lines_from(&mut *reader, cfg.max_doc_bytes, first_line, Some(budget), |line, payload| push(line, payload), &file.rel);
+        if let Some((line, consumed)) = stopped.filter(|_| end < file.size) {
+            *carry = Some(Carry { file: file.clone(), end, line, pos: pos + consumed, reader });
+        }
+        return go_on;
     }
     let reader = match open(file, counter.clone()) {
         Ok(r) => r,
@@ -431,18 +489,22 @@ pub fn read_blocks(
     mut emit: impl FnMut(BlockEvent) -> bool,
 ) {
     let mut seq = first_seq;
+    let mut carry = None;
     for &b in which {
         let Some(block) = blocks.get(b) else { continue };
         if block_seq {
             seq = (b as u64) << SEQ_BLOCK_SHIFT;
         }
         for file in &files[block.files.clone()] {
+            if remote_failed(file) {
+                return;
+            }
             let mut push = |line: u64, payload: Payload| {
                 let item = RawItem { seq, file: file.clone(), line, payload };
                 seq += 1;
                 emit(BlockEvent::Item(item))
             };
-            if !read_file(file, block.range, cfg, &counter, &mut push) {
+            if !read_file(file, block.range, cfg, &counter, &mut carry, &mut push) {
                 return;
             }
         }
@@ -455,8 +517,16 @@ pub fn read_blocks(
 /// Open an uncompressed file at the first line that starts at or after `start`:
 /// `(reader, 1-based number of that line, its byte offset)`.
 fn open_range(file: &InputFile, start: u64, counter: Arc<AtomicU64>) -> io::Result<(Box<dyn BufRead + Send>, u64, u64)> {
+    if crate::storage::is_remote(&file.path) {
+        let r = crate::storage::open(&file.path)?;
+        return skip_to_line(BufReader::with_capacity(1 << 20, Counting { inner: r, counter }), start);
+    }
     let f = File::open(&file.path)?;
-    let mut r = BufReader::with_capacity(1 << 20, Counting { inner: f, counter });
+    skip_to_line(BufReader::with_capacity(1 << 20, Counting { inner: f, counter }), start)
+}
+
+/// Read `r` up to the first line that starts at or after `start` (see [`open_range`]).
+fn skip_to_line<R: BufRead + Send + 'static>(mut r: R, start: u64) -> io::Result<(Box<dyn BufRead + Send>, u64, u64)> {
     let mut newlines = 0u64;
     let mut pos = 0u64;
     // Count the lines before `start` (line numbers are those of the whole file).
@@ -512,38 +582,41 @@ fn read_whole(reader: Box<dyn BufRead + Send>, limit: u64) -> Result<Vec<u8>, Re
 
 /// Split a JSONL stream into lines. Blank lines are not documents and are skipped.
 fn read_lines(reader: Box<dyn BufRead + Send>, limit: u64, emit: impl FnMut(u64, Payload) -> bool, rel: &str) -> bool {
-    read_lines_from(reader, limit, 1, None, emit, rel)
+    let mut reader = reader;
+    read_lines_from(&mut *reader, limit, 1, None, emit, rel).0
 }
 
 /// [`read_lines`] from line number `first_line`, stopping before a line that starts
-/// `budget` bytes or more after the reader's position.
+/// `budget` bytes or more after the reader's position. Returns whether to go on, and, when
+/// it stopped for the budget, `(number of the next line, bytes consumed)`: the reader then
+/// stands at the start of that line.
 fn read_lines_from(
-    mut reader: Box<dyn BufRead + Send>,
+    reader: &mut dyn BufRead,
     limit: u64,
     first_line: u64,
     budget: Option<u64>,
     mut emit: impl FnMut(u64, Payload) -> bool,
     rel: &str,
-) -> bool {
+) -> (bool, Option<(u64, u64)>) {
     let mut line_no = first_line.saturating_sub(1);
     let mut consumed = 0u64;
     loop {
         if budget.is_some_and(|b| consumed >= b) {
-            return true;
+            return (true, Some((line_no + 1, consumed)));
         }
         let mut buf = Vec::new();
         line_no += 1;
         // Read at most limit+1 bytes of this line; a longer line is skipped to its end.
-        let res = read_line_limited(&mut reader, limit.saturating_add(1), &mut buf);
+        let res = read_line_limited(reader, limit.saturating_add(1), &mut buf);
         match res {
-            Ok(0) => return true,
+            Ok(0) => return (true, None),
             Ok(n) => {
                 consumed += n as u64;
                 if buf.last() != Some(&b'\n') && buf.len() as u64 > limit {
                     let mut skipped = buf.len() as u64;
                     loop {
                         let mut sink = Vec::new();
-                        match (&mut reader).take(1 << 20).read_until(b'\n', &mut sink) {
+                        match (&mut *reader).take(1 << 20).read_until(b'\n', &mut sink) {
                             Ok(0) => break,
                             Ok(n) => {
                                 skipped += n as u64;
@@ -557,7 +630,7 @@ fn read_lines_from(
                     }
                     let r = Reject::new("too-large", format!("{rel}:{line_no}: line of {skipped} bytes is larger than input.max_doc_bytes = {limit}"));
                     if !emit(line_no, Payload::Failed(r)) {
-                        return false;
+                        return (false, None);
                     }
                     continue;
                 }
@@ -571,12 +644,12 @@ fn read_lines_from(
                     continue;
                 }
                 if !emit(line_no, Payload::JsonLine(buf)) {
-                    return false;
+                    return (false, None);
                 }
             }
             Err(e) => {
                 let r = Reject::new(io_reason(&e), format!("{rel}:{line_no}: {e}; the rest of the file could not be read"));
-                return emit(line_no, Payload::Failed(r));
+                return (emit(line_no, Payload::Failed(r)), None);
             }
         }
     }
@@ -821,7 +894,7 @@ mod tests {
 
     fn file(rel: &str) -> InputFile {
         let (format, compression) = classify(Path::new(rel));
-        InputFile { path: PathBuf::from(rel), rel: rel.into(), format, compression, size: 0 }
+        InputFile { path: PathBuf::from(rel), rel: rel.into(), format, compression, size: 0, version: None }
     }
 
     #[test]

@@ -218,6 +218,10 @@ fn inputs_hash(files: &[Arc<InputFile>], blocks: &[Block], mine: &[usize]) -> St
             h.update(&[0]);
             h.update(&f.size.to_le_bytes());
             h.update(&mtime_ns(&f.path).to_le_bytes());
+            if let Some(v) = &f.version {
+                // An s3:// object has no mtime: its ETag tells a changed one.
+                h.update(v.as_bytes());
+            }
         }
     }
     hex(h.digest())
@@ -448,6 +452,7 @@ pub fn run_shard(plan: Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
                 }
                 records.write_all(&[TAG_BATCH_END])?;
             }
+            crate::storage::take_failure()?;
             records.publish()?;
             sums.publish()?;
             write_json(&dir, TALLY, &Tally::of(&report, start.elapsed().as_secs_f64()))?;
@@ -459,6 +464,7 @@ pub fn run_shard(plan: Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
                 let (chunk, _spool) = pipeline::back_batch(slots, &ctx, &pool, &mut report);
                 parts.write_main(&chunk)?;
             }
+            crate::storage::take_failure()?;
             parts.publish()?;
             write_json(&fdir, TALLY, &Tally::of(&report, start.elapsed().as_secs_f64()))?;
             write_json(&dir, TALLY, &Tally::default())?;
