@@ -42,11 +42,13 @@ pub enum Lang {
 }
 
 /// Lower-cased stop words to their language masks. Every token of every line is looked up,
-/// so the table is split by key length: keys of at most 16 bytes (almost all of them) are
-/// packed into a `u128` (zero padded; no key or token contains a NUL byte) and hashed with
-/// one FxHash step, instead of hashing a `String` with a streaming hasher.
+/// so the table is split by key length: keys of at most 8 bytes (most of them) are packed
+/// into a `u64`, keys of 9 to 16 bytes into a `u128` (zero padded; no key or token contains
+/// a NUL byte), and hashed with one or two FxHash steps, instead of hashing a `String` with
+/// a streaming hasher.
 #[derive(Debug)]
 pub struct StopWords {
+    short: FxHashMap<u64, u32>,
     packed: FxHashMap<u128, u32>,
     long: FxHashMap<Box<[u8]>, u32>,
     /// Longest key in bytes: a longer lower-cased token cannot be a stop word.
@@ -56,12 +58,21 @@ pub struct StopWords {
     zh_chars: Vec<char>,
 }
 
-/// `b` (at most 16 bytes) as a little-endian `u128`, zero padded.
+/// `b` (at most 16 bytes) as a little-endian `u128`, zero padded, ASCII upper case
+/// lowered when `lower`. Built with shifts in registers: writing the bytes to a stack array
+/// and reading it back as one word stalls on store forwarding (a fifth of the lookup).
 #[inline]
-fn pack(b: &[u8]) -> u128 {
-    let mut a = [0u8; 16];
-    a[..b.len()].copy_from_slice(b);
-    u128::from_le_bytes(a)
+fn pack(b: &[u8], lower: bool) -> u128 {
+    let (mut lo, mut hi) = (0u64, 0u64);
+    for (i, &c) in b.iter().enumerate().take(16) {
+        let c = if lower { c.to_ascii_lowercase() } else { c } as u64;
+        if i < 8 {
+            lo |= c << (8 * i);
+        } else {
+            hi |= c << (8 * (i - 8));
+        }
+    }
+    (hi as u128) << 64 | lo as u128
 }
 
 /// Counts of one line: tokens, stop words in the document language, characters of CJK.
@@ -80,6 +91,41 @@ pub struct LineCounts {
 
 /// Stop-word density of a long line is estimated from this many tokens.
 pub const SAMPLE_TOKENS: u32 = 64;
+
+/// The language is guessed from a sample of this many bytes from the middle of the text.
+pub const SAMPLE_BYTES: usize = 8_000;
+
+/// A line's token counts for every language at once ([`StopWords::tally`]).
+///
+/// Why: a text no longer than [`SAMPLE_BYTES`] is its own language sample, and its tokens are
+/// those of its lines. One pass over the tokens of each line then serves both the language
+/// guess (the hits of all tokens) and the line statistics (the stop words of every language
+/// among the first [`SAMPLE_TOKENS`] tokens, to be read off once the language is known),
+/// instead of tokenising and looking up the whole text twice.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LineTally {
+    words: u32,
+    cased: u32,
+    upper: u32,
+    /// Stop words per language (bit index of [`LANGS`]) among the first tokens.
+    stops: [u8; 16],
+}
+
+impl LineTally {
+    /// The line's counts in `lang`, as [`StopWords::count`] gives them; `lang` is one the
+    /// tally can answer for (a word list or unknown, not Chinese or Japanese).
+    pub fn counts(&self, lang: Lang) -> LineCounts {
+        let mut c = LineCounts { words: self.words, cased: self.cased, upper: self.upper, ..LineCounts::default() };
+        match lang {
+            Lang::Words(i) => {
+                c.sampled = self.words.min(SAMPLE_TOKENS);
+                c.stops = self.stops[i] as u32;
+            }
+            _ => c.sampled = self.words,
+        }
+        c
+    }
+}
 
 impl LineCounts {
     pub fn density(&self) -> f64 {
@@ -109,7 +155,7 @@ impl StopWords {
         }
         zh_chars.sort_unstable();
         zh_chars.dedup();
-        let (mut packed, mut long) = (FxHashMap::default(), FxHashMap::default());
+        let (mut short, mut packed, mut long) = (FxHashMap::default(), FxHashMap::default(), FxHashMap::default());
         let (mut max_len, mut max_ascii_len) = (0, 0);
         for (w, m) in words {
             let b = w.as_bytes();
@@ -117,20 +163,24 @@ impl StopWords {
             if b.is_ascii() {
                 max_ascii_len = max_ascii_len.max(b.len());
             }
-            if b.len() <= 16 {
-                packed.insert(pack(b), m);
+            if b.len() <= 8 {
+                short.insert(pack(b, false) as u64, m);
+            } else if b.len() <= 16 {
+                packed.insert(pack(b, false), m);
             } else {
                 long.insert(b.into(), m);
             }
         }
-        StopWords { packed, long, max_len, max_ascii_len, zh_chars }
+        StopWords { short, packed, long, max_len, max_ascii_len, zh_chars }
     }
 
     /// Language mask of an already lower-cased token (0: no list has it).
     #[inline]
     fn mask_lower(&self, b: &[u8]) -> u32 {
-        if b.len() <= 16 {
-            self.packed.get(&pack(b)).copied().unwrap_or(0)
+        if b.len() <= 8 {
+            self.short.get(&(pack(b, false) as u64)).copied().unwrap_or(0)
+        } else if b.len() <= 16 {
+            self.packed.get(&pack(b, false)).copied().unwrap_or(0)
         } else if b.len() <= self.max_len {
             self.long.get(b).copied().unwrap_or(0)
         } else {
@@ -147,14 +197,11 @@ impl StopWords {
             if b.len() > self.max_ascii_len {
                 return 0;
             }
-            let mut a = [0u8; 16];
-            for (d, s) in a.iter_mut().zip(b) {
-                *d = s.to_ascii_lowercase();
+            if b.len() <= 8 {
+                return self.short.get(&(pack(b, true) as u64)).copied().unwrap_or(0);
             }
-            // max_ascii_len <= max key length; keys over 16 bytes are never ASCII here
-            // unless a list has such a word, then take the general path
             if b.len() <= 16 {
-                return self.packed.get(&u128::from_le_bytes(a)).copied().unwrap_or(0);
+                return self.packed.get(&pack(b, true)).copied().unwrap_or(0);
             }
             buf.clear();
             buf.push_str(tok);
@@ -171,7 +218,7 @@ impl StopWords {
         let mut hits = [0u32; 32];
         let mut buf = String::new();
         // a sample is enough: 8 kB from the middle, where the body of a page usually is
-        const SAMPLE: usize = 8_000;
+        const SAMPLE: usize = SAMPLE_BYTES;
         let mut start = text.len().saturating_sub(SAMPLE) / 2;
         while !text.is_char_boundary(start) {
             start += 1;
@@ -209,12 +256,39 @@ impl StopWords {
                 m &= m - 1;
             }
         }
-        let (best, n) = hits.iter().enumerate().take(LANGS.len()).max_by_key(|(i, h)| (**h, usize::MAX - *i)).map(|(i, h)| (i, *h)).unwrap_or((0, 0));
-        if n < 5 {
-            Lang::Unknown
-        } else {
-            Lang::Words(best)
+        lang_of_hits(&hits)
+    }
+
+    /// Whether [`StopWords::tally`] of each line can stand in for `detect` and `count` on
+    /// `text`: the text is its whole sample, and cannot be Chinese or Japanese.
+    pub fn can_tally(text: &str) -> bool {
+        text.len() <= SAMPLE_BYTES && !maybe_cjk(text)
+    }
+
+    /// Tally one line (see [`LineTally`]), adding the language hits of all its tokens to
+    /// `hits`; [`lang_of_hits`] of the hits of all lines is `detect` of the text.
+    pub fn tally(&self, line: &str, hits: &mut [u32; 32], buf: &mut String) -> LineTally {
+        let mut t = LineTally::default();
+        let mut c = LineCounts::default();
+        for tok in tokens(line) {
+            title_case(tok, &mut c);
+            let mut m = self.mask(tok, buf);
+            let sampled = t.words < SAMPLE_TOKENS;
+            t.words += 1;
+            while m != 0 {
+                let i = m.trailing_zeros() as usize;
+                if i < LANGS.len() {
+                    hits[i] += 1;
+                    if sampled {
+                        t.stops[i] += 1;
+                    }
+                }
+                m &= m - 1;
+            }
         }
+        t.cased = c.cased;
+        t.upper = c.upper;
+        t
     }
 
     /// Count tokens and stop words of `line` for language `lang`, and the cased/upper-case
@@ -265,6 +339,17 @@ impl StopWords {
             }
         }
         c
+    }
+}
+
+/// The language of a sample from its hits per language: the list with most hits (the first
+/// of equals), unknown below 5 hits.
+pub fn lang_of_hits(hits: &[u32; 32]) -> Lang {
+    let (best, n) = hits.iter().enumerate().take(LANGS.len()).max_by_key(|(i, h)| (**h, usize::MAX - *i)).map(|(i, h)| (i, *h)).unwrap_or((0, 0));
+    if n < 5 {
+        Lang::Unknown
+    } else {
+        Lang::Words(best)
     }
 }
 
@@ -695,6 +780,20 @@ pub(crate) mod tests {
             for lang in [Lang::Words(0), Lang::Words(1), Lang::Words(3), Lang::Chinese, Lang::Japanese, Lang::Unknown] {
                 let c = sw.count(t, lang, &mut buf);
                 assert_eq!((c.words, c.stops, c.sampled, c.cased, c.upper), r.count(&sw, t, lang), "{t:?} {lang:?}");
+            }
+        }
+        // the one-pass tally of the lines agrees with detect + count on short texts
+        for t in &texts {
+            if !StopWords::can_tally(t) {
+                continue;
+            }
+            let mut hits = [0u32; 32];
+            let tallies: Vec<LineTally> = t.split('\n').map(|l| sw.tally(l.trim(), &mut hits, &mut buf)).collect();
+            let lang = lang_of_hits(&hits);
+            assert_eq!(lang, sw.detect(t), "{t:?}");
+            for (l, ty) in t.split('\n').zip(&tallies) {
+                let (a, b) = (ty.counts(lang), sw.count(l.trim(), lang, &mut buf));
+                assert_eq!((a.words, a.stops, a.sampled, a.cased, a.upper), (b.words, b.stops, b.sampled, b.cased, b.upper), "{l:?}");
             }
         }
         // every stop word, in three cases, is found

@@ -262,7 +262,6 @@ impl Stage {
     /// Classify and filter `text`; `None` when nothing changed.
     fn clean(&self, text: &str, title: Option<&str>, repeats: Option<&FxHashSet<u64>>, doc: &mut Document) -> Option<String> {
         let lines: Vec<&str> = text.split('\n').collect();
-        let lang = self.stop.detect(text);
         let mut classes = Vec::with_capacity(lines.len());
         let mut stats = Vec::with_capacity(lines.len());
         let mut scratch = rules::Scratch::default();
@@ -270,6 +269,15 @@ impl Stage {
         // each line's trimmed text and hash, computed once for the three uses below
         let trimmed: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
         let hashes: Vec<u64> = trimmed.iter().map(|t| if t.is_empty() { 0 } else { xxhash_rust::xxh3::xxh3_64(t.as_bytes()) }).collect();
+        // the language and every line's token counts: in one pass over the tokens when the
+        // text is its own language sample, else `detect` first and `count` per line
+        let (lang, tallies) = if StopWords::can_tally(text) {
+            let mut hits = [0u32; 32];
+            let tallies: Vec<lang::LineTally> = trimmed.iter().map(|t| self.stop.tally(t, &mut hits, &mut buf)).collect();
+            (lang::lang_of_hits(&hits), Some(tallies))
+        } else {
+            (self.stop.detect(text), None)
+        };
 
         // lines that repeat inside a source: only when this document is not itself mostly
         // repeated (a duplicate document is dedup's business, not ours)
@@ -302,7 +310,11 @@ impl Stage {
                 stats.push(Stats::default());
                 continue;
             }
-            let st = self.stats(t, lang, &mut buf);
+            let counts = match &tallies {
+                Some(v) => v[i].counts(lang),
+                None => self.stop.count(t, lang, &mut buf),
+            };
+            let st = self.stats(t, lang, counts);
             stats.push(st);
             if repeated_here(t, hashes[i]) && !st.sentence_end {
                 classes.push(Class::Bad(Cow::Borrowed("repeated-in-doc")));
@@ -404,9 +416,9 @@ impl Stage {
         }
     }
 
-    fn stats(&self, t: &str, lang: Lang, buf: &mut String) -> Stats {
+    /// Statistics of the trimmed line `t`, whose token counts are `c`.
+    fn stats(&self, t: &str, lang: Lang, c: lang::LineCounts) -> Stats {
         let chars = t.chars().count();
-        let c = self.stop.count(t, lang, buf);
         let last = t.trim_end_matches(|c: char| matches!(c, '"' | '\'' | '”' | '’' | '»' | '“' | ')' | ']' | '」' | '』'));
         let sentence_end = last.ends_with(['.', '!', '?', '…', '。', '！', '？', '؟', '।']);
         // cased / upper-case word counts come from the same token pass as the stop words
