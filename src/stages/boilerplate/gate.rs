@@ -11,7 +11,10 @@
 //!   string, every match starts at byte 0 with one of the bytes that can begin it;
 //! * **last byte**: the same at the end for a pattern anchored with `$`;
 //! * **required literal**: a set of strings one of which every match contains (e.g. one of
-//!   the separators of a breadcrumb), looked up with a multi-pattern searcher.
+//!   the separators of a breadcrumb, or the words a caption credit must end in), looked up
+//!   with a multi-pattern searcher, ASCII case-insensitively (a superset of the exact
+//!   literals). They are only searched when the first-byte gate is missing or weak: the
+//!   search costs about as much as a call of an anchored regex that fails early.
 //!
 //! The byte sets are computed from the parsed pattern (`regex-syntax`, the parser `regex`
 //! uses, with the same defaults), over-approximated where exactness would be costly (a
@@ -19,13 +22,14 @@
 //! a line through that the regex then rejects, never the other way round. A pattern the
 //! analysis cannot use gets a gate that lets everything through.
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Captures, Regex};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 /// A set of bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct ByteSet([u64; 4]);
+pub struct ByteSet([u64; 4]);
 
 impl ByteSet {
     fn insert(&mut self, b: u8) {
@@ -45,8 +49,12 @@ impl ByteSet {
     }
 
     #[inline]
-    fn contains(&self, b: u8) -> bool {
+    pub fn contains(&self, b: u8) -> bool {
         self.0[(b >> 6) as usize] & (1 << (b & 63)) != 0
+    }
+
+    fn len(&self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
     }
 }
 
@@ -168,14 +176,20 @@ fn last_bytes(h: &Hir) -> (ByteSet, bool) {
     }
 }
 
+/// Deepest nesting at which literal prefixes are extracted.
+const MAX_TAIL_DEPTH: u32 = 1;
+
 /// Classes of at most this many characters are expanded into literals.
 const MAX_CLASS_CHARS: u32 = 8;
 /// A required-literal set larger than this is not used.
 const MAX_REQUIRED: usize = 32;
 
-/// Strings of which every match of `h` contains at least one (`None`: no such set found).
-fn required(h: &Hir) -> Option<Vec<Vec<u8>>> {
-    match h.kind() {
+/// Strings of which every match of `h` contains at least one (`None`: no such set found),
+/// ASCII lower-cased (see [`lower_set`]). Literal prefixes (the costly part: the extractor
+/// expands case-insensitive classes) are taken of `h` and of the tails of concatenations
+/// down to depth [`MAX_TAIL_DEPTH`].
+fn required(h: &Hir, depth: u32) -> Option<Vec<Vec<u8>>> {
+    let own = match h.kind() {
         HirKind::Literal(l) if !l.0.is_empty() => Some(vec![l.0.to_vec()]),
         HirKind::Class(Class::Unicode(c)) => {
             let n: u32 = c.ranges().iter().map(|r| r.end() as u32 - r.start() as u32 + 1).sum();
@@ -198,13 +212,27 @@ fn required(h: &Hir) -> Option<Vec<Vec<u8>>> {
             }
             Some(c.ranges().iter().flat_map(|r| (r.start()..=r.end()).map(|b| vec![b])).collect())
         }
-        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub),
-        HirKind::Capture(c) => required(&c.sub),
-        HirKind::Concat(v) => v.iter().filter_map(required).min_by_key(|s| cost(s)),
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub, depth + 1),
+        HirKind::Capture(c) => required(&c.sub, depth),
+        HirKind::Concat(v) => {
+            // any element's set will do; so will the literal prefixes of any tail of the
+            // concatenation (a match of the whole contains a match of the tail, which
+            // starts with one of them): those catch words under (?i), which are
+            // concatenations of two-letter classes
+            let mut best = v.iter().filter_map(|x| required(x, depth + 1)).min_by_key(|s| cost(s));
+            for i in (0..v.len()).filter(|_| depth <= MAX_TAIL_DEPTH) {
+                if let Some(lits) = prefix_literals(&Hir::concat(v[i..].to_vec())) {
+                    if best.as_ref().map_or(true, |b| cost(&lits) < cost(b)) {
+                        best = Some(lits);
+                    }
+                }
+            }
+            best
+        }
         HirKind::Alternation(v) => {
             let mut out: Vec<Vec<u8>> = Vec::new();
             for x in v {
-                for l in required(x)? {
+                for l in required(x, depth + 1)? {
                     if !out.contains(&l) {
                         out.push(l);
                     }
@@ -213,18 +241,55 @@ fn required(h: &Hir) -> Option<Vec<Vec<u8>>> {
             (out.len() <= MAX_REQUIRED).then_some(out)
         }
         _ => None,
+    };
+    let own = own.map(|s| lower_set(&s));
+    if depth > MAX_TAIL_DEPTH {
+        return own;
+    }
+    match (own, prefix_literals(h)) {
+        (Some(a), Some(b)) => Some(if cost(&b) < cost(&a) { b } else { a }),
+        (a, b) => a.or(b),
     }
 }
 
-/// How often a line contains one of `set`, roughly (lower is more selective): longer
-/// literals are rare, one common byte (a letter, a digit, a space, `.` or `,`) is in
-/// almost every line.
+/// The literal prefixes of `h` (every match starts with one of them), ASCII lower-cased;
+/// `None` when there are too many to list or one is empty.
+fn prefix_literals(h: &Hir) -> Option<Vec<Vec<u8>>> {
+    let mut e = Extractor::new();
+    e.kind(ExtractKind::Prefix);
+    let seq = e.extract(h);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    let set = lower_set(&lits.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>());
+    (set.len() <= MAX_REQUIRED).then_some(set)
+}
+
+/// ASCII lower-cased and deduplicated: a haystack containing a literal of `set` contains
+/// its lower-cased form ASCII case-insensitively, which is how the sets are searched.
+fn lower_set(set: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for l in set {
+        let l = l.to_ascii_lowercase();
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
+}
+
+/// How often a line contains one of `set`, roughly (lower is more selective): one common
+/// byte (a letter, a digit, a space, `.` or `,`) or a two-byte word is in almost every
+/// line, longer literals are rarer.
 fn cost(set: &[Vec<u8>]) -> u32 {
     set.iter()
         .map(|l| match l.as_slice() {
             [b] if b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b',') => 30,
-            [b] if b.is_ascii() => 8,
-            [_] | [_, _] => 4,
+            [_] => 8,
+            [_, _] => 30,
+            [_, _, _] => 10,
+            [_, _, _, _] => 3,
             _ => 1,
         })
         .sum()
@@ -233,13 +298,29 @@ fn cost(set: &[Vec<u8>]) -> u32 {
 /// A required-literal set is used only when at most this costly.
 const MAX_COST: u32 = 60;
 
+/// A first-byte gate letting more bytes than this through is weak: the required literals
+/// are searched then.
+const WEAK_FIRST: u32 = 128;
+
+/// An ASCII case-insensitive searcher for literal sets.
+pub fn literal_searcher<I, P>(pats: I) -> Option<AhoCorasick>
+where
+    I: IntoIterator<Item = P>,
+    P: AsRef<[u8]>,
+{
+    AhoCorasickBuilder::new().ascii_case_insensitive(true).match_kind(MatchKind::Standard).build(pats).ok()
+}
+
 /// Necessary conditions for a match of one regex.
 #[derive(Debug, Clone, Default)]
 pub struct Gate {
-    min_len: usize,
-    first: Option<ByteSet>,
-    last: Option<ByteSet>,
-    required: Option<AhoCorasick>,
+    pub min_len: usize,
+    pub first: Option<ByteSet>,
+    pub last: Option<ByteSet>,
+    /// Literals one of which every match contains (ASCII lower-cased).
+    pub required: Option<Vec<Vec<u8>>>,
+    /// Searcher for `required` when the first-byte gate is missing or weak.
+    search: Option<AhoCorasick>,
 }
 
 impl Gate {
@@ -267,16 +348,16 @@ impl Gate {
                 g.last = Some(s);
             }
         }
-        if let Some(set) = required(h).filter(|s| cost(s) <= MAX_COST) {
-            g.required = AhoCorasick::new(&set).ok();
+        g.required = required(h, 0).filter(|s| cost(s) <= MAX_COST);
+        if g.first.map_or(true, |f| f.len() > WEAK_FIRST) {
+            g.search = g.required.as_ref().and_then(literal_searcher);
         }
         g
     }
 
-    /// False only if the regex cannot match `hay`.
+    /// The length and byte gates (what [`Gate::may_match`] checks but the literals).
     #[inline]
-    pub fn may_match(&self, hay: &str) -> bool {
-        let b = hay.as_bytes();
+    pub fn bytes_may_match(&self, b: &[u8]) -> bool {
         if b.len() < self.min_len {
             return false;
         }
@@ -292,20 +373,33 @@ impl Gate {
                 _ => return false,
             }
         }
-        if let Some(ac) = &self.required {
-            if !ac.is_match(hay) {
-                return false;
-            }
-        }
         true
+    }
+
+    /// False only if the regex cannot match `hay`.
+    #[inline]
+    pub fn may_match(&self, hay: &str) -> bool {
+        self.bytes_may_match(hay.as_bytes()) && self.literals_may_match(hay)
+    }
+
+    /// The required-literal part of [`Gate::may_match`].
+    #[inline]
+    pub fn literals_may_match(&self, hay: &str) -> bool {
+        self.search.as_ref().map_or(true, |ac| ac.is_match(hay))
+    }
+
+    /// [`Gate::may_match`] with the required literals always searched (for tests).
+    #[cfg(test)]
+    pub fn may_match_all(&self, hay: &str) -> bool {
+        self.bytes_may_match(hay.as_bytes()) && self.required.as_ref().map_or(true, |r| literal_searcher(r).unwrap().is_match(hay))
     }
 }
 
 /// A regex behind its [`Gate`].
 #[derive(Debug, Clone)]
 pub struct GatedRegex {
-    re: Regex,
-    gate: Gate,
+    pub re: Regex,
+    pub gate: Gate,
 }
 
 impl GatedRegex {
@@ -330,7 +424,7 @@ impl GatedRegex {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -347,6 +441,12 @@ mod tests {
         let g = Gate::new(r"\w+ / \w+");
         assert!(g.first.is_none() && g.last.is_none() && g.required.is_some());
         assert!(g.may_match("a / b") && !g.may_match("a b"));
+        // words under (?i) are found as literals, case-insensitively
+        let g = Gate::new(r"(?i)\(photo: \w+\)");
+        assert!(g.required.as_ref().unwrap().iter().all(|l| l.len() >= 3), "{:?}", g.required);
+        assert!(g.may_match_all("x (PHOTO: y)") && !g.may_match_all("x (phot: y)"));
+        let g = Gate::new(r"(?i)\s(?:kelvin|sun)\s");
+        assert!(g.may_match_all("a \u{212A}elvin b") && g.may_match_all("a \u{17F}un b"));
         // (?m) anchors are line anchors: no gate from them
         assert!(Gate::new(r"(?m)^x").first.is_none());
         assert!(Gate::new("(").may_match(""));
@@ -360,7 +460,7 @@ mod tests {
         let g = Gate::new(pattern);
         for h in hays {
             if re.is_match(h) {
-                assert!(g.may_match(h), "gate of {pattern:?} rejects {h:?}");
+                assert!(g.may_match(h) && g.may_match_all(h), "gate of {pattern:?} rejects {h:?}");
             }
         }
     }

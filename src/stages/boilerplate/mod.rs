@@ -129,6 +129,7 @@ impl Config {
         }
         let specs = rules::merge_rules(builtin, &self.extra_rules, &self.disable_rules)?;
         let rules = RuleSet::compile(&specs)?;
+        fields::init();
         Ok(Stage { cfg: self.clone(), rules, stop: StopWords::builtin() })
     }
 }
@@ -445,7 +446,7 @@ impl Stage {
                 return Class::Bad(Cow::Borrowed("repeated-in-source"));
             }
         }
-        if let Some(name) = fields::byline(t) {
+        if let Some(name) = fields::byline_trimmed(t, st.raw_chars) {
             if self.cfg.fields && !doc.fields.contains_key("byline") {
                 doc.fields.insert("byline".into(), name.to_string());
             }
@@ -711,3 +712,4 @@ impl Stage {
 
 #[cfg(test)]
 mod tests;
+

@@ -200,8 +200,41 @@ pub struct RuleSet {
     /// that rejects most lines without running it.
     regex: Vec<GatedRegex>,
     regex_rule: Vec<usize>,
+    /// With at most 64 regexes, their byte gates as bit masks (bit `j`: regex `j`), so a
+    /// line visits only the regexes its first and last bytes allow.
+    masks: Option<RegexMasks>,
     /// Longest `max_chars` of any rule: longer lines skip matching entirely.
     longest: usize,
+}
+
+#[derive(Debug)]
+struct RegexMasks {
+    /// By first byte of the line: the regexes whose first-byte gate lets it through.
+    first: Box<[u64; 256]>,
+    /// By last byte of the line, the same for the last-byte gates.
+    last: Box<[u64; 256]>,
+}
+
+impl RegexMasks {
+    fn build(regex: &[GatedRegex]) -> Option<RegexMasks> {
+        if regex.len() > 64 {
+            return None;
+        }
+        let mut m = RegexMasks { first: Box::new([0; 256]), last: Box::new([0; 256]) };
+        for (j, re) in regex.iter().enumerate() {
+            let bit = 1u64 << j;
+            let g = &re.gate;
+            for b in 0..256 {
+                if g.first.map_or(true, |f| f.contains(b as u8)) {
+                    m.first[b] |= bit;
+                }
+                if g.last.map_or(true, |l| l.contains(b as u8)) {
+                    m.last[b] |= bit;
+                }
+            }
+        }
+        Some(m)
+    }
 }
 
 impl RuleSet {
@@ -287,6 +320,7 @@ impl RuleSet {
             contains_ac: build(&contains, StartKind::Unanchored)?,
             contains_rule,
             contains_max_chars,
+            masks: RegexMasks::build(&regexes),
             regex: regexes,
             regex_rule,
             longest,
@@ -373,11 +407,34 @@ impl RuleSet {
                 }
             }
         }
-        for (re, &r) in self.regex.iter().zip(&self.regex_rule) {
+        // regexes in rule order, up to the first match or the rule already found
+        let Some(m) = &self.masks else {
+            for (re, &r) in self.regex.iter().zip(&self.regex_rule) {
+                if best.is_some_and(|b| b <= r) {
+                    break;
+                }
+                if fits(r) && re.is_match(t) {
+                    best = Some(r);
+                    break;
+                }
+            }
+            return best;
+        };
+        let b = t.as_bytes();
+        let (Some(&b0), Some(&b1)) = (b.first(), b.last()) else { return best };
+        let mut cand = m.first[b0 as usize] & m.last[b1 as usize];
+        while cand != 0 {
+            let j = cand.trailing_zeros() as usize;
+            cand &= cand - 1;
+            let r = self.regex_rule[j];
             if best.is_some_and(|b| b <= r) {
                 break;
             }
-            if fits(r) && re.is_match(t) {
+            let re = &self.regex[j];
+            if !fits(r) || b.len() < re.gate.min_len {
+                continue;
+            }
+            if re.gate.literals_may_match(t) && re.re.is_match(t) {
                 best = Some(r);
                 break;
             }
@@ -393,6 +450,7 @@ fn prefix_norm(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex::Regex;
 
     fn set() -> RuleSet {
         RuleSet::compile(&builtin_rules().unwrap()).unwrap()
@@ -474,6 +532,45 @@ mod tests {
         assert_eq!(rule_of(&s, "Folgen Sie uns auf Twitter").as_deref(), Some("share-follow"));
         assert_eq!(rule_of(&s, "Facebook Twitter WhatsApp Email").as_deref(), Some("share-follow"));
         assert_eq!(rule_of(&s, "© 2024 Example Media. All rights reserved.").as_deref(), Some("legal-footer"));
+    }
+
+    /// The masked regex path (at most 64 regexes) and the plain one (more) give the same
+    /// rule as trying every regex without gates, on the gate test lines.
+    #[test]
+    fn regex_masks_agree_with_trying_every_regex() {
+        let specs = builtin_rules().unwrap();
+        let masked = set();
+        assert!(masked.masks.is_some());
+        let mut many = specs.clone();
+        many.push(RuleSpec { name: "padding".into(), regex: (0..64).map(|i| format!("^zz{i}q$")).collect(), ..Default::default() });
+        let plain = RuleSet::compile(&many).unwrap();
+        assert!(plain.masks.is_none());
+        let raw: Vec<(Regex, usize, usize)> = specs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.regex.iter().map(move |r| (Regex::new(r).unwrap(), i, s.max_chars.unwrap_or(DEFAULT_MAX_CHARS))))
+            .collect();
+        let mut sc = Scratch::default();
+        let mut hits = 0;
+        for h in super::super::gate::tests::sample_hays() {
+            let t = h.trim();
+            let chars = t.chars().count();
+            if chars == 0 || chars > masked.longest {
+                continue;
+            }
+            let a = masked.matches(t, chars, &mut sc);
+            let b = plain.matches(t, chars, &mut sc);
+            assert_eq!(a, b, "{t:?}");
+            // no phrase rule: the regexes alone decide
+            if let Some(r) = a {
+                if masked.regex_rule.contains(&r) && specs[r].lines.is_empty() && specs[r].prefixes.is_empty() && specs[r].contains.is_empty() {
+                    let first = raw.iter().find(|(re, _, mc)| chars <= *mc && re.is_match(t)).map(|x| x.1);
+                    assert_eq!(first, Some(r), "{t:?}");
+                    hits += 1;
+                }
+            }
+        }
+        assert!(hits > 100, "{hits}");
     }
 
     #[test]
