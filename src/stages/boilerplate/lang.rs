@@ -6,9 +6,7 @@
 //! hash lookup per token serves every language. Chinese is counted per character; Japanese
 //! (no list) is recognised by its kana particles.
 
-use std::collections::HashMap;
-
-use xxhash_rust::xxh3::Xxh3DefaultBuilder;
+use rustc_hash::FxHashMap;
 
 /// Languages with a stop-word list, in bit order.
 pub const LANGS: &[(&str, &str)] = &[
@@ -43,10 +41,38 @@ pub enum Lang {
     Unknown,
 }
 
+/// Lower-cased stop words to their language masks. Every token of every line is looked up,
+/// so the table is split by key length: keys of at most 8 bytes (most of them) are packed
+/// into a `u64`, keys of 9 to 16 bytes into a `u128` (zero padded; no key or token contains
+/// a NUL byte), and hashed with one or two FxHash steps, instead of hashing a `String` with
+/// a streaming hasher.
 #[derive(Debug)]
 pub struct StopWords {
-    words: HashMap<String, u32, Xxh3DefaultBuilder>,
+    short: FxHashMap<u64, u32>,
+    packed: FxHashMap<u128, u32>,
+    long: FxHashMap<Box<[u8]>, u32>,
+    /// Longest key in bytes: a longer lower-cased token cannot be a stop word.
+    max_len: usize,
+    /// Longest pure-ASCII key: an ASCII token lower-cases to the same length.
+    max_ascii_len: usize,
     zh_chars: Vec<char>,
+}
+
+/// `b` (at most 16 bytes) as a little-endian `u128`, zero padded, ASCII upper case
+/// lowered when `lower`. Built with shifts in registers: writing the bytes to a stack array
+/// and reading it back as one word stalls on store forwarding (a fifth of the lookup).
+#[inline]
+fn pack(b: &[u8], lower: bool) -> u128 {
+    let (mut lo, mut hi) = (0u64, 0u64);
+    for (i, &c) in b.iter().enumerate().take(16) {
+        let c = if lower { c.to_ascii_lowercase() } else { c } as u64;
+        if i < 8 {
+            lo |= c << (8 * i);
+        } else {
+            hi |= c << (8 * (i - 8));
+        }
+    }
+    (hi as u128) << 64 | lo as u128
 }
 
 /// Counts of one line: tokens, stop words in the document language, characters of CJK.
@@ -56,10 +82,50 @@ pub struct LineCounts {
     pub stops: u32,
     /// Tokens looked up for `stops` (a long line is sampled: its first [`SAMPLE_TOKENS`]).
     pub sampled: u32,
+    /// Tokens of at least 4 characters that start with a cased letter (counted in the same
+    /// pass over the tokens, for the title-case share).
+    pub cased: u32,
+    /// Of `cased`, those starting with an upper-case letter.
+    pub upper: u32,
 }
 
 /// Stop-word density of a long line is estimated from this many tokens.
 pub const SAMPLE_TOKENS: u32 = 64;
+
+/// The language is guessed from a sample of this many bytes from the middle of the text.
+pub const SAMPLE_BYTES: usize = 8_000;
+
+/// A line's token counts for every language at once ([`StopWords::tally`]).
+///
+/// Why: a text no longer than [`SAMPLE_BYTES`] is its own language sample, and its tokens are
+/// those of its lines. One pass over the tokens of each line then serves both the language
+/// guess (the hits of all tokens) and the line statistics (the stop words of every language
+/// among the first [`SAMPLE_TOKENS`] tokens, to be read off once the language is known),
+/// instead of tokenising and looking up the whole text twice.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LineTally {
+    words: u32,
+    cased: u32,
+    upper: u32,
+    /// Stop words per language (bit index of [`LANGS`]) among the first tokens.
+    stops: [u8; 16],
+}
+
+impl LineTally {
+    /// The line's counts in `lang`, as [`StopWords::count`] gives them; `lang` is one the
+    /// tally can answer for (a word list or unknown, not Chinese or Japanese).
+    pub fn counts(&self, lang: Lang) -> LineCounts {
+        let mut c = LineCounts { words: self.words, cased: self.cased, upper: self.upper, ..LineCounts::default() };
+        match lang {
+            Lang::Words(i) => {
+                c.sampled = self.words.min(SAMPLE_TOKENS);
+                c.stops = self.stops[i] as u32;
+            }
+            _ => c.sampled = self.words,
+        }
+        c
+    }
+}
 
 impl LineCounts {
     pub fn density(&self) -> f64 {
@@ -73,7 +139,7 @@ impl LineCounts {
 
 impl StopWords {
     pub fn builtin() -> StopWords {
-        let mut words: HashMap<String, u32, Xxh3DefaultBuilder> = HashMap::default();
+        let mut words: FxHashMap<String, u32> = FxHashMap::default();
         let mut zh_chars = Vec::new();
         for (i, (_, text)) in LANGS.iter().enumerate() {
             for line in text.lines() {
@@ -89,17 +155,70 @@ impl StopWords {
         }
         zh_chars.sort_unstable();
         zh_chars.dedup();
-        StopWords { words, zh_chars }
+        let (mut short, mut packed, mut long) = (FxHashMap::default(), FxHashMap::default(), FxHashMap::default());
+        let (mut max_len, mut max_ascii_len) = (0, 0);
+        for (w, m) in words {
+            let b = w.as_bytes();
+            max_len = max_len.max(b.len());
+            if b.is_ascii() {
+                max_ascii_len = max_ascii_len.max(b.len());
+            }
+            if b.len() <= 8 {
+                short.insert(pack(b, false) as u64, m);
+            } else if b.len() <= 16 {
+                packed.insert(pack(b, false), m);
+            } else {
+                long.insert(b.into(), m);
+            }
+        }
+        StopWords { short, packed, long, max_len, max_ascii_len, zh_chars }
+    }
+
+    /// Language mask of an already lower-cased token (0: no list has it).
+    #[inline]
+    fn mask_lower(&self, b: &[u8]) -> u32 {
+        if b.len() <= 8 {
+            self.short.get(&(pack(b, false) as u64)).copied().unwrap_or(0)
+        } else if b.len() <= 16 {
+            self.packed.get(&pack(b, false)).copied().unwrap_or(0)
+        } else if b.len() <= self.max_len {
+            self.long.get(b).copied().unwrap_or(0)
+        } else {
+            0
+        }
+    }
+
+    /// Language mask of a token: the lists that have its lower-cased form. ASCII tokens are
+    /// lower-cased on the stack; others go through [`lower_into`] (`buf` is scratch space).
+    #[inline]
+    pub fn mask(&self, tok: &str, buf: &mut String) -> u32 {
+        let b = tok.as_bytes();
+        if b.is_ascii() {
+            if b.len() > self.max_ascii_len {
+                return 0;
+            }
+            if b.len() <= 8 {
+                return self.short.get(&(pack(b, true) as u64)).copied().unwrap_or(0);
+            }
+            if b.len() <= 16 {
+                return self.packed.get(&pack(b, true)).copied().unwrap_or(0);
+            }
+            buf.clear();
+            buf.push_str(tok);
+            buf.make_ascii_lowercase();
+            return self.mask_lower(buf.as_bytes());
+        }
+        lower_into(tok, buf);
+        self.mask_lower(buf.as_bytes())
     }
 
     /// Guess the document language from its text: the word list with most hits, unless CJK
     /// characters dominate.
     pub fn detect(&self, text: &str) -> Lang {
         let mut hits = [0u32; 32];
-        let (mut cjk, mut kana, mut letters) = (0u32, 0u32, 0u32);
         let mut buf = String::new();
         // a sample is enough: 8 kB from the middle, where the body of a page usually is
-        const SAMPLE: usize = 8_000;
+        const SAMPLE: usize = SAMPLE_BYTES;
         let mut start = text.len().saturating_sub(SAMPLE) / 2;
         while !text.is_char_boundary(start) {
             start += 1;
@@ -109,61 +228,91 @@ impl StopWords {
             end -= 1;
         }
         let sample = &text[start..end];
-        for c in sample.chars() {
-            if c.is_ascii() {
-                letters += c.is_ascii_alphabetic() as u32;
-            } else if c.is_alphabetic() {
-                letters += 1;
-                if is_kana(c) {
-                    kana += 1;
-                } else if is_han(c) {
-                    cjk += 1;
-                }
-            }
-        }
-        if letters > 0 && (cjk + kana) * 3 > letters {
-            return if kana * 5 > cjk { Lang::Japanese } else { Lang::Chinese };
-        }
-        for tok in tokens(sample) {
-            lower_into(tok, &mut buf);
-            if let Some(&m) = self.words.get(buf.as_str()) {
-                for (i, h) in hits.iter_mut().enumerate().take(LANGS.len()) {
-                    if m & (1 << i) != 0 {
-                        *h += 1;
+        if maybe_cjk(sample) {
+            let (mut cjk, mut kana, mut letters) = (0u32, 0u32, 0u32);
+            for c in sample.chars() {
+                if c.is_ascii() {
+                    letters += c.is_ascii_alphabetic() as u32;
+                } else if c.is_alphabetic() {
+                    letters += 1;
+                    if is_kana(c) {
+                        kana += 1;
+                    } else if is_han(c) {
+                        cjk += 1;
                     }
                 }
             }
+            if letters > 0 && (cjk + kana) * 3 > letters {
+                return if kana * 5 > cjk { Lang::Japanese } else { Lang::Chinese };
+            }
         }
-        let (best, n) = hits.iter().enumerate().take(LANGS.len()).max_by_key(|(i, h)| (**h, usize::MAX - *i)).map(|(i, h)| (i, *h)).unwrap_or((0, 0));
-        if n < 5 {
-            Lang::Unknown
-        } else {
-            Lang::Words(best)
+        for tok in tokens(sample) {
+            let mut m = self.mask(tok, &mut buf);
+            while m != 0 {
+                let i = m.trailing_zeros() as usize;
+                if i < LANGS.len() {
+                    hits[i] += 1;
+                }
+                m &= m - 1;
+            }
         }
+        lang_of_hits(&hits)
     }
 
-    /// Count tokens and stop words of `line` for language `lang`. `buf` is scratch space.
+    /// Whether [`StopWords::tally`] of each line can stand in for `detect` and `count` on
+    /// `text`: the text is its whole sample, and cannot be Chinese or Japanese.
+    pub fn can_tally(text: &str) -> bool {
+        text.len() <= SAMPLE_BYTES && !maybe_cjk(text)
+    }
+
+    /// Tally one line (see [`LineTally`]), adding the language hits of all its tokens to
+    /// `hits`; [`lang_of_hits`] of the hits of all lines is `detect` of the text.
+    pub fn tally(&self, line: &str, hits: &mut [u32; 32], buf: &mut String) -> LineTally {
+        let mut t = LineTally::default();
+        let mut c = LineCounts::default();
+        for tok in tokens(line) {
+            title_case(tok, &mut c);
+            let mut m = self.mask(tok, buf);
+            let sampled = t.words < SAMPLE_TOKENS;
+            t.words += 1;
+            while m != 0 {
+                let i = m.trailing_zeros() as usize;
+                if i < LANGS.len() {
+                    hits[i] += 1;
+                    if sampled {
+                        t.stops[i] += 1;
+                    }
+                }
+                m &= m - 1;
+            }
+        }
+        t.cased = c.cased;
+        t.upper = c.upper;
+        t
+    }
+
+    /// Count tokens and stop words of `line` for language `lang`, and the cased/upper-case
+    /// token counts, in one pass over its tokens. `buf` is scratch space.
     pub fn count(&self, line: &str, lang: Lang, buf: &mut String) -> LineCounts {
         let mut c = LineCounts::default();
         match lang {
             Lang::Words(i) => {
                 for tok in tokens(line) {
                     c.words += 1;
+                    title_case(tok, &mut c);
                     if c.sampled >= SAMPLE_TOKENS {
                         continue;
                     }
                     c.sampled += 1;
-                    lower_into(tok, buf);
-                    if let Some(&m) = self.words.get(buf.as_str()) {
-                        if m & (1 << i) != 0 {
-                            c.stops += 1;
-                        }
+                    if self.mask(tok, buf) & (1 << i) != 0 {
+                        c.stops += 1;
                     }
                 }
             }
             Lang::Chinese | Lang::Japanese => {
                 // a CJK character counts as a "word"; latin tokens count as one each
                 for tok in tokens(line) {
+                    title_case(tok, &mut c);
                     let mut any_cjk = false;
                     for ch in tok.chars() {
                         if is_han(ch) || is_kana(ch) {
@@ -182,7 +331,10 @@ impl StopWords {
                 c.sampled = c.words;
             }
             Lang::Unknown => {
-                c.words = tokens(line).count() as u32;
+                for tok in tokens(line) {
+                    c.words += 1;
+                    title_case(tok, &mut c);
+                }
                 c.sampled = c.words;
             }
         }
@@ -190,11 +342,166 @@ impl StopWords {
     }
 }
 
+/// The language of a sample from its hits per language: the list with most hits (the first
+/// of equals), unknown below 5 hits.
+pub fn lang_of_hits(hits: &[u32; 32]) -> Lang {
+    let (best, n) = hits.iter().enumerate().take(LANGS.len()).max_by_key(|(i, h)| (**h, usize::MAX - *i)).map(|(i, h)| (i, *h)).unwrap_or((0, 0));
+    if n < 5 {
+        Lang::Unknown
+    } else {
+        Lang::Words(best)
+    }
+}
+
+/// Title-case counting of one token: a word of at least 4 characters that starts with a
+/// cased letter counts, and among those the upper-case ones.
+#[inline]
+fn title_case(w: &str, c: &mut LineCounts) {
+    // fewer than 4 bytes is fewer than 4 characters
+    if w.len() < 4 {
+        return;
+    }
+    let b0 = w.as_bytes()[0];
+    if b0 < 0x80 {
+        if !b0.is_ascii_alphabetic() {
+            return;
+        }
+        if !w.is_ascii() && w.chars().count() < 4 {
+            return;
+        }
+        c.cased += 1;
+        c.upper += b0.is_ascii_uppercase() as u32;
+        return;
+    }
+    let Some(f) = w.chars().next() else { return };
+    if (f.is_uppercase() || f.is_lowercase()) && w.chars().count() >= 4 {
+        c.cased += 1;
+        c.upper += f.is_uppercase() as u32;
+    }
+}
+
+/// Whether `s` may have enough CJK characters to be Chinese or Japanese (see `detect`):
+/// every kana or Han character counted there is three bytes in UTF-8 with a lead byte in
+/// 0xE3..=0xE9, and every ASCII letter counts as a letter. When such lead bytes are at most
+/// a third of the ASCII letters, `(cjk + kana) * 3 > letters` cannot hold, and the
+/// character-by-character decoding is skipped (two byte-counting loops that vectorise).
+fn maybe_cjk(s: &str) -> bool {
+    let b = s.as_bytes();
+    let wide = b.iter().filter(|&&x| (0xE3..=0xE9).contains(&x)).count();
+    if wide == 0 {
+        return false;
+    }
+    let ascii_letters = b.iter().filter(|&&x| (x | 0x20).wrapping_sub(b'a') < 26).count();
+    wide * 3 > ascii_letters
+}
+
 /// Word tokens: maximal runs of alphanumeric characters (apostrophes inside kept).
-pub fn tokens(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| !(if c.is_ascii() { c.is_ascii_alphanumeric() || c == '\'' } else { c == '’' || c.is_alphanumeric() }))
-        .map(|t| t.trim_matches(['\'', '’']))
-        .filter(|t| !t.is_empty())
+///
+/// The same tokens as splitting on every character that is not alphanumeric, `'` or `’`
+/// and trimming apostrophes off the pieces (`tokens_reference` in the tests), but ASCII bytes
+/// are classified with a table instead of decoding every character.
+pub fn tokens(s: &str) -> Tokens<'_> {
+    Tokens { s, pos: 0 }
+}
+
+/// ASCII bytes that belong to a token: letters, digits and the apostrophe.
+static TOKEN_BYTE: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'\'';
+        i += 1;
+    }
+    t
+};
+
+/// Iterator of [`tokens`].
+pub struct Tokens<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Tokens<'a> {
+    /// Whether the character at byte `i` (a char boundary) belongs to a token, and its length.
+    #[inline]
+    fn class_at(&self, i: usize) -> (bool, usize) {
+        let b = self.s.as_bytes()[i];
+        if b < 0x80 {
+            return (TOKEN_BYTE[b as usize], 1);
+        }
+        match self.s[i..].chars().next() {
+            Some(c) => (c == '’' || c.is_alphanumeric(), c.len_utf8()),
+            None => (false, 1),
+        }
+    }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let b = self.s.as_bytes();
+        let n = b.len();
+        loop {
+            // skip separators
+            loop {
+                if self.pos >= n {
+                    return None;
+                }
+                let (tok, len) = self.class_at(self.pos);
+                if tok {
+                    break;
+                }
+                self.pos += len;
+            }
+            let start = self.pos;
+            // the run of token characters
+            while self.pos < n {
+                let x = b[self.pos];
+                if x < 0x80 {
+                    if !TOKEN_BYTE[x as usize] {
+                        break;
+                    }
+                    self.pos += 1;
+                    continue;
+                }
+                let (tok, len) = self.class_at(self.pos);
+                if !tok {
+                    break;
+                }
+                self.pos += len;
+            }
+            let t = trim_apostrophes(&self.s[start..self.pos]);
+            if !t.is_empty() {
+                return Some(t);
+            }
+        }
+    }
+}
+
+/// `t.trim_matches(['\'', '’'])`.
+#[inline]
+fn trim_apostrophes(mut t: &str) -> &str {
+    loop {
+        if let Some(r) = t.strip_prefix('\'') {
+            t = r;
+        } else if let Some(r) = t.strip_prefix('’') {
+            t = r;
+        } else {
+            break;
+        }
+    }
+    loop {
+        if let Some(r) = t.strip_suffix('\'') {
+            t = r;
+        } else if let Some(r) = t.strip_suffix('’') {
+            t = r;
+        } else {
+            break;
+        }
+    }
+    t
 }
 
 fn lower_into(tok: &str, buf: &mut String) {
@@ -228,7 +535,7 @@ fn is_han(c: char) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn density(sw: &StopWords, text: &str) -> f64 {
@@ -270,6 +577,232 @@ mod tests {
         let c = sw.count("Politics Business Technology Science Health Sports Entertainment Video", lang, &mut b);
         assert_eq!(c.stops, 0);
         assert_eq!(c.words, 8);
+    }
+
+    /// The tokenizer before the ASCII fast path: the definition `tokens` must agree with.
+    fn tokens_reference(s: &str) -> impl Iterator<Item = &str> {
+        s.split(|c: char| !(if c.is_ascii() { c.is_ascii_alphanumeric() || c == '\'' } else { c == '’' || c.is_alphanumeric() }))
+            .map(|t| t.trim_matches(['\'', '’']))
+            .filter(|t| !t.is_empty())
+    }
+
+    /// Random text over an alphabet of the characters the fast paths treat specially
+    /// (apostrophes, case changes that alter byte length, CJK, separators), mixed with
+    /// stop words in random case.
+    pub(crate) fn random_texts(n: usize) -> Vec<String> {
+        let alphabet: Vec<char> = "aZe tT'’.,1é É ßẞ\u{212A}İ ςΣ日の カ中的дДі\n\t\u{a0}-“”اـ'’x".chars().collect();
+        let words: Vec<&str> = LANGS.iter().flat_map(|(_, t)| t.lines().filter(|l| !l.starts_with('#')).flat_map(|l| l.split_whitespace())).collect();
+        let mut x: u64 = 0x9E3779B97F4A7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..n)
+            .map(|_| {
+                let mut s = String::new();
+                let len = next() % 60;
+                for _ in 0..len {
+                    let r = next();
+                    if r % 3 == 0 {
+                        let w = words[(r / 3 % words.len() as u64) as usize];
+                        match r / 7 % 4 {
+                            0 => s.push_str(&w.to_uppercase()),
+                            1 => {
+                                let mut c = w.chars();
+                                if let Some(f) = c.next() {
+                                    s.extend(f.to_uppercase());
+                                    s.push_str(c.as_str());
+                                }
+                            }
+                            _ => s.push_str(w),
+                        }
+                        if r / 11 % 2 == 0 {
+                            s.push(' ');
+                        }
+                    } else {
+                        s.push(alphabet[(r / 3 % alphabet.len() as u64) as usize]);
+                    }
+                }
+                s
+            })
+            .collect()
+    }
+
+    /// The stop-word table and lookups before packing: a `String` map and `lower_into`.
+    struct Reference {
+        words: std::collections::HashMap<String, u32>,
+    }
+
+    impl Reference {
+        fn new() -> Reference {
+            let mut words = std::collections::HashMap::new();
+            for (i, (_, text)) in LANGS.iter().enumerate() {
+                for line in text.lines() {
+                    let line = line.split('#').next().unwrap_or("");
+                    for w in line.split_whitespace() {
+                        if i != ZH {
+                            *words.entry(w.to_lowercase()).or_default() |= 1 << i;
+                        }
+                    }
+                }
+            }
+            Reference { words }
+        }
+
+        fn mask(&self, tok: &str) -> u32 {
+            let mut b = String::new();
+            lower_into(tok, &mut b);
+            self.words.get(b.as_str()).copied().unwrap_or(0)
+        }
+
+        fn detect(&self, sw: &StopWords, text: &str) -> Lang {
+            let mut hits = [0u32; 32];
+            let (mut cjk, mut kana, mut letters) = (0u32, 0u32, 0u32);
+            const SAMPLE: usize = 8_000;
+            let mut start = text.len().saturating_sub(SAMPLE) / 2;
+            while !text.is_char_boundary(start) {
+                start += 1;
+            }
+            let mut end = (start + SAMPLE).min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let sample = &text[start..end];
+            for c in sample.chars() {
+                if c.is_ascii() {
+                    letters += c.is_ascii_alphabetic() as u32;
+                } else if c.is_alphabetic() {
+                    letters += 1;
+                    if is_kana(c) {
+                        kana += 1;
+                    } else if is_han(c) {
+                        cjk += 1;
+                    }
+                }
+            }
+            if letters > 0 && (cjk + kana) * 3 > letters {
+                return if kana * 5 > cjk { Lang::Japanese } else { Lang::Chinese };
+            }
+            let _ = sw;
+            for tok in tokens_reference(sample) {
+                let m = self.mask(tok);
+                for (i, h) in hits.iter_mut().enumerate().take(LANGS.len()) {
+                    if m & (1 << i) != 0 {
+                        *h += 1;
+                    }
+                }
+            }
+            let (best, n) = hits.iter().enumerate().take(LANGS.len()).max_by_key(|(i, h)| (**h, usize::MAX - *i)).map(|(i, h)| (i, *h)).unwrap_or((0, 0));
+            if n < 5 {
+                Lang::Unknown
+            } else {
+                Lang::Words(best)
+            }
+        }
+
+        /// (words, stops, sampled, cased, upper) as the old `count` and title-case loop had them.
+        fn count(&self, sw: &StopWords, line: &str, lang: Lang) -> (u32, u32, u32, u32, u32) {
+            let mut b = String::new();
+            let c = {
+                let (mut words, mut stops, mut sampled) = (0u32, 0u32, 0u32);
+                match lang {
+                    Lang::Words(i) => {
+                        for tok in tokens_reference(line) {
+                            words += 1;
+                            if sampled >= SAMPLE_TOKENS {
+                                continue;
+                            }
+                            sampled += 1;
+                            if self.mask(tok) & (1 << i) != 0 {
+                                stops += 1;
+                            }
+                        }
+                    }
+                    Lang::Chinese | Lang::Japanese => {
+                        for tok in tokens_reference(line) {
+                            let mut any = false;
+                            for ch in tok.chars() {
+                                if is_han(ch) || is_kana(ch) {
+                                    any = true;
+                                    words += 1;
+                                    let stop = if lang == Lang::Chinese { sw.zh_chars.binary_search(&ch).is_ok() } else { is_hiragana(ch) };
+                                    stops += stop as u32;
+                                }
+                            }
+                            words += !any as u32;
+                        }
+                        sampled = words;
+                    }
+                    Lang::Unknown => {
+                        words = tokens_reference(line).count() as u32;
+                        sampled = words;
+                    }
+                }
+                (words, stops, sampled)
+            };
+            b.clear();
+            let (mut cased, mut upper) = (0u32, 0u32);
+            for w in tokens_reference(line) {
+                let mut ch = w.chars();
+                if let Some(f) = ch.next() {
+                    if (f.is_uppercase() || f.is_lowercase()) && w.chars().count() >= 4 {
+                        cased += 1;
+                        if f.is_uppercase() {
+                            upper += 1;
+                        }
+                    }
+                }
+            }
+            (c.0, c.1, c.2, cased, upper)
+        }
+    }
+
+    #[test]
+    fn fast_tokens_masks_detect_and_counts_agree_with_the_reference() {
+        let sw = StopWords::builtin();
+        let r = Reference::new();
+        let mut texts = random_texts(4000);
+        // long texts: the detection sample is cut from the middle
+        texts.push(texts.concat());
+        texts.push("部长说，会谈将在星期一继续进行，他对会谈的结果持乐观态度。".repeat(400));
+        texts.push("The minister said that the talks would continue. ".repeat(300));
+        let mut buf = String::new();
+        for t in &texts {
+            let fast: Vec<&str> = tokens(t).collect();
+            let slow: Vec<&str> = tokens_reference(t).collect();
+            assert_eq!(fast, slow, "{t:?}");
+            for tok in &fast {
+                assert_eq!(sw.mask(tok, &mut buf), r.mask(tok), "{tok:?}");
+            }
+            assert_eq!(sw.detect(t), r.detect(&sw, t), "{t:?}");
+            for lang in [Lang::Words(0), Lang::Words(1), Lang::Words(3), Lang::Chinese, Lang::Japanese, Lang::Unknown] {
+                let c = sw.count(t, lang, &mut buf);
+                assert_eq!((c.words, c.stops, c.sampled, c.cased, c.upper), r.count(&sw, t, lang), "{t:?} {lang:?}");
+            }
+        }
+        // the one-pass tally of the lines agrees with detect + count on short texts
+        for t in &texts {
+            if !StopWords::can_tally(t) {
+                continue;
+            }
+            let mut hits = [0u32; 32];
+            let tallies: Vec<LineTally> = t.split('\n').map(|l| sw.tally(l.trim(), &mut hits, &mut buf)).collect();
+            let lang = lang_of_hits(&hits);
+            assert_eq!(lang, sw.detect(t), "{t:?}");
+            for (l, ty) in t.split('\n').zip(&tallies) {
+                let (a, b) = (ty.counts(lang), sw.count(l.trim(), lang, &mut buf));
+                assert_eq!((a.words, a.stops, a.sampled, a.cased, a.upper), (b.words, b.stops, b.sampled, b.cased, b.upper), "{l:?}");
+            }
+        }
+        // every stop word, in three cases, is found
+        for (w, &m) in &r.words {
+            for v in [w.clone(), w.to_uppercase(), w.replace('\'', "’")] {
+                assert_eq!(sw.mask(&v, &mut buf), r.mask(&v), "{v:?}");
+                assert!(m != 0);
+            }
+        }
     }
 
     #[test]

@@ -37,12 +37,15 @@
 //! ```
 
 pub mod fields;
+pub mod gate;
 pub mod lang;
 pub mod rules;
 pub mod unwrap;
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::document::{Document, Reject};
 use crate::error::ConfigError;
@@ -126,6 +129,7 @@ impl Config {
         }
         let specs = rules::merge_rules(builtin, &self.extra_rules, &self.disable_rules)?;
         let rules = RuleSet::compile(&specs)?;
+        fields::init();
         Ok(Stage { cfg: self.clone(), rules, stop: StopWords::builtin() })
     }
 }
@@ -138,11 +142,19 @@ pub struct Stage {
 
 /// Per-batch state: for each source, hashes of lines repeated in enough of its documents.
 struct Repeats {
-    by_source: HashMap<String, HashSet<u64>>,
+    by_source: FxHashMap<String, FxHashSet<u64>>,
 }
 
 fn line_hash(line: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(line.trim().as_bytes())
+}
+
+/// The distinct hashes of the non-blank lines of `text`, sorted.
+fn distinct_line_hashes(text: &str) -> Vec<u64> {
+    let mut v: Vec<u64> = text.lines().filter(|l| !l.trim().is_empty()).map(line_hash).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// Removal signals that come from statistics and context, not from a named rule.
@@ -193,32 +205,36 @@ impl DocStage for Stage {
         if min < 2 {
             return None;
         }
-        // source -> line hash -> number of documents containing it
-        let mut counts: HashMap<&str, HashMap<u64, usize>> = HashMap::new();
-        let mut docs_per_source: HashMap<&str, usize> = HashMap::new();
+        // the documents of each source with enough of them, in first-seen order
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut groups: Vec<(&str, Vec<&Document>)> = Vec::new();
         for d in batch {
-            *docs_per_source.entry(d.source.as_str()).or_default() += 1;
+            let k = *index.entry(d.source.as_str()).or_insert_with(|| {
+                groups.push((d.source.as_str(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[k].1.push(d);
         }
-        for d in batch {
-            if docs_per_source.get(d.source.as_str()).copied().unwrap_or(0) < min {
-                continue;
-            }
-            let mut seen = HashSet::new();
-            for l in d.text.lines() {
-                if !l.trim().is_empty() {
-                    seen.insert(line_hash(l));
+        groups.retain(|(_, docs)| docs.len() >= min);
+        // Why parallel: hashing every line of the batch on one thread (the other waiting)
+        // was a tenth of the stage. Each source is counted on its own (line hash -> number
+        // of its documents containing the line); the sets do not depend on the order.
+        let sets: Vec<(&str, FxHashSet<u64>)> = groups
+            .par_iter()
+            .map(|(src, docs)| {
+                let hashes: Vec<Vec<u64>> = docs.par_iter().map(|d| distinct_line_hashes(&d.text)).collect();
+                let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
+                for v in &hashes {
+                    for &h in v {
+                        *counts.entry(h).or_default() += 1;
+                    }
                 }
-            }
-            let m = counts.entry(d.source.as_str()).or_default();
-            for h in seen {
-                *m.entry(h).or_default() += 1;
-            }
-        }
-        let by_source: HashMap<String, HashSet<u64>> = counts
-            .into_iter()
-            .map(|(s, m)| (s.to_string(), m.into_iter().filter(|&(_, n)| n >= min).map(|(h, _)| h).collect::<HashSet<u64>>()))
-            .filter(|(_, set)| !set.is_empty())
+                let set: FxHashSet<u64> = counts.into_iter().filter(|&(_, n)| n as usize >= min).map(|(h, _)| h).collect();
+                (*src, set)
+            })
             .collect();
+        let by_source: FxHashMap<String, FxHashSet<u64>> =
+            sets.into_iter().filter(|(_, set)| !set.is_empty()).map(|(s, set)| (s.to_string(), set)).collect();
         if by_source.is_empty() {
             None
         } else {
@@ -245,22 +261,33 @@ impl DocStage for Stage {
 
 impl Stage {
     /// Classify and filter `text`; `None` when nothing changed.
-    fn clean(&self, text: &str, title: Option<&str>, repeats: Option<&HashSet<u64>>, doc: &mut Document) -> Option<String> {
+    fn clean(&self, text: &str, title: Option<&str>, repeats: Option<&FxHashSet<u64>>, doc: &mut Document) -> Option<String> {
         let lines: Vec<&str> = text.split('\n').collect();
-        let lang = self.stop.detect(text);
         let mut classes = Vec::with_capacity(lines.len());
         let mut stats = Vec::with_capacity(lines.len());
-        let mut norm = String::new();
+        let mut scratch = rules::Scratch::default();
         let mut buf = String::new();
+        // each line's trimmed text and hash, computed once for the three uses below
+        let trimmed: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
+        let hashes: Vec<u64> = trimmed.iter().map(|t| if t.is_empty() { 0 } else { xxhash_rust::xxh3::xxh3_64(t.as_bytes()) }).collect();
+        // the language and every line's token counts: in one pass over the tokens when the
+        // text is its own language sample, else `detect` first and `count` per line
+        let (lang, tallies) = if StopWords::can_tally(text) {
+            let mut hits = [0u32; 32];
+            let tallies: Vec<lang::LineTally> = trimmed.iter().map(|t| self.stop.tally(t, &mut hits, &mut buf)).collect();
+            (lang::lang_of_hits(&hits), Some(tallies))
+        } else {
+            (self.stop.detect(text), None)
+        };
 
         // lines that repeat inside a source: only when this document is not itself mostly
         // repeated (a duplicate document is dedup's business, not ours)
         let repeats = repeats.filter(|set| {
             let (mut n, mut r) = (0usize, 0usize);
-            for l in &lines {
-                if !l.trim().is_empty() {
+            for (t, h) in trimmed.iter().zip(&hashes) {
+                if !t.is_empty() {
                     n += 1;
-                    if set.contains(&line_hash(l)) {
+                    if set.contains(h) {
                         r += 1;
                     }
                 }
@@ -269,30 +296,32 @@ impl Stage {
         });
 
         // lines three or more times in this document (gallery captions, repeated teasers;
-        // repeated sentences, as in a series of interviews, are content)
-        let mut seen: HashMap<u64, u32> = HashMap::new();
-        for l in &lines {
-            let t = l.trim();
-            if t.len() >= 20 {
-                *seen.entry(line_hash(t)).or_default() += 1;
-            }
-        }
-        let repeated_here = |t: &str| t.len() >= 20 && seen.get(&line_hash(t)).is_some_and(|&n| n >= 3);
+        // repeated sentences, as in a series of interviews, are content); counted on the
+        // sorted hashes of the lines of 20 bytes or more
+        let mut long: Vec<u64> = trimmed.iter().zip(&hashes).filter(|(t, _)| t.len() >= 20).map(|(_, &h)| h).collect();
+        long.sort_unstable();
+        let any_triple = long.windows(3).any(|w| w[0] == w[2]);
+        let repeated_here = |t: &str, h: u64| {
+            any_triple && t.len() >= 20 && long.partition_point(|&x| x <= h) - long.partition_point(|&x| x < h) >= 3
+        };
 
-        for l in &lines {
-            let t = l.trim();
+        for (i, &t) in trimmed.iter().enumerate() {
             if t.is_empty() {
                 classes.push(Class::Blank);
                 stats.push(Stats::default());
                 continue;
             }
-            let st = self.stats(t, lang, &mut buf);
+            let counts = match &tallies {
+                Some(v) => v[i].counts(lang),
+                None => self.stop.count(t, lang, &mut buf),
+            };
+            let st = self.stats(t, lang, counts);
             stats.push(st);
-            if repeated_here(t) && !st.sentence_end {
+            if repeated_here(t, hashes[i]) && !st.sentence_end {
                 classes.push(Class::Bad(Cow::Borrowed("repeated-in-doc")));
                 continue;
             }
-            classes.push(self.first_pass(t, &st, lang, repeats, &mut norm, doc));
+            classes.push(self.first_pass(t, hashes[i], &st, lang, repeats, &mut scratch, doc));
         }
 
         // no prose at all by the stop-word measure (tables, scores, an unknown language):
@@ -388,25 +417,13 @@ impl Stage {
         }
     }
 
-    fn stats(&self, t: &str, lang: Lang, buf: &mut String) -> Stats {
+    /// Statistics of the trimmed line `t`, whose token counts are `c`.
+    fn stats(&self, t: &str, lang: Lang, c: lang::LineCounts) -> Stats {
         let chars = t.chars().count();
-        let c = self.stop.count(t, lang, buf);
         let last = t.trim_end_matches(|c: char| matches!(c, '"' | '\'' | '”' | '’' | '»' | '“' | ')' | ']' | '」' | '』'));
         let sentence_end = last.ends_with(['.', '!', '?', '…', '。', '！', '？', '؟', '।']);
-        let (mut cased, mut upper) = (0u32, 0u32);
-        for w in lang::tokens(t) {
-            let mut ch = w.chars();
-            if let Some(f) = ch.next() {
-                if f.is_uppercase() || f.is_lowercase() {
-                    if w.chars().count() >= 4 {
-                        cased += 1;
-                        if f.is_uppercase() {
-                            upper += 1;
-                        }
-                    }
-                }
-            }
-        }
+        // cased / upper-case word counts come from the same token pass as the stop words
+        let (cased, upper) = (c.cased, c.upper);
         let title_case = if cased == 0 { 0.0 } else { upper as f32 / cased as f32 };
         // a CJK character carries about as much as two or three Latin letters: length
         // thresholds are in Latin-letter terms
@@ -418,16 +435,18 @@ impl Stage {
         Stats { chars, raw_chars, words: c.words, density: c.density(), sentence_end, title_case }
     }
 
-    fn first_pass(&self, t: &str, st: &Stats, lang: Lang, repeats: Option<&HashSet<u64>>, norm: &mut String, doc: &mut Document) -> Class {
-        if let Some(r) = self.rules.matches(t, st.raw_chars, norm) {
-            return Class::Bad(Cow::Owned(self.rules.name(r).to_string()));
+    /// `t` is a trimmed non-blank line, `hash` its [`line_hash`].
+    #[allow(clippy::too_many_arguments)]
+    fn first_pass(&self, t: &str, hash: u64, st: &Stats, lang: Lang, repeats: Option<&FxHashSet<u64>>, sc: &mut rules::Scratch, doc: &mut Document) -> Class {
+        if let Some(r) = self.rules.matches(t, st.raw_chars, sc) {
+            return Class::Bad(Cow::Borrowed(self.rules.name(r)));
         }
         if let Some(set) = repeats {
-            if set.contains(&line_hash(t)) {
+            if set.contains(&hash) {
                 return Class::Bad(Cow::Borrowed("repeated-in-source"));
             }
         }
-        if let Some(name) = fields::byline(t) {
+        if let Some(name) = fields::byline_trimmed(t, st.raw_chars) {
             if self.cfg.fields && !doc.fields.contains_key("byline") {
                 doc.fields.insert("byline".into(), name.to_string());
             }
@@ -693,3 +712,4 @@ impl Stage {
 
 #[cfg(test)]
 mod tests;
+

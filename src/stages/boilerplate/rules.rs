@@ -8,11 +8,13 @@
 //! anywhere), or `regex` (on the trimmed original line). Every rule has `max_chars`: longer
 //! lines are never matched, so prose that merely mentions "advertisement" stays.
 
-use std::collections::HashMap;
+use std::sync::Mutex;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
-use regex::Regex;
+use once_cell::sync::Lazy;
+use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::gate::GatedRegex;
 use crate::error::ConfigError;
 
 /// The built-in packs, in the order their rules are tried.
@@ -92,25 +94,52 @@ pub fn merge_rules(mut base: Vec<RuleSpec>, extra: &[RuleSpec], disable: &[Strin
 
 /// Lower-case `line`, trim outer punctuation/symbols, collapse whitespace, into `out`.
 pub fn normalise_into(line: &str, out: &mut String) {
+    normalise_bounded(line, out, usize::MAX);
+}
+
+/// [`normalise_into`] that gives up (returns false, `out` unfinished) as soon as the output
+/// is longer than `max` bytes. Why: the normalised line is only compared with whole-line
+/// phrases, none longer than a few dozen bytes, and the output only grows; prose lines are
+/// mostly longer, so they stop after `max` bytes instead of being lower-cased whole. ASCII
+/// bytes are handled without decoding characters.
+pub fn normalise_bounded(line: &str, out: &mut String, max: usize) -> bool {
     out.clear();
     let t = line.trim_matches(|c: char| !c.is_alphanumeric() && !matches!(c, '©' | '@' | '(' | ')'));
     let t = t.trim_start_matches(['(', ')']).trim_end_matches(['(', ')']);
+    let b = t.as_bytes();
     let mut space = false;
-    for c in t.chars() {
-        if c.is_whitespace() {
-            space = true;
-            continue;
-        }
-        if space && !out.is_empty() {
-            out.push(' ');
-        }
-        space = false;
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
+    let mut i = 0;
+    while i < b.len() {
+        let x = b[i];
+        if x < 0x80 {
+            i += 1;
+            if (x as char).is_whitespace() {
+                space = true;
+                continue;
+            }
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(x.to_ascii_lowercase() as char);
         } else {
+            let Some(c) = t[i..].chars().next() else { break };
+            i += c.len_utf8();
+            if c.is_whitespace() {
+                space = true;
+                continue;
+            }
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
             out.extend(c.to_lowercase());
         }
+        if out.len() > max {
+            return false;
+        }
     }
+    true
 }
 
 fn normalise(s: &str) -> String {
@@ -119,38 +148,112 @@ fn normalise(s: &str) -> String {
     o
 }
 
-/// Compiled rules: one hash map for whole-line phrases, two automata, one regex set.
+/// Rule names as `&'static str`, leaked once per distinct name. Why: every removed line
+/// carries its rule name into the document log as a `Cow<'static, str>`; a borrowed name
+/// costs no allocation per removal. Stages may be built many times (tests, libraries), the
+/// set of names stays small.
+fn intern(name: &str) -> &'static str {
+    static NAMES: Lazy<Mutex<FxHashSet<&'static str>>> = Lazy::new(Default::default);
+    let mut set = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&n) = set.get(name) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.to_string().into_boxed_str());
+    set.insert(n);
+    n
+}
+
+/// Scratch buffers of [`RuleSet::matches`], reused from line to line.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    norm: String,
+    lower: String,
+}
+
+/// Compiled rules: one hash map for whole-line phrases, two automata, gated regexes.
+///
+/// Every part knows the longest line (`max_chars`) any of its rules accepts, so a line that
+/// no rule of a part could take skips that part; the results are those of trying everything.
 #[derive(Debug)]
 pub struct RuleSet {
-    names: Vec<String>,
+    names: Vec<&'static str>,
     max_chars: Vec<usize>,
-    lines: HashMap<String, Vec<usize>>,
+    lines: FxHashMap<String, Vec<usize>>,
+    /// Longest `max_chars` of a rule with `lines`, longest normalised phrase in bytes.
+    lines_max_chars: usize,
+    lines_max_len: usize,
     prefix_ac: Option<AhoCorasick>,
     prefix_rule: Vec<usize>,
+    /// Longest `max_chars` of a rule with `prefixes`, longest prefix phrase in bytes.
+    prefix_max_chars: usize,
+    prefix_max_len: usize,
+    /// Bit `(b0 << 8) | b1` is set for the first two bytes of every prefix phrase (for a
+    /// one-byte phrase, for every second byte): a line whose lower-cased first two bytes
+    /// (the second taken as 0 for a one-byte line) are not in it starts with no phrase.
+    prefix_pairs: Box<[u64; 1024]>,
     contains_ac: Option<AhoCorasick>,
     contains_rule: Vec<usize>,
+    /// Longest `max_chars` of a rule with `contains`.
+    contains_max_chars: usize,
     /// Tried one by one in rule order (a set would need all matches, and with Unicode
-    /// classes it falls back to the slow NFA); each has its own lazy DFA.
-    regex: Vec<Regex>,
+    /// classes it falls back to the slow NFA); each has its own lazy DFA, behind a gate
+    /// that rejects most lines without running it.
+    regex: Vec<GatedRegex>,
     regex_rule: Vec<usize>,
+    /// With at most 64 regexes, their byte gates as bit masks (bit `j`: regex `j`), so a
+    /// line visits only the regexes its first and last bytes allow.
+    masks: Option<RegexMasks>,
     /// Longest `max_chars` of any rule: longer lines skip matching entirely.
     longest: usize,
+}
+
+#[derive(Debug)]
+struct RegexMasks {
+    /// By first byte of the line: the regexes whose first-byte gate lets it through.
+    first: Box<[u64; 256]>,
+    /// By last byte of the line, the same for the last-byte gates.
+    last: Box<[u64; 256]>,
+}
+
+impl RegexMasks {
+    fn build(regex: &[GatedRegex]) -> Option<RegexMasks> {
+        if regex.len() > 64 {
+            return None;
+        }
+        let mut m = RegexMasks { first: Box::new([0; 256]), last: Box::new([0; 256]) };
+        for (j, re) in regex.iter().enumerate() {
+            let bit = 1u64 << j;
+            let g = &re.gate;
+            for b in 0..256 {
+                if g.first.map_or(true, |f| f.contains(b as u8)) {
+                    m.first[b] |= bit;
+                }
+                if g.last.map_or(true, |l| l.contains(b as u8)) {
+                    m.last[b] |= bit;
+                }
+            }
+        }
+        Some(m)
+    }
 }
 
 impl RuleSet {
     pub fn compile(specs: &[RuleSpec]) -> Result<RuleSet, ConfigError> {
         let mut names = Vec::new();
         let mut max_chars = Vec::new();
-        let mut lines: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut lines: FxHashMap<String, Vec<usize>> = FxHashMap::default();
         let (mut prefixes, mut prefix_rule) = (Vec::new(), Vec::new());
         let (mut contains, mut contains_rule) = (Vec::new(), Vec::new());
         let (mut regexes, mut regex_rule) = (Vec::new(), Vec::new());
+        let (mut lines_max_chars, mut prefix_max_chars, mut contains_max_chars) = (0, 0, 0);
         for (i, s) in specs.iter().enumerate() {
-            names.push(s.name.clone());
-            max_chars.push(s.max_chars.unwrap_or(DEFAULT_MAX_CHARS));
+            names.push(intern(&s.name));
+            let mc = s.max_chars.unwrap_or(DEFAULT_MAX_CHARS);
+            max_chars.push(mc);
             for p in &s.lines {
                 let n = normalise(p);
                 if !n.is_empty() {
+                    lines_max_chars = lines_max_chars.max(mc);
                     let v = lines.entry(n).or_default();
                     if !v.contains(&i) {
                         v.push(i);
@@ -160,6 +263,7 @@ impl RuleSet {
             for p in &s.prefixes {
                 let n = prefix_norm(p);
                 if !n.is_empty() {
+                    prefix_max_chars = prefix_max_chars.max(mc);
                     prefixes.push(n);
                     prefix_rule.push(i);
                 }
@@ -167,12 +271,13 @@ impl RuleSet {
             for p in &s.contains {
                 let n = p.to_lowercase();
                 if !n.trim().is_empty() {
+                    contains_max_chars = contains_max_chars.max(mc);
                     contains.push(n);
                     contains_rule.push(i);
                 }
             }
             for r in &s.regex {
-                let re = Regex::new(r).map_err(|e| {
+                let re = GatedRegex::new(r).map_err(|e| {
                     ConfigError::invalid("stages.boilerplate.extra_rules", format!("rule `{}`: bad regex {r:?}: {e}", s.name))
                 })?;
                 regexes.push(re);
@@ -190,28 +295,56 @@ impl RuleSet {
                 .map(Some)
                 .map_err(|e| ConfigError::invalid("stages.boilerplate.extra_rules", format!("phrases: {e}")))
         };
+        let mut prefix_pairs = Box::new([0u64; 1024]);
+        for p in &prefixes {
+            let b = p.as_bytes();
+            let mut set = |k: usize| prefix_pairs[k >> 6] |= 1 << (k & 63);
+            match b {
+                [a] => (0..256).for_each(|x| set(((*a as usize) << 8) | x)),
+                [a, c, ..] => set(((*a as usize) << 8) | *c as usize),
+                [] => {}
+            }
+        }
         let longest = max_chars.iter().copied().max().unwrap_or(0);
         Ok(RuleSet {
             names,
             max_chars,
+            lines_max_len: lines.keys().map(String::len).max().unwrap_or(0),
             lines,
+            lines_max_chars,
             prefix_ac: build(&prefixes, StartKind::Anchored)?,
+            prefix_max_len: prefixes.iter().map(String::len).max().unwrap_or(0),
             prefix_rule,
+            prefix_max_chars,
+            prefix_pairs,
             contains_ac: build(&contains, StartKind::Unanchored)?,
             contains_rule,
+            contains_max_chars,
+            masks: RegexMasks::build(&regexes),
             regex: regexes,
             regex_rule,
             longest,
         })
     }
 
-    pub fn name(&self, rule: usize) -> &str {
-        &self.names[rule]
+    pub fn name(&self, rule: usize) -> &'static str {
+        self.names[rule]
     }
 
-    /// The first rule (in pack order) matching `line`; `norm` is a scratch buffer.
+    /// Whether a prefix phrase can start `lower` (see `prefix_pairs`).
+    #[inline]
+    fn prefix_may_start(&self, lower: &[u8]) -> bool {
+        let k = match lower {
+            [] => return false,
+            [a] => (*a as usize) << 8,
+            [a, b, ..] => ((*a as usize) << 8) | *b as usize,
+        };
+        self.prefix_pairs[k >> 6] & (1 << (k & 63)) != 0
+    }
+
+    /// The first rule (in pack order) matching `line`; `sc` holds scratch buffers.
     /// `chars` is the trimmed line's length in characters.
-    pub fn matches(&self, line: &str, chars: usize, norm: &mut String) -> Option<usize> {
+    pub fn matches(&self, line: &str, chars: usize, sc: &mut Scratch) -> Option<usize> {
         if chars > self.longest || chars == 0 {
             return None;
         }
@@ -222,41 +355,86 @@ impl RuleSet {
                 *best = Some(r);
             }
         };
-        normalise_into(line, norm);
-        if let Some(v) = self.lines.get(norm.as_str()) {
-            for &r in v {
-                take(r, &mut best);
-            }
-        }
-        if self.prefix_ac.is_some() || self.contains_ac.is_some() {
-            // prefixes and infixes are matched on the lower-cased trimmed line (punctuation
-            // kept, so "read more:" can demand the colon)
-            let t = line.trim();
-            let lower: std::borrow::Cow<str> = if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase()) {
-                std::borrow::Cow::Borrowed(t)
-            } else if t.is_ascii() {
-                std::borrow::Cow::Owned(t.to_ascii_lowercase())
-            } else {
-                std::borrow::Cow::Owned(t.to_lowercase())
-            };
-            let lower = lower.as_ref();
-            if let Some(ac) = &self.prefix_ac {
-                for m in ac.find_overlapping_iter_anchored(lower) {
-                    take(self.prefix_rule[m], &mut best);
+        if chars <= self.lines_max_chars && normalise_bounded(line, &mut sc.norm, self.lines_max_len) {
+            if let Some(v) = self.lines.get(sc.norm.as_str()) {
+                for &r in v {
+                    take(r, &mut best);
                 }
             }
-            if let Some(ac) = &self.contains_ac {
+        }
+        let t = line.trim();
+        let need_prefix = self.prefix_ac.is_some() && chars <= self.prefix_max_chars;
+        let need_contains = self.contains_ac.is_some() && chars <= self.contains_max_chars;
+        if need_prefix || need_contains {
+            // prefixes and infixes are matched on the lower-cased trimmed line (punctuation
+            // kept, so "read more:" can demand the colon); an anchored phrase only sees the
+            // first `prefix_max_len` bytes, so without infixes to look for an ASCII line is
+            // lower-cased only that far
+            let lower = &mut sc.lower;
+            lower.clear();
+            let head = t.len().min(self.prefix_max_len);
+            if !need_contains && t.as_bytes()[..head].is_ascii() {
+                lower.push_str(&t[..head]);
+                lower.make_ascii_lowercase();
+            } else if t.is_ascii() {
+                lower.push_str(t);
+                lower.make_ascii_lowercase();
+            } else {
+                lower.push_str(&t.to_lowercase());
+            }
+            let lower = lower.as_str();
+            if let Some(ac) = self.prefix_ac.as_ref().filter(|_| need_prefix && self.prefix_may_start(lower.as_bytes())) {
+                // Anchored overlapping search is not offered by aho-corasick; emulate it by
+                // collecting every anchored leftmost match while shortening the allowed span.
+                let mut end = lower.len();
+                while end > 0 {
+                    let input = Input::new(lower).range(0..end).anchored(Anchored::Yes);
+                    match ac.try_find(input) {
+                        Ok(Some(m)) => {
+                            take(self.prefix_rule[m.pattern().as_usize()], &mut best);
+                            end = m.end().saturating_sub(1);
+                            while end > 0 && !lower.is_char_boundary(end) {
+                                end -= 1;
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            if let Some(ac) = self.contains_ac.as_ref().filter(|_| need_contains) {
                 for m in ac.find_iter(lower) {
                     take(self.contains_rule[m.pattern().as_usize()], &mut best);
                 }
             }
         }
-        let t = line.trim();
-        for (re, &r) in self.regex.iter().zip(&self.regex_rule) {
+        // regexes in rule order, up to the first match or the rule already found
+        let Some(m) = &self.masks else {
+            for (re, &r) in self.regex.iter().zip(&self.regex_rule) {
+                if best.is_some_and(|b| b <= r) {
+                    break;
+                }
+                if fits(r) && re.is_match(t) {
+                    best = Some(r);
+                    break;
+                }
+            }
+            return best;
+        };
+        let b = t.as_bytes();
+        let (Some(&b0), Some(&b1)) = (b.first(), b.last()) else { return best };
+        let mut cand = m.first[b0 as usize] & m.last[b1 as usize];
+        while cand != 0 {
+            let j = cand.trailing_zeros() as usize;
+            cand &= cand - 1;
+            let r = self.regex_rule[j];
             if best.is_some_and(|b| b <= r) {
                 break;
             }
-            if fits(r) && re.is_match(t) {
+            let re = &self.regex[j];
+            if !fits(r) || b.len() < re.gate.min_len {
+                continue;
+            }
+            if re.gate.literals_may_match(t) && re.re.is_match(t) {
                 best = Some(r);
                 break;
             }
@@ -269,43 +447,17 @@ fn prefix_norm(p: &str) -> String {
     p.trim().to_lowercase()
 }
 
-/// Anchored overlapping search is not offered by aho-corasick; emulate it by collecting
-/// every anchored leftmost match while shortening the allowed span.
-trait AnchoredAll {
-    fn find_overlapping_iter_anchored(&self, hay: &str) -> Vec<usize>;
-}
-
-impl AnchoredAll for AhoCorasick {
-    fn find_overlapping_iter_anchored(&self, hay: &str) -> Vec<usize> {
-        let mut out = Vec::new();
-        let mut end = hay.len();
-        while end > 0 {
-            let input = Input::new(hay).range(0..end).anchored(Anchored::Yes);
-            match self.try_find(input) {
-                Ok(Some(m)) => {
-                    out.push(m.pattern().as_usize());
-                    end = m.end().saturating_sub(1);
-                    while end > 0 && !hay.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                }
-                _ => break,
-            }
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex::Regex;
 
     fn set() -> RuleSet {
         RuleSet::compile(&builtin_rules().unwrap()).unwrap()
     }
 
     fn rule_of(s: &RuleSet, line: &str) -> Option<String> {
-        let mut n = String::new();
+        let mut n = Scratch::default();
         s.matches(line, line.trim().chars().count(), &mut n).map(|r| s.name(r).to_string())
     }
 
@@ -380,6 +532,45 @@ mod tests {
         assert_eq!(rule_of(&s, "Folgen Sie uns auf Twitter").as_deref(), Some("share-follow"));
         assert_eq!(rule_of(&s, "Facebook Twitter WhatsApp Email").as_deref(), Some("share-follow"));
         assert_eq!(rule_of(&s, "© 2024 Example Media. All rights reserved.").as_deref(), Some("legal-footer"));
+    }
+
+    /// The masked regex path (at most 64 regexes) and the plain one (more) give the same
+    /// rule as trying every regex without gates, on the gate test lines.
+    #[test]
+    fn regex_masks_agree_with_trying_every_regex() {
+        let specs = builtin_rules().unwrap();
+        let masked = set();
+        assert!(masked.masks.is_some());
+        let mut many = specs.clone();
+        many.push(RuleSpec { name: "padding".into(), regex: (0..64).map(|i| format!("^zz{i}q$")).collect(), ..Default::default() });
+        let plain = RuleSet::compile(&many).unwrap();
+        assert!(plain.masks.is_none());
+        let raw: Vec<(Regex, usize, usize)> = specs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.regex.iter().map(move |r| (Regex::new(r).unwrap(), i, s.max_chars.unwrap_or(DEFAULT_MAX_CHARS))))
+            .collect();
+        let mut sc = Scratch::default();
+        let mut hits = 0;
+        for h in super::super::gate::tests::sample_hays() {
+            let t = h.trim();
+            let chars = t.chars().count();
+            if chars == 0 || chars > masked.longest {
+                continue;
+            }
+            let a = masked.matches(t, chars, &mut sc);
+            let b = plain.matches(t, chars, &mut sc);
+            assert_eq!(a, b, "{t:?}");
+            // no phrase rule: the regexes alone decide
+            if let Some(r) = a {
+                if masked.regex_rule.contains(&r) && specs[r].lines.is_empty() && specs[r].prefixes.is_empty() && specs[r].contains.is_empty() {
+                    let first = raw.iter().find(|(re, _, mc)| chars <= *mc && re.is_match(t)).map(|x| x.1);
+                    assert_eq!(first, Some(r), "{t:?}");
+                    hits += 1;
+                }
+            }
+        }
+        assert!(hits > 100, "{hits}");
     }
 
     #[test]

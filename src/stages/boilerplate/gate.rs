@@ -1,0 +1,510 @@
+//! Cheap necessary conditions in front of a regex ([`GatedRegex`]).
+//!
+//! Why: the rule packs and the field detectors try some 30 regexes on most lines, and most
+//! lines match none of them. A `Regex::is_match` call costs 100-200 ns even when the lazy DFA
+//! dies on the first byte (cache pool, search setup), and a few patterns (breadcrumbs) scan
+//! whole lines. A gate derived from the pattern itself rejects almost every line for a few
+//! nanoseconds, and never rejects a line the regex would match:
+//!
+//! * **length**: a haystack shorter than the pattern's shortest match;
+//! * **first byte**: for a pattern anchored at the start (`^`) that cannot match the empty
+//!   string, every match starts at byte 0 with one of the bytes that can begin it;
+//! * **last byte**: the same at the end for a pattern anchored with `$`;
+//! * **required literal**: a set of strings one of which every match contains (e.g. one of
+//!   the separators of a breadcrumb, or the words a caption credit must end in), looked up
+//!   with a multi-pattern searcher, ASCII case-insensitively (a superset of the exact
+//!   literals). They are only searched when the first-byte gate is missing or weak: the
+//!   search costs about as much as a call of an anchored regex that fails early.
+//!
+//! The byte sets are computed from the parsed pattern (`regex-syntax`, the parser `regex`
+//! uses, with the same defaults), over-approximated where exactness would be costly (a
+//! Unicode range contributes every UTF-8 lead byte between those of its ends): a gate may let
+//! a line through that the regex then rejects, never the other way round. A pattern the
+//! analysis cannot use gets a gate that lets everything through.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Captures, Regex};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
+
+/// A set of bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn insert(&mut self, b: u8) {
+        self.0[(b >> 6) as usize] |= 1 << (b & 63);
+    }
+
+    fn insert_range(&mut self, a: u8, b: u8) {
+        for x in a..=b {
+            self.insert(x);
+        }
+    }
+
+    fn union(&mut self, o: &ByteSet) {
+        for (a, b) in self.0.iter_mut().zip(o.0) {
+            *a |= b;
+        }
+    }
+
+    #[inline]
+    pub fn contains(&self, b: u8) -> bool {
+        self.0[(b >> 6) as usize] & (1 << (b & 63)) != 0
+    }
+
+    fn len(&self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
+    }
+}
+
+/// First byte of the UTF-8 encoding of `c`.
+fn lead_byte(c: char) -> u8 {
+    let mut b = [0u8; 4];
+    c.encode_utf8(&mut b);
+    b[0]
+}
+
+/// The bytes a non-empty match of `h` can start with, and whether `h` can match the empty
+/// string. UTF-8 lead bytes grow with the code point, so a range of characters starts with
+/// a byte between the lead bytes of its ends.
+fn first_bytes(h: &Hir) -> (ByteSet, bool) {
+    let mut s = ByteSet::default();
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => (s, true),
+        HirKind::Literal(l) => match l.0.first() {
+            Some(&b) => {
+                s.insert(b);
+                (s, false)
+            }
+            None => (s, true),
+        },
+        HirKind::Class(Class::Unicode(c)) => {
+            for r in c.ranges() {
+                s.insert_range(lead_byte(r.start()), lead_byte(r.end()));
+            }
+            (s, false)
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            for r in c.ranges() {
+                s.insert_range(r.start(), r.end());
+            }
+            (s, false)
+        }
+        HirKind::Repetition(r) => {
+            let (a, n) = first_bytes(&r.sub);
+            (a, n || r.min == 0)
+        }
+        HirKind::Capture(c) => first_bytes(&c.sub),
+        HirKind::Concat(v) => {
+            for x in v {
+                let (a, n) = first_bytes(x);
+                s.union(&a);
+                if !n {
+                    return (s, false);
+                }
+            }
+            (s, true)
+        }
+        HirKind::Alternation(v) => {
+            let mut nullable = false;
+            for x in v {
+                let (a, n) = first_bytes(x);
+                s.union(&a);
+                nullable |= n;
+            }
+            (s, nullable)
+        }
+    }
+}
+
+/// The bytes a non-empty match of `h` can end with, and whether `h` can match the empty
+/// string. A character beyond ASCII ends with a continuation byte (0x80..=0xBF).
+fn last_bytes(h: &Hir) -> (ByteSet, bool) {
+    let mut s = ByteSet::default();
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => (s, true),
+        HirKind::Literal(l) => match l.0.last() {
+            Some(&b) => {
+                s.insert(b);
+                (s, false)
+            }
+            None => (s, true),
+        },
+        HirKind::Class(Class::Unicode(c)) => {
+            for r in c.ranges() {
+                let (a, b) = (r.start() as u32, r.end() as u32);
+                if a < 0x80 {
+                    s.insert_range(a as u8, b.min(0x7f) as u8);
+                }
+                if b >= 0x80 {
+                    s.insert_range(0x80, 0xbf);
+                }
+            }
+            (s, false)
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            for r in c.ranges() {
+                s.insert_range(r.start(), r.end());
+            }
+            (s, false)
+        }
+        HirKind::Repetition(r) => {
+            let (a, n) = last_bytes(&r.sub);
+            (a, n || r.min == 0)
+        }
+        HirKind::Capture(c) => last_bytes(&c.sub),
+        HirKind::Concat(v) => {
+            for x in v.iter().rev() {
+                let (a, n) = last_bytes(x);
+                s.union(&a);
+                if !n {
+                    return (s, false);
+                }
+            }
+            (s, true)
+        }
+        HirKind::Alternation(v) => {
+            let mut nullable = false;
+            for x in v {
+                let (a, n) = last_bytes(x);
+                s.union(&a);
+                nullable |= n;
+            }
+            (s, nullable)
+        }
+    }
+}
+
+/// Deepest nesting at which literal prefixes are extracted.
+const MAX_TAIL_DEPTH: u32 = 1;
+
+/// Classes of at most this many characters are expanded into literals.
+const MAX_CLASS_CHARS: u32 = 8;
+/// A required-literal set larger than this is not used.
+const MAX_REQUIRED: usize = 32;
+
+/// Strings of which every match of `h` contains at least one (`None`: no such set found),
+/// ASCII lower-cased (see [`lower_set`]). Literal prefixes (the costly part: the extractor
+/// expands case-insensitive classes) are taken of `h` and of the tails of concatenations
+/// down to depth [`MAX_TAIL_DEPTH`].
+fn required(h: &Hir, depth: u32) -> Option<Vec<Vec<u8>>> {
+    let own = match h.kind() {
+        HirKind::Literal(l) if !l.0.is_empty() => Some(vec![l.0.to_vec()]),
+        HirKind::Class(Class::Unicode(c)) => {
+            let n: u32 = c.ranges().iter().map(|r| r.end() as u32 - r.start() as u32 + 1).sum();
+            if n == 0 || n > MAX_CLASS_CHARS {
+                return None;
+            }
+            let mut out = Vec::new();
+            for r in c.ranges() {
+                for cp in r.start() as u32..=r.end() as u32 {
+                    let ch = char::from_u32(cp)?;
+                    out.push(ch.to_string().into_bytes());
+                }
+            }
+            Some(out)
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let n: u32 = c.ranges().iter().map(|r| r.end() as u32 - r.start() as u32 + 1).sum();
+            if n == 0 || n > MAX_CLASS_CHARS {
+                return None;
+            }
+            Some(c.ranges().iter().flat_map(|r| (r.start()..=r.end()).map(|b| vec![b])).collect())
+        }
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub, depth + 1),
+        HirKind::Capture(c) => required(&c.sub, depth),
+        HirKind::Concat(v) => {
+            // any element's set will do; so will the literal prefixes of any tail of the
+            // concatenation (a match of the whole contains a match of the tail, which
+            // starts with one of them): those catch words under (?i), which are
+            // concatenations of two-letter classes
+            let mut best = v.iter().filter_map(|x| required(x, depth + 1)).min_by_key(|s| cost(s));
+            for i in (0..v.len()).filter(|_| depth <= MAX_TAIL_DEPTH) {
+                if let Some(lits) = prefix_literals(&Hir::concat(v[i..].to_vec())) {
+                    if best.as_ref().map_or(true, |b| cost(&lits) < cost(b)) {
+                        best = Some(lits);
+                    }
+                }
+            }
+            best
+        }
+        HirKind::Alternation(v) => {
+            let mut out: Vec<Vec<u8>> = Vec::new();
+            for x in v {
+                for l in required(x, depth + 1)? {
+                    if !out.contains(&l) {
+                        out.push(l);
+                    }
+                }
+            }
+            (out.len() <= MAX_REQUIRED).then_some(out)
+        }
+        _ => None,
+    };
+    let own = own.map(|s| lower_set(&s));
+    if depth > MAX_TAIL_DEPTH {
+        return own;
+    }
+    match (own, prefix_literals(h)) {
+        (Some(a), Some(b)) => Some(if cost(&b) < cost(&a) { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The literal prefixes of `h` (every match starts with one of them), ASCII lower-cased;
+/// `None` when there are too many to list or one is empty.
+fn prefix_literals(h: &Hir) -> Option<Vec<Vec<u8>>> {
+    let mut e = Extractor::new();
+    e.kind(ExtractKind::Prefix);
+    let seq = e.extract(h);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    let set = lower_set(&lits.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>());
+    (set.len() <= MAX_REQUIRED).then_some(set)
+}
+
+/// ASCII lower-cased and deduplicated: a haystack containing a literal of `set` contains
+/// its lower-cased form ASCII case-insensitively, which is how the sets are searched.
+fn lower_set(set: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for l in set {
+        let l = l.to_ascii_lowercase();
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
+}
+
+/// How often a line contains one of `set`, roughly (lower is more selective): one common
+/// byte (a letter, a digit, a space, `.` or `,`) or a two-byte word is in almost every
+/// line, longer literals are rarer.
+fn cost(set: &[Vec<u8>]) -> u32 {
+    set.iter()
+        .map(|l| match l.as_slice() {
+            [b] if b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b',') => 30,
+            [_] => 8,
+            [_, _] => 30,
+            [_, _, _] => 10,
+            [_, _, _, _] => 3,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// A required-literal set is used only when at most this costly.
+const MAX_COST: u32 = 60;
+
+/// A first-byte gate letting more bytes than this through is weak: the required literals
+/// are searched then.
+const WEAK_FIRST: u32 = 128;
+
+/// An ASCII case-insensitive searcher for literal sets.
+pub fn literal_searcher<I, P>(pats: I) -> Option<AhoCorasick>
+where
+    I: IntoIterator<Item = P>,
+    P: AsRef<[u8]>,
+{
+    AhoCorasickBuilder::new().ascii_case_insensitive(true).match_kind(MatchKind::Standard).build(pats).ok()
+}
+
+/// Necessary conditions for a match of one regex.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    pub min_len: usize,
+    pub first: Option<ByteSet>,
+    pub last: Option<ByteSet>,
+    /// Literals one of which every match contains (ASCII lower-cased).
+    pub required: Option<Vec<Vec<u8>>>,
+    /// Searcher for `required` when the first-byte gate is missing or weak.
+    search: Option<AhoCorasick>,
+}
+
+impl Gate {
+    /// The gate of `pattern` (as `Regex::new` would parse it); a pattern that does not
+    /// parse gets the open gate.
+    pub fn new(pattern: &str) -> Gate {
+        match regex_syntax::ParserBuilder::new().build().parse(pattern) {
+            Ok(h) => Gate::of(&h),
+            Err(_) => Gate::default(),
+        }
+    }
+
+    fn of(h: &Hir) -> Gate {
+        let p = h.properties();
+        let mut g = Gate { min_len: p.minimum_len().unwrap_or(0), ..Gate::default() };
+        if p.look_set_prefix().contains(Look::Start) {
+            let (s, nullable) = first_bytes(h);
+            if !nullable {
+                g.first = Some(s);
+            }
+        }
+        if p.look_set_suffix().contains(Look::End) {
+            let (s, nullable) = last_bytes(h);
+            if !nullable {
+                g.last = Some(s);
+            }
+        }
+        g.required = required(h, 0).filter(|s| cost(s) <= MAX_COST);
+        if g.first.map_or(true, |f| f.len() > WEAK_FIRST) {
+            g.search = g.required.as_ref().and_then(literal_searcher);
+        }
+        g
+    }
+
+    /// The length and byte gates (what [`Gate::may_match`] checks but the literals).
+    #[inline]
+    pub fn bytes_may_match(&self, b: &[u8]) -> bool {
+        if b.len() < self.min_len {
+            return false;
+        }
+        if let Some(f) = &self.first {
+            match b.first() {
+                Some(&x) if f.contains(x) => {}
+                _ => return false,
+            }
+        }
+        if let Some(l) = &self.last {
+            match b.last() {
+                Some(&x) if l.contains(x) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// False only if the regex cannot match `hay`.
+    #[inline]
+    pub fn may_match(&self, hay: &str) -> bool {
+        self.bytes_may_match(hay.as_bytes()) && self.literals_may_match(hay)
+    }
+
+    /// The required-literal part of [`Gate::may_match`].
+    #[inline]
+    pub fn literals_may_match(&self, hay: &str) -> bool {
+        self.search.as_ref().map_or(true, |ac| ac.is_match(hay))
+    }
+
+    /// [`Gate::may_match`] with the required literals always searched (for tests).
+    #[cfg(test)]
+    pub fn may_match_all(&self, hay: &str) -> bool {
+        self.bytes_may_match(hay.as_bytes()) && self.required.as_ref().map_or(true, |r| literal_searcher(r).unwrap().is_match(hay))
+    }
+}
+
+/// A regex behind its [`Gate`].
+#[derive(Debug, Clone)]
+pub struct GatedRegex {
+    pub re: Regex,
+    pub gate: Gate,
+}
+
+impl GatedRegex {
+    pub fn new(pattern: &str) -> Result<GatedRegex, regex::Error> {
+        let re = Regex::new(pattern)?;
+        Ok(GatedRegex { re, gate: Gate::new(pattern) })
+    }
+
+    #[inline]
+    pub fn is_match(&self, hay: &str) -> bool {
+        self.gate.may_match(hay) && self.re.is_match(hay)
+    }
+
+    #[inline]
+    pub fn captures<'h>(&self, hay: &'h str) -> Option<Captures<'h>> {
+        if self.gate.may_match(hay) {
+            self.re.captures(hay)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    #[test]
+    fn gates_of_simple_patterns() {
+        let g = Gate::new(r"(?i)^ad\d+$");
+        let f = g.first.unwrap();
+        assert!(f.contains(b'a') && f.contains(b'A') && !f.contains(b'b'));
+        let l = g.last.unwrap();
+        assert!(l.contains(b'7') && l.contains(0x80) && !l.contains(b'x'));
+        assert_eq!(g.min_len, 3);
+        // can match the empty string: no byte gate
+        assert!(Gate::new(r"^a*$").first.is_none());
+        // not anchored: no byte gate, a required literal instead
+        let g = Gate::new(r"\w+ / \w+");
+        assert!(g.first.is_none() && g.last.is_none() && g.required.is_some());
+        assert!(g.may_match("a / b") && !g.may_match("a b"));
+        // words under (?i) are found as literals, case-insensitively
+        let g = Gate::new(r"(?i)\(photo: \w+\)");
+        assert!(g.required.as_ref().unwrap().iter().all(|l| l.len() >= 3), "{:?}", g.required);
+        assert!(g.may_match_all("x (PHOTO: y)") && !g.may_match_all("x (phot: y)"));
+        let g = Gate::new(r"(?i)\s(?:kelvin|sun)\s");
+        assert!(g.may_match_all("a \u{212A}elvin b") && g.may_match_all("a \u{17F}un b"));
+        // (?m) anchors are line anchors: no gate from them
+        assert!(Gate::new(r"(?m)^x").first.is_none());
+        assert!(Gate::new("(").may_match(""));
+    }
+
+    /// A gate never rejects what its regex matches: every built-in rule and field regex, on
+    /// random lines over an alphabet of the bytes the patterns care about, and on the lines
+    /// the rule tests use.
+    pub(crate) fn check_gate(pattern: &str, hays: &[String]) {
+        let re = Regex::new(pattern).unwrap();
+        let g = Gate::new(pattern);
+        for h in hays {
+            if re.is_match(h) {
+                assert!(g.may_match(h) && g.may_match_all(h), "gate of {pattern:?} rejects {h:?}");
+            }
+        }
+    }
+
+    pub(crate) fn sample_hays() -> Vec<String> {
+        let mut v: Vec<String> = crate::stages::boilerplate::lang::tests::random_texts(3000);
+        let pieces = [
+            "Advertisement", "- Ad -", "ADVERT", "Facebook", " Twitter | Email", "jane says:", "12 comments", "34 responses to ", "(3 replies)",
+            "RU UA EN", "English | Deutsch", "Home > World > Europe", " » ", "you are here:", "ugc_banner", "main img", "648x415", "1200×800 a",
+            "photo.jpg", "IMG-1.png!", "/ AFP", "(Reuters)", "Photo: x", "(AP Photo/Jane Doe)", ". Photograph:(Reuters)", "Watch: A b",
+            "play video", "Jane Doe is a writer", "Max Muster ist Redakteur", "Иван — журналист", "5 min read", "Reading time: 3",
+            "By Jane Doe", "Автор: Иван", "Jane Doe, AP", "LONDON (Reuters) - The", "12.03.2021", "2021-03-12", " ", "\u{a0}", "’", "K", "\u{212A}",
+            "ſ", "İ", ":", "é", "日本語", "x", "/", "|", "—", "–", "-", "(", ")", "[", "]", "1", "22", "a", "Z", ".", "!",
+        ];
+        let mut x: u64 = 0x2545F4914F6CDD1D;
+        for _ in 0..20000 {
+            let mut s = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = x % 6 + 1;
+            for k in 0..n {
+                let r = x.rotate_left(k as u32 * 9);
+                s.push_str(pieces[(r % pieces.len() as u64) as usize]);
+                if r & 64 != 0 {
+                    s.push(' ');
+                }
+            }
+            v.push(s.trim().to_string());
+        }
+        v
+    }
+
+    #[test]
+    fn gates_never_reject_a_match_of_the_builtin_patterns() {
+        let hays = sample_hays();
+        let specs = crate::stages::boilerplate::rules::builtin_rules().unwrap();
+        let mut n = 0;
+        for s in &specs {
+            for p in &s.regex {
+                check_gate(p, &hays);
+                n += 1;
+            }
+        }
+        assert!(n >= 20);
+    }
+}
