@@ -207,8 +207,7 @@ fn fix_mojibake_lines(text: &str) -> Option<(String, u64)> {
     let mut copied = 0;
     let mut total = 0;
     let mut pos = 0;
-    while let Some(k) = b[pos..].iter().position(|&x| x >= 0x80) {
-        let p = pos + k;
+    while let Some(p) = mojibake::next_non_ascii(b, pos) {
         // `start` and `end` sit next to a '\n' (or at the ends): char boundaries.
         let start = memchr::memrchr(b'\n', &b[..p]).map_or(0, |i| i + 1);
         let end = memchr::memchr(b'\n', &b[p..]).map_or(b.len(), |i| p + i);
