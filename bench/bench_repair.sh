@@ -8,7 +8,12 @@ MB=${MB:-50}
 DATA=${1:-bench/data/scale_${MB}mb.jsonl}
 if [ ! -f "$DATA" ]; then
     mkdir -p bench/data/gen
-    python3 /work/shared/eval/make_scale_corpus.py --mb "$MB" --format jsonl --out bench/data/gen
+    SHARED="${SHARED:-../shared}"
+    if [ -f "$SHARED/eval/make_scale_corpus.py" ]; then
+        python3 "$SHARED/eval/make_scale_corpus.py" --mb "$MB" --format jsonl --out bench/data/gen
+    else
+        python3 scripts/make_dump.py --mb "$MB" --out bench/data/gen
+    fi
     cat $(find bench/data/gen -name '*.jsonl' | sort) > "$DATA"
 fi
 if [ ! -x bench/.venv/bin/python ]; then
@@ -23,23 +28,26 @@ T0=$(date +%s.%N)
 ./target/release/examples/eval_repair "$DATA" text > /dev/null
 T1=$(date +%s.%N)
 PW_EX=$(python3 -c "print($BYTES/1e6/($T1-$T0))")
-# The real pipeline, once it exists: presswash run --stages repair.
-PW_RUN=""
-if cargo build -q --release 2>/dev/null && ./target/release/presswash run --help >/dev/null 2>&1; then
-    OUT=$(mktemp -d)
-    T0=$(date +%s.%N)
-    ./target/release/presswash run --stages repair --threads 1 --quiet --input "$DATA" --output "$OUT" >/dev/null
-    T1=$(date +%s.%N)
-    PW_RUN=$(python3 -c "print($BYTES/1e6/($T1-$T0))")
+# The real pipeline as a user runs it (whole process: read, parse, repair, write clean.jsonl
+# and clean.csv), on one thread and on every core.
+cargo build -q --release
+pw_run() {
+    local OUT; OUT=$(mktemp -d)
+    local T0; T0=$(date +%s.%N)
+    ./target/release/presswash run --config /dev/null --stages repair --threads "$1" --quiet --input "$DATA" --output "$OUT" >/dev/null
+    local T1; T1=$(date +%s.%N)
     rm -rf "$OUT"
-fi
+    python3 -c "print($BYTES/1e6/($T1-$T0))"
+}
+PW_RUN=$(pw_run 1)
+PW_RUN_ALL=$(pw_run 0)
 ANCHORS=$(bench/.venv/bin/python bench/bench_repair.py "$DATA")
-python3 - "$PW_EX" "$PW_RUN" "$ANCHORS" <<'PY'
+python3 - "$PW_EX" "$PW_RUN" "$ANCHORS" "$PW_RUN_ALL" "$(nproc)" <<'PY'
 import json, sys
-ex, run, anchors = float(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+ex, run, anchors, run_all, cores = float(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 rows = [("presswash repair (function, 1 thread)", ex)]
-if run:
-    rows.append(("presswash run --stages repair (1 thread)", float(run)))
+rows.append(("presswash run --stages repair (1 thread)", float(run)))
+rows.append(("presswash run --stages repair (%s cores)" % cores, run_all))
 rows.append(("ftfy.fix_text (typography off)", anchors["ftfy"]))
 if "plsfix" in anchors:
     rows.append(("plsfix.fix_text", anchors["plsfix"]))
