@@ -344,6 +344,10 @@ pub struct DocSummary {
 
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// Where an encoded summary's sketch starts (after exact hash, sizes and the three counts):
+/// its values are little-endian `u32`s from there on.
+pub const SUMMARY_SKETCH_AT: usize = 28;
+
 /// Length of the sketch prefix of the first look at a candidate pair.
 pub(crate) const QUICK: usize = 48;
 
@@ -521,7 +525,7 @@ struct Sizes {
 /// The first [`QUICK`] values of a sketch (unused places are 0), 3 cache lines.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
-struct Prefix([u32; QUICK]);
+pub(crate) struct Prefix(pub(crate) [u32; QUICK]);
 
 /// The dedup barrier stage; build it from [`Config`].
 pub struct Dedup {
@@ -880,6 +884,35 @@ impl Dedup {
         self.verdict(me, best)
     }
 
+    /// Decode a summary made by `encode_summary` (`None`: damaged, or made with another
+    /// number of bands). Its sketch starts [`SUMMARY_SKETCH_AT`] bytes into `bytes`.
+    pub fn decode_doc_summary(&self, bytes: &[u8]) -> Option<DocSummary> {
+        let mut r = bytes;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            if r.len() < n {
+                return None;
+            }
+            let (a, b) = r.split_at(n);
+            r = b;
+            Some(a)
+        };
+        let u64_at = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        let u32_at = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or([0; 4]));
+        let exact = u64_at(take(8)?);
+        let shingles = u32_at(take(4)?);
+        let chars = u32_at(take(4)?);
+        let ns = u32_at(take(4)?) as usize;
+        let nb = u32_at(take(4)?) as usize;
+        let np = u32_at(take(4)?) as usize;
+        if nb != self.cfg.bands && nb != 0 {
+            return None;
+        }
+        let sketch = take(ns.checked_mul(4)?)?.chunks_exact(4).map(u32_at).collect();
+        let bands = take(nb.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
+        let paragraphs = take(np.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
+        Some(DocSummary { exact, shingles, sketch, bands, chars, paragraphs })
+    }
+
     /// Documents recorded so far.
     pub fn documents(&self) -> u32 {
         self.index.entries.len() as u32
@@ -1045,30 +1078,7 @@ impl BarrierStage for Dedup {
     }
 
     fn decode_summary(&self, bytes: &[u8]) -> Option<Summary> {
-        let mut r = bytes;
-        let mut take = |n: usize| -> Option<&[u8]> {
-            if r.len() < n {
-                return None;
-            }
-            let (a, b) = r.split_at(n);
-            r = b;
-            Some(a)
-        };
-        let u64_at = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-        let u32_at = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or([0; 4]));
-        let exact = u64_at(take(8)?);
-        let shingles = u32_at(take(4)?);
-        let chars = u32_at(take(4)?);
-        let ns = u32_at(take(4)?) as usize;
-        let nb = u32_at(take(4)?) as usize;
-        let np = u32_at(take(4)?) as usize;
-        if nb != self.cfg.bands && nb != 0 {
-            return None;
-        }
-        let sketch = take(ns.checked_mul(4)?)?.chunks_exact(4).map(u32_at).collect();
-        let bands = take(nb.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
-        let paragraphs = take(np.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
-        Some(Box::new(DocSummary { exact, shingles, sketch, bands, chars, paragraphs }))
+        Some(Box::new(self.decode_doc_summary(bytes)?))
     }
 
     fn save_index(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
