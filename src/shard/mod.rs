@@ -6,7 +6,10 @@
 //! shard I/N  (array)  blocks of I → parse, stages before dedup, dedup summaries
 //!                     → parts/shard-I-of-N/{records.bin, summaries.bin, tally.json, done.json}
 //! dedup      (1 task) every shard's summaries in input order → admit / finish
-//!                     → parts/dedup/{verdicts-I.bin, final.bin, report.json, done.json}
+//!                     → parts/dedup-of-N/{verdicts-I.bin, final.bin, report.json, done.json}
+//!   or, split so that no task holds the whole index ([`split`]):
+//! buckets J/R (array) the matches one range of LSH bands finds → parts/buckets-of-N/
+//! clusters   (1 task) the R match lists → union-find, keep policy → parts/dedup-of-N/
 //! filter I/N (array)  records + verdicts → stages after dedup → parts/shard-I-of-N/filtered/
 //! merge      (1 task) concatenate the filtered parts in shard order → clean.jsonl, clean.csv,
 //!                     duplicates.jsonl, rejects.jsonl, removed.jsonl, report.json
