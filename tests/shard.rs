@@ -252,6 +252,12 @@ fn near_dup_fixture(s: &Scratch) {
                 4 if k >= 150 => (format!("edit-{k}"), edit(&src(140), k)),
                 5 if k >= 7 => (format!("lead-{k}"), src(5).split("\n\n").next().unwrap_or_default().to_string()),
                 6 | 7 => (format!("popular-{k}"), if k % 3 == 0 { truncate(&report(999, 6), 0.9) } else { edit(&report(999, 6), k) }),
+                9 => {
+                    // A paragraph repeated inside the document (removed while summarising).
+                    let t = report(k + 1, 3);
+                    let first = t.split("\n\n").next().unwrap_or_default().to_string();
+                    (format!("rep-{k}"), format!("{t}\n\n{first}"))
+                }
                 8 if k >= 200 => (format!("longer-{k}"), format!("{}\n\n{}", src(190), report(5000 + k, 2))),
                 _ => (format!("r{k}"), report(k + 1, 3 + (k % 4) as usize)),
             };
@@ -303,6 +309,12 @@ fn shards_plus_buckets_plus_clusters_equal_one_run() {
                 let r: serde_json::Value = serde_json::from_str(&s.read(&format!("{out}/parts/dedup-of-{n}/report.json"))).unwrap();
                 assert_eq!(r["band_ranges"], ranges, "{out}");
                 let rs: serde_json::Value = serde_json::from_str(&s.read(&format!("{single}/report.json"))).unwrap();
+                let rs_dedup = &rs["dedup"];
+                assert!(rs_dedup["repeated_paragraphs_removed"].as_u64().unwrap_or(0) >= 10, "{rs_dedup}");
+                let merged: serde_json::Value = serde_json::from_str(&s.read(&format!("{out}/report.json"))).unwrap();
+                for k in ["documents", "clusters", "duplicate_clusters", "exact_duplicates", "near_duplicates", "cluster_size_histogram", "repeated_paragraphs_removed"] {
+                    assert_eq!(merged["dedup"][k], rs_dedup[k], "{out}: report.dedup.{k}");
+                }
                 for k in ["documents", "clusters", "duplicate_clusters", "exact_duplicates", "near_duplicates", "cluster_size_histogram"] {
                     assert_eq!(r[k], rs["dedup"][k], "{out}: dedup.{k}");
                 }

@@ -757,6 +757,14 @@ pub fn merge(mut plan: Plan, count: usize) -> Result<Report, RunError> {
         front.add_to(&mut report);
         back.add_to(&mut report);
     }
+    if let Some(o) = dedup_report.as_object_mut() {
+        // Repeated paragraphs are removed while summarising, on the shards: their count is
+        // in the shards' stage tallies, not in the dedup step's barrier.
+        if o.contains_key("repeated_paragraphs_removed") {
+            let n = report.stages.get("dedup").and_then(|st| st.rules.get("repeated-paragraph")).copied().unwrap_or(0);
+            o.insert("repeated_paragraphs_removed".into(), serde_json::json!(n));
+        }
+    }
     report.dedup = dedup_report;
     report.seconds_total = start.elapsed().as_secs_f64();
     if !report.check_accounting() {
