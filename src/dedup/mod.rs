@@ -436,6 +436,12 @@ struct Entry {
     published: bool,
 }
 
+impl Entry {
+    fn new(id: Box<str>, seq: u64, shingles: u32, chars: u32) -> Entry {
+        Entry { id, seq, shingles, chars, best: 0.0, published: false }
+    }
+}
+
 /// The bounded-size index: sketches, band buckets (linked lists through `next`), exact
 /// hashes and the union-find forest. Document `i` is the `i`-th admitted.
 #[derive(Debug, Default)]
@@ -785,7 +791,8 @@ impl Dedup {
 
         // Index this document.
         self.index.push_sketch(&s.sketch, s.shingles);
-        let best = self.record(doc.id.clone().into_boxed_str(), doc.seq, s.shingles, s.chars, s.exact, exact_of, &matches);
+        let entry = Entry::new(doc.id.clone().into_boxed_str(), doc.seq, s.shingles, s.chars);
+        let best = self.record(entry, s.exact, exact_of, &matches);
 
         // Paragraph-level pass: only documents that start a cluster count and are edited.
         if self.cfg.paragraphs.enabled && best.is_none() {
@@ -817,18 +824,9 @@ impl Dedup {
     /// (`(earlier document, similarity)` in candidate order; only `(first copy, 1.0)` for an
     /// exact copy, `exact_of`): union-find, best similarities, counters. Returns its best
     /// match. Touches no sketch and no band table.
-    pub(crate) fn record(
-        &mut self,
-        id: Box<str>,
-        seq: u64,
-        shingles: u32,
-        chars: u32,
-        exact: u64,
-        exact_of: Option<u32>,
-        matches: &[(u32, f64)],
-    ) -> Option<(u32, f64)> {
+    fn record(&mut self, entry: Entry, exact: u64, exact_of: Option<u32>, matches: &[(u32, f64)]) -> Option<(u32, f64)> {
         let me = self.index.entries.len() as u32;
-        self.index.entries.push(Entry { id, seq, shingles, chars, best: 0.0, published: false });
+        self.index.entries.push(entry);
         self.index.parent.push(me);
         if exact_of.is_none() {
             self.index.exact.insert(exact, me);
@@ -877,9 +875,10 @@ impl Dedup {
     pub fn admit_matches(&mut self, id: &str, seq: u64, shingles: u32, chars: u32, exact: u64, matches: &[(u32, f64)]) -> Admission {
         let me = self.index.entries.len() as u32;
         let exact_of = self.index.exact.get(&exact).copied();
+        let entry = Entry::new(id.into(), seq, shingles, chars);
         let best = match exact_of {
-            Some(j) => self.record(id.into(), seq, shingles, chars, exact, exact_of, &[(j, 1.0)]),
-            None => self.record(id.into(), seq, shingles, chars, exact, None, matches),
+            Some(j) => self.record(entry, exact, exact_of, &[(j, 1.0)]),
+            None => self.record(entry, exact, None, matches),
         };
         self.verdict(me, best)
     }

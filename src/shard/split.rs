@@ -76,8 +76,11 @@ struct Summaries {
     out: PathBuf,
     count: usize,
     next_shard: usize,
-    cur: Option<(usize, PathBuf, Dec<Counting<BufReader<File>>>)>,
+    /// The shard being read, its file and its reader.
+    cur: Option<(usize, PathBuf, SumDec)>,
 }
+
+type SumDec = Dec<Counting<BufReader<File>>>;
 
 /// One document's summary record.
 struct Rec {
@@ -211,7 +214,7 @@ impl<T: Copy> Chunked<T> {
         Chunked { chunks: Vec::new(), len: 0 }
     }
     fn push(&mut self, v: T) {
-        if self.len % CHUNK == 0 {
+        if self.len.is_multiple_of(CHUNK) {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
         if let Some(c) = self.chunks.last_mut() {
