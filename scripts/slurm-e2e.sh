@@ -3,7 +3,8 @@
 #   scripts/slurm-e2e.sh [INPUT]
 # Installs slurm-wlm and munge if missing (apt-get), starts munged, slurmctld and slurmd on
 # this host with a generated config in a temp folder, submits the sharded run as a 4-task
-# array, then the dedup step, the filter array and the merge with afterok dependencies, waits,
+# array, then the split dedup (a `buckets` array over LSH band ranges, then `clusters`), the
+# filter array and the merge with afterok dependencies, waits,
 # and compares the merged corpus with a single-machine run byte for byte. Exits 0 when they
 # match. The daemons it started are stopped on exit. Works as root in CI (no stdin).
 # Without INPUT it generates a 20 MB JSONL dump (3 files) with scripts/make_dump.py.
@@ -11,6 +12,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 SHARDS=${SHARDS:-4}
+RANGES=${RANGES:-4}
 T="$(mktemp -d /tmp/presswash-slurm.XXXXXX)"
 PIDS=()
 cleanup() {
@@ -122,18 +124,19 @@ OUT="$T/sharded"
 COMMON=(-c "$CFG" -i "$INPUT" -o "$OUT" -q -j 1)
 sub() { sbatch --parsable -D "$T" -o "$T/jobs/%x-%A_%a.out" -e "$T/jobs/%x-%A_%a.err" "$@"; }
 J1=$(sub -J shard --array=0-$((SHARDS - 1)) --wrap "$BIN run ${COMMON[*]} --shard auto")
-J2=$(sub -J dedup --dependency=afterok:$J1 --wrap "$BIN dedup ${COMMON[*]} --shards $SHARDS")
-J3=$(sub -J filter --dependency=afterok:$J2 --array=0-$((SHARDS - 1)) --wrap "$BIN filter ${COMMON[*]} --shard auto")
+J2=$(sub -J buckets --dependency=afterok:$J1 --array=0-$((RANGES - 1)) --wrap "$BIN buckets ${COMMON[*]} --shards $SHARDS --range auto")
+J2C=$(sub -J clusters --dependency=afterok:$J2 --wrap "$BIN clusters ${COMMON[*]} --shards $SHARDS --ranges $RANGES")
+J3=$(sub -J filter --dependency=afterok:$J2C --array=0-$((SHARDS - 1)) --wrap "$BIN filter ${COMMON[*]} --shard auto")
 J4=$(sub -J merge --dependency=afterok:$J3 --wrap "$BIN merge ${COMMON[*]} --shards $SHARDS --summary-line")
-echo "slurm-e2e: submitted shard=$J1 dedup=$J2 filter=$J3 merge=$J4" >&2
+echo "slurm-e2e: submitted shard=$J1 buckets=$J2 clusters=$J2C filter=$J3 merge=$J4" >&2
 
 # Meanwhile: the single-machine run.
 "$BIN" run -c "$CFG" -i "$INPUT" -o "$T/single" -q
 
 deadline=$((SECONDS + ${TIMEOUT:-600}))
-while squeue -h -j "$J1,$J2,$J3,$J4" 2>/dev/null | grep -q .; do
-  if [ $SECONDS -gt $deadline ]; then echo "slurm-e2e: timeout" >&2; scancel "$J1" "$J2" "$J3" "$J4" || true; exit 1; fi
-  if squeue -h -j "$J2,$J3,$J4" -o %r 2>/dev/null | grep -q DependencyNeverSatisfied; then
+while squeue -h -j "$J1,$J2,$J2C,$J3,$J4" 2>/dev/null | grep -q .; do
+  if [ $SECONDS -gt $deadline ]; then echo "slurm-e2e: timeout" >&2; scancel "$J1" "$J2" "$J2C" "$J3" "$J4" || true; exit 1; fi
+  if squeue -h -j "$J2,$J2C,$J3,$J4" -o %r 2>/dev/null | grep -q DependencyNeverSatisfied; then
     echo "slurm-e2e: a job failed" >&2; cat "$T"/jobs/*.err >&2 || true; exit 1
   fi
   sleep 1
@@ -148,5 +151,9 @@ for f in clean.jsonl duplicates.jsonl rejects.jsonl clean.csv; do
     echo "slurm-e2e: $f DIFFERS" >&2; status=1
   fi
 done
-[ $status -eq 0 ] && echo "slurm-e2e: OK: $SHARDS-task array + dedup + filter + merge == single run" >&2
+# The verdicts must be the clusters step's, not a one-task dedup run by merge.
+if ! grep -q '"band_ranges": '"$RANGES" "$OUT/parts/dedup-of-$SHARDS/report.json"; then
+  echo "slurm-e2e: the dedup verdicts were not made by clusters" >&2; status=1
+fi
+[ $status -eq 0 ] && echo "slurm-e2e: OK: $SHARDS-task array + $RANGES-task buckets array + clusters + filter + merge == single run" >&2
 exit $status

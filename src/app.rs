@@ -100,6 +100,39 @@ pub fn dedup_step(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `presswash buckets` (sharded runs, split dedup): one band range.
+pub fn buckets_step(args: RunArgs) -> anyhow::Result<()> {
+    let t = std::time::Instant::now();
+    // Not from SLURM_ARRAY_TASK_COUNT: in this array that is the number of ranges.
+    let count = args.shards.filter(|&n| n > 0).ok_or_else(|| ConfigError::invalid("--shards", "give the number of shards (--shards N)"))?;
+    let range = match args.range.as_deref() {
+        Some("auto") => ShardSpec::from_env_as(args.ranges, &|k| std::env::var(k).ok(), "--range", "--ranges")?,
+        Some(s) => {
+            let spec = ShardSpec::parse_as(s, "--range")?;
+            if args.ranges.is_some_and(|n| n != spec.count) {
+                return Err(ConfigError::invalid("--ranges", format!("disagrees with --range {s}")).into());
+            }
+            spec
+        }
+        None => return Err(ConfigError::invalid("--range", "give the band range (J/R or auto)").into()),
+    };
+    let plan = plan_of(&args)?;
+    let outcome = crate::shard::split::run_buckets(plan, count, range).context("buckets step")?;
+    say(&args, &format!("buckets {}/{} of {count} shards", range.index, range.count), outcome, t);
+    Ok(())
+}
+
+/// `presswash clusters` (sharded runs, split dedup): verdicts from every range's matches.
+pub fn clusters_step(args: RunArgs) -> anyhow::Result<()> {
+    let t = std::time::Instant::now();
+    let count = args.shards.filter(|&n| n > 0).ok_or_else(|| ConfigError::invalid("--shards", "give the number of shards (--shards N)"))?;
+    let ranges = args.ranges.ok_or_else(|| ConfigError::invalid("--ranges", "give the number of band ranges (--ranges R)"))?;
+    let plan = plan_of(&args)?;
+    let outcome = crate::shard::split::run_clusters(plan, count, ranges).context("clusters step")?;
+    say(&args, &format!("clusters of {count} shards, {ranges} band ranges"), outcome, t);
+    Ok(())
+}
+
 /// `presswash filter` (sharded runs).
 pub fn filter_step(args: RunArgs) -> anyhow::Result<()> {
     let t = std::time::Instant::now();

@@ -21,6 +21,12 @@ pub enum Command {
     Config(ConfigArgs),
     /// Sharded runs, step 2: admit every shard's dedup summaries in input order (one task).
     Dedup(RunArgs),
+    /// Sharded runs, step 2 split in two (a job array, then one small task): band range J
+    /// of R of the dedup LSH bands over every shard's summaries → verified matches.
+    Buckets(RunArgs),
+    /// Sharded runs, after every `buckets` range: clusters and verdicts from the match lists
+    /// (replaces `dedup`; writes what `filter` reads).
+    Clusters(RunArgs),
     /// Sharded runs, step 3 (optional, an array like `run --shard`): apply the dedup
     /// verdicts to one shard's documents. `merge` does it for shards that skipped it.
     Filter(RunArgs),
@@ -66,6 +72,13 @@ pub struct RunArgs {
     /// Number of shards (with `--shard auto`, or for `dedup`, `filter` and `merge`).
     #[arg(long, value_name = "N")]
     pub shards: Option<usize>,
+    /// `buckets`: band range J of R (0-based, e.g. `0/4`); `auto` takes it from
+    /// SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX with --ranges.
+    #[arg(long, value_name = "J/R|auto")]
+    pub range: Option<String>,
+    /// Number of band ranges (with `--range auto`, or for `clusters`).
+    #[arg(long, value_name = "R")]
+    pub ranges: Option<usize>,
     /// Incremental runs: keep the inputs already seen and the dedup index in DIR; process
     /// only new or changed inputs and dedup them against everything kept before.
     #[arg(long, value_name = "DIR")]

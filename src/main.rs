@@ -25,6 +25,8 @@ fn main() -> ExitCode {
         Command::Run(args) => presswash::app::run(args),
         Command::Config(args) => presswash::app::print_config(args),
         Command::Dedup(args) => presswash::app::dedup_step(args),
+        Command::Buckets(args) => presswash::app::buckets_step(args),
+        Command::Clusters(args) => presswash::app::clusters_step(args),
         Command::Filter(args) => presswash::app::filter_step(args),
         Command::Merge(args) => presswash::app::merge(args),
     };

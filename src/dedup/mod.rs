@@ -130,6 +130,11 @@ pub trait BarrierStage: Send + Sync {
     fn report(&self) -> serde_json::Value {
         serde_json::Value::Null
     }
+    /// The MinHash dedup stage itself, for the split form of the cross-shard step
+    /// (`presswash buckets` / `clusters`); other barriers can only use `presswash dedup`.
+    fn as_dedup(&mut self) -> Option<&mut Dedup> {
+        None
+    }
 }
 
 /// Which document of a duplicate cluster is kept.
@@ -337,10 +342,54 @@ pub struct DocSummary {
     pub paragraphs: Vec<u64>,
 }
 
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Where an encoded summary's sketch starts (after exact hash, sizes and the three counts):
+/// its values are little-endian `u32`s from there on.
+pub const SUMMARY_SKETCH_AT: usize = 28;
 
 /// Length of the sketch prefix of the first look at a candidate pair.
-const QUICK: usize = 48;
+pub(crate) const QUICK: usize = 48;
+
+/// Make document `me` the head of the buckets of its band `keys` (band `b` of a document
+/// links to the previous head at `next[me * stride + b]`); the previous heads, where the
+/// walks through the buckets start, go to `heads_of_me`.
+pub(crate) fn link_bands(heads: &mut KeyMap<u32>, next: &mut Vec<u32>, stride: usize, me: u32, keys: &[u64], heads_of_me: &mut Vec<u32>) {
+    heads_of_me.clear();
+    next.resize(next.len() + stride, NONE);
+    for (b, &key) in keys.iter().enumerate().take(stride) {
+        let prev = heads.insert(key, me).unwrap_or(NONE);
+        next[me as usize * stride + b] = prev;
+        // (`prev == me` only if two bands of this document had the same key.)
+        heads_of_me.push(if prev == me { NONE } else { prev });
+    }
+}
+
+/// The candidates of a document from its bucket heads: up to `max_scan` earlier documents
+/// of each band's bucket (newest first), sorted, each once. The buckets are walked side by
+/// side (one step of each per round), so that the memory reads of different buckets overlap.
+/// The result is a union over the bands: a range of bands gives a subset, and the union of
+/// the subsets of a partition of the bands is the whole.
+pub(crate) fn walk_bands(next: &[u32], stride: usize, heads_of_me: &[u32], max_scan: usize, cursors: &mut Vec<u32>, cands: &mut Vec<u32>) {
+    cands.clear();
+    cursors.clear();
+    cursors.extend_from_slice(heads_of_me);
+    for _ in 0..max_scan {
+        let mut live = false;
+        for (b, cur) in cursors.iter_mut().enumerate() {
+            if *cur != NONE {
+                cands.push(*cur);
+                *cur = next[*cur as usize * stride + b];
+                live = true;
+            }
+        }
+        if !live {
+            break;
+        }
+    }
+    cands.sort_unstable();
+    cands.dedup();
+}
 
 /// Ask the CPU to bring `x` into the cache (a hint: no effect on results).
 #[inline(always)]
@@ -356,7 +405,7 @@ fn prefetch<T>(x: &T) {
 
 /// Hasher for keys that are already uniform 64-bit hashes (band keys, text hashes).
 #[derive(Default)]
-struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
@@ -372,7 +421,7 @@ impl Hasher for KeyHasher {
     }
 }
 
-type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+pub(crate) type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
 
 /// One admitted document in the index.
 #[derive(Debug, Clone)]
@@ -385,6 +434,12 @@ struct Entry {
     best: f32,
     /// Kept (written to the corpus): a later run never lets a copy of it back in.
     published: bool,
+}
+
+impl Entry {
+    fn new(id: Box<str>, seq: u64, shingles: u32, chars: u32) -> Entry {
+        Entry { id, seq, shingles, chars, best: 0.0, published: false }
+    }
 }
 
 /// The bounded-size index: sketches, band buckets (linked lists through `next`), exact
@@ -476,7 +531,7 @@ struct Sizes {
 /// The first [`QUICK`] values of a sketch (unused places are 0), 3 cache lines.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
-struct Prefix([u32; QUICK]);
+pub(crate) struct Prefix(pub(crate) [u32; QUICK]);
 
 /// The dedup barrier stage; build it from [`Config`].
 pub struct Dedup {
@@ -673,49 +728,29 @@ impl Dedup {
     }
 
     /// The sequential decision for one summarised document (exposed for tools and tests).
+    ///
+    /// Three parts, shared with the split form of the cross-shard dedup (`presswash buckets`
+    /// and `clusters`, see [`crate::shard`]): the band buckets give the candidates
+    /// ([`link_bands`], [`walk_bands`]); each candidate is verified by a pure function of the
+    /// two documents' sketches and sizes ([`Dedup::quick_look`], [`Dedup::verify`]); the
+    /// verified matches are recorded and decided on ([`Dedup::record`], [`Dedup::verdict`]).
     pub fn admit_summary(&mut self, doc: &mut Document, s: DocSummary) -> Admission {
         let nb = self.cfg.bands;
         let me = self.index.entries.len() as u32;
         // This document becomes the head of its band buckets; the previous heads are where
         // the walks through the buckets start (one hash table access per band).
-        self.heads_of_me.clear();
-        self.index.next.resize(self.index.next.len() + nb, NONE);
-        for (b, &key) in s.bands.iter().enumerate().take(nb) {
-            let prev = self.index.heads.insert(key, me).unwrap_or(NONE);
-            self.index.next[me as usize * nb + b] = prev;
-            // (`prev == me` only if two bands of this document had the same key.)
-            self.heads_of_me.push(if prev == me { NONE } else { prev });
-        }
+        let mut heads_of_me = std::mem::take(&mut self.heads_of_me);
+        link_bands(&mut self.index.heads, &mut self.index.next, nb, me, &s.bands, &mut heads_of_me);
         // Exact copy?
         let mut matches: Vec<(u32, f64)> = Vec::new();
-        let mut exact_of = None;
-        if let Some(&j) = self.index.exact.get(&s.exact) {
-            exact_of = Some(j);
+        let exact_of = self.index.exact.get(&s.exact).copied();
+        if let Some(j) = exact_of {
             matches.push((j, 1.0));
         } else {
-            // Candidates: every earlier document sharing a band key, in index order. The
-            // buckets are walked side by side (one step of each per round), so that the
-            // memory reads of different buckets overlap.
+            // Candidates: every earlier document sharing a band key, in index order.
             let mut cands = std::mem::take(&mut self.cands);
             let mut cursors = std::mem::take(&mut self.cursors);
-            cands.clear();
-            cursors.clear();
-            cursors.extend_from_slice(&self.heads_of_me);
-            for _ in 0..self.cfg.max_bucket_scan {
-                let mut live = false;
-                for (b, cur) in cursors.iter_mut().enumerate() {
-                    if *cur != NONE {
-                        cands.push(*cur);
-                        *cur = self.index.next[*cur as usize * nb + b];
-                        live = true;
-                    }
-                }
-                if !live {
-                    break;
-                }
-            }
-            cands.sort_unstable();
-            cands.dedup();
+            walk_bands(&self.index.next, nb, &heads_of_me, self.cfg.max_bucket_scan, &mut cursors, &mut cands);
             self.index.candidates_checked += cands.len() as u64;
             // First look at every candidate on the bottom-48 prefixes: clearly unrelated
             // pairs stop here. Then the whole sketches of the rest.
@@ -731,9 +766,7 @@ impl Dedup {
                         prefetch(&p[at]);
                     }
                 }
-                let shingles = self.index.sizes[c as usize].shingles;
-                let quick = sketch::similarity(sketch::prefix(&s.sketch, QUICK), s.shingles, self.index.prefix(c), shingles);
-                if quick.jaccard >= self.cfg.jaccard_threshold * 0.4 || quick.containment >= self.cfg.containment_threshold * 0.5 {
+                if self.quick_look(&s.sketch, s.shingles, self.index.prefix(c), self.index.sizes[c as usize].shingles) {
                     close.push(c);
                 }
             }
@@ -744,16 +777,9 @@ impl Dedup {
                         prefetch(&t[at]);
                     }
                 }
-                let shingles = self.index.sizes[c as usize].shingles;
                 self.index.sketch_into(c, &mut other);
-                let sim = sketch::similarity(&s.sketch, s.shingles, &other, shingles);
-                let small = s.shingles.min(shingles) as usize;
-                let by_j = sim.jaccard >= self.cfg.jaccard_threshold;
-                let by_c = small >= self.cfg.min_containment_shingles
-                    && sim.containment >= self.cfg.containment_threshold
-                    && sim.jaccard >= self.cfg.containment_min_jaccard;
-                if by_j || by_c {
-                    matches.push((c, sim.jaccard.max(if by_c { sim.containment } else { 0.0 })));
+                if let Some(sim) = self.verify(&s.sketch, s.shingles, &other, self.index.sizes[c as usize].shingles) {
+                    matches.push((c, sim));
                 }
             }
             self.close = close;
@@ -761,23 +787,52 @@ impl Dedup {
             self.cands = cands;
             self.cursors = cursors;
         }
+        self.heads_of_me = heads_of_me;
 
         // Index this document.
         self.index.push_sketch(&s.sketch, s.shingles);
-        self.index.entries.push(Entry {
-            id: doc.id.clone().into_boxed_str(),
-            seq: doc.seq,
-            shingles: s.shingles,
-            chars: s.chars,
-            best: 0.0,
-            published: false,
-        });
+        let entry = Entry::new(doc.id.clone().into_boxed_str(), doc.seq, s.shingles, s.chars);
+        let best = self.record(entry, s.exact, exact_of, &matches);
+
+        // Paragraph-level pass: only documents that start a cluster count and are edited.
+        if self.cfg.paragraphs.enabled && best.is_none() {
+            self.paragraph_pass(doc, &s.paragraphs);
+        }
+        self.verdict(me, best)
+    }
+
+    /// The first look at a candidate pair, on the first [`QUICK`] values of the candidate's
+    /// sketch (`prefix`): false when the pair is clearly unrelated. Pure.
+    pub(crate) fn quick_look(&self, sketch: &[u32], shingles: u32, prefix: &[u32], prefix_shingles: u32) -> bool {
+        let quick = sketch::similarity(sketch::prefix(sketch, QUICK), shingles, prefix, prefix_shingles);
+        quick.jaccard >= self.cfg.jaccard_threshold * 0.4 || quick.containment >= self.cfg.containment_threshold * 0.5
+    }
+
+    /// A candidate pair verified on the whole sketches: its similarity if the two documents
+    /// are duplicates. Pure.
+    pub(crate) fn verify(&self, sketch: &[u32], shingles: u32, other: &[u32], other_shingles: u32) -> Option<f64> {
+        let sim = sketch::similarity(sketch, shingles, other, other_shingles);
+        let small = shingles.min(other_shingles) as usize;
+        let by_j = sim.jaccard >= self.cfg.jaccard_threshold;
+        let by_c = small >= self.cfg.min_containment_shingles
+            && sim.containment >= self.cfg.containment_threshold
+            && sim.jaccard >= self.cfg.containment_min_jaccard;
+        (by_j || by_c).then(|| sim.jaccard.max(if by_c { sim.containment } else { 0.0 }))
+    }
+
+    /// Record the next document (number `len()` of the index) with its verified matches
+    /// (`(earlier document, similarity)` in candidate order; only `(first copy, 1.0)` for an
+    /// exact copy, `exact_of`): union-find, best similarities, counters. Returns its best
+    /// match. Touches no sketch and no band table.
+    fn record(&mut self, entry: Entry, exact: u64, exact_of: Option<u32>, matches: &[(u32, f64)]) -> Option<(u32, f64)> {
+        let me = self.index.entries.len() as u32;
+        self.index.entries.push(entry);
         self.index.parent.push(me);
         if exact_of.is_none() {
-            self.index.exact.insert(s.exact, me);
+            self.index.exact.insert(exact, me);
         }
         let mut best: Option<(u32, f64)> = None;
-        for &(c, sim) in &matches {
+        for &(c, sim) in matches {
             self.index.union(me, c);
             let e = &mut self.index.entries[c as usize];
             e.best = e.best.max(sim as f32);
@@ -793,12 +848,11 @@ impl Dedup {
                 self.index.near_dups += 1;
             }
         }
+        best
+    }
 
-        // Paragraph-level pass: only documents that start a cluster count and are edited.
-        if self.cfg.paragraphs.enabled && best.is_none() {
-            self.paragraph_pass(doc, &s.paragraphs);
-        }
-
+    /// The verdict on document `me` just recorded with best match `best` (the keep policy).
+    pub(crate) fn verdict(&mut self, me: u32, best: Option<(u32, f64)>) -> Admission {
         match self.cfg.keep {
             KeepPolicy::First => match best {
                 None => {
@@ -812,6 +866,65 @@ impl Dedup {
             },
             _ => Admission::Deferred,
         }
+    }
+
+    /// The split form's decision ([`crate::shard`]'s `clusters` step): the next document,
+    /// with the verified near-duplicate `matches` found by the band ranges (merged in
+    /// candidate order), decided exactly as [`Dedup::admit_summary`] does: an exact copy of
+    /// an earlier document matches only that one (its band candidates are not used).
+    pub fn admit_matches(&mut self, id: &str, seq: u64, shingles: u32, chars: u32, exact: u64, matches: &[(u32, f64)]) -> Admission {
+        let me = self.index.entries.len() as u32;
+        let exact_of = self.index.exact.get(&exact).copied();
+        let entry = Entry::new(id.into(), seq, shingles, chars);
+        let best = match exact_of {
+            Some(j) => self.record(entry, exact, exact_of, &[(j, 1.0)]),
+            None => self.record(entry, exact, None, matches),
+        };
+        self.verdict(me, best)
+    }
+
+    /// Decode a summary made by `encode_summary` (`None`: damaged, or made with another
+    /// number of bands). Its sketch starts [`SUMMARY_SKETCH_AT`] bytes into `bytes`.
+    pub fn decode_doc_summary(&self, bytes: &[u8]) -> Option<DocSummary> {
+        let mut r = bytes;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            if r.len() < n {
+                return None;
+            }
+            let (a, b) = r.split_at(n);
+            r = b;
+            Some(a)
+        };
+        let u64_at = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        let u32_at = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or([0; 4]));
+        let exact = u64_at(take(8)?);
+        let shingles = u32_at(take(4)?);
+        let chars = u32_at(take(4)?);
+        let ns = u32_at(take(4)?) as usize;
+        let nb = u32_at(take(4)?) as usize;
+        let np = u32_at(take(4)?) as usize;
+        if nb != self.cfg.bands && nb != 0 {
+            return None;
+        }
+        let sketch = take(ns.checked_mul(4)?)?.chunks_exact(4).map(u32_at).collect();
+        let bands = take(nb.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
+        let paragraphs = take(np.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
+        Some(DocSummary { exact, shingles, sketch, bands, chars, paragraphs })
+    }
+
+    /// Documents recorded so far.
+    pub fn documents(&self) -> u32 {
+        self.index.entries.len() as u32
+    }
+
+    /// Count candidate pairs checked elsewhere (the split form's band ranges) in the report.
+    pub fn add_candidates_checked(&mut self, n: u64) {
+        self.index.candidates_checked += n;
+    }
+
+    /// The dedup settings.
+    pub fn config(&self) -> &Config {
+        &self.cfg
     }
 
     fn paragraph_pass(&mut self, doc: &mut Document, hashes: &[u64]) {
@@ -964,30 +1077,7 @@ impl BarrierStage for Dedup {
     }
 
     fn decode_summary(&self, bytes: &[u8]) -> Option<Summary> {
-        let mut r = bytes;
-        let mut take = |n: usize| -> Option<&[u8]> {
-            if r.len() < n {
-                return None;
-            }
-            let (a, b) = r.split_at(n);
-            r = b;
-            Some(a)
-        };
-        let u64_at = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-        let u32_at = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or([0; 4]));
-        let exact = u64_at(take(8)?);
-        let shingles = u32_at(take(4)?);
-        let chars = u32_at(take(4)?);
-        let ns = u32_at(take(4)?) as usize;
-        let nb = u32_at(take(4)?) as usize;
-        let np = u32_at(take(4)?) as usize;
-        if nb != self.cfg.bands && nb != 0 {
-            return None;
-        }
-        let sketch = take(ns.checked_mul(4)?)?.chunks_exact(4).map(u32_at).collect();
-        let bands = take(nb.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
-        let paragraphs = take(np.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
-        Some(Box::new(DocSummary { exact, shingles, sketch, bands, chars, paragraphs }))
+        Some(Box::new(self.decode_doc_summary(bytes)?))
     }
 
     fn save_index(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
@@ -1000,6 +1090,10 @@ impl BarrierStage for Dedup {
         }
         let fp = self.fingerprint();
         persist::load(&mut self.index, &mut self.paragraphs, self.cfg.bands, fp, r)
+    }
+
+    fn as_dedup(&mut self) -> Option<&mut Dedup> {
+        Some(self)
     }
 
     fn report(&self) -> serde_json::Value {

@@ -324,3 +324,112 @@ fn damaged_or_foreign_index_is_an_error_not_a_panic() {
     longer.push(0);
     assert!(load(&longer, &cfg).is_err());
 }
+
+/// The split form's model (what `presswash buckets` and `clusters` do, in memory): the
+/// candidates of each band range verified on their own, merged by candidate, decided by
+/// `admit_matches`.
+fn split_verdicts(cfg: &Config, sums: &[(String, u64, DocSummary)], ranges: usize) -> Vec<Admission> {
+    let d = cfg.build().expect("config");
+    let mut per_doc: Vec<Vec<(u32, f64)>> = vec![Vec::new(); sums.len()];
+    for j in 0..ranges {
+        let (lo, hi) = (j * cfg.bands / ranges, (j + 1) * cfg.bands / ranges);
+        let (mut heads, mut next) = (KeyMap::default(), Vec::new());
+        let (mut hm, mut cur, mut cands) = (Vec::new(), Vec::new(), Vec::new());
+        let mut exact = std::collections::HashSet::new();
+        for (me, (_, _, s)) in sums.iter().enumerate() {
+            let keys = if s.bands.is_empty() { &[][..] } else { &s.bands[lo..hi] };
+            link_bands(&mut heads, &mut next, hi - lo, me as u32, keys, &mut hm);
+            if exact.insert(s.exact) {
+                walk_bands(&next, hi - lo, &hm, cfg.max_bucket_scan, &mut cur, &mut cands);
+                for &c in &cands {
+                    let o = &sums[c as usize].2;
+                    if d.quick_look(&s.sketch, s.shingles, sketch::prefix(&o.sketch, QUICK), o.shingles) {
+                        if let Some(sim) = d.verify(&s.sketch, s.shingles, &o.sketch, o.shingles) {
+                            per_doc[me].push((c, sim));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut d = cfg.build().expect("config");
+    let mut out: Vec<Admission> = Vec::new();
+    for ((id, seq, s), m) in sums.iter().zip(per_doc.iter_mut()) {
+        m.sort_by_key(|x| x.0);
+        m.dedup_by_key(|x| x.0);
+        out.push(d.admit_matches(id, *seq, s.shingles, s.chars, s.exact, m));
+    }
+    let fin: HashMap<u64, Admission> = d.finish().into_iter().collect();
+    sums.iter().zip(out).map(|((_, seq, _), a)| if a == Admission::Deferred { fin[seq].clone() } else { a }).collect()
+}
+
+#[test]
+fn band_ranges_give_the_single_runs_verdicts() {
+    let f = fixture();
+    // Every fixture document twice, then a third time with its paragraphs in another order:
+    // exact copies, near copies and long buckets (more than the bucket scan) throughout.
+    let mut all = docs(&f);
+    let n = all.len() as u64;
+    for (i, x) in f.iter().enumerate() {
+        all.push(Document::new(n + i as u64, format!("{}-again", x.id), "fixture".into(), Format::Jsonl, x.text.clone()));
+        let mut paras: Vec<&str> = x.text.split("\n\n").collect();
+        paras.rotate_left(1);
+        all.push(Document::new(2 * n + i as u64, format!("{}-moved", x.id), "fixture".into(), Format::Jsonl, paras.join("\n\n")));
+    }
+    for keep in [KeepPolicy::First, KeepPolicy::Longest, KeepPolicy::MostComplete] {
+        for scan in [1, 2, 256] {
+            let cfg = Config { keep, max_bucket_scan: scan, ..Config::default() };
+            let mut d = cfg.build().expect("config");
+            let mut sums = Vec::new();
+            let mut single = Vec::new();
+            for doc in all.iter_mut() {
+                let mut copy = doc.clone();
+                let s = d.summarise_doc(&mut copy);
+                sums.push((copy.id.clone(), copy.seq, s.clone()));
+                single.push(d.admit_summary(&mut copy, s));
+            }
+            let fin: HashMap<u64, Admission> = d.finish().into_iter().collect();
+            let single: Vec<Admission> =
+                all.iter().zip(single).map(|(doc, a)| if a == Admission::Deferred { fin[&doc.seq].clone() } else { a }).collect();
+            assert!(single.iter().filter(|a| matches!(a, Admission::Duplicate { .. })).count() > f.len());
+            for ranges in [1, 2, 3, 7, 32] {
+                assert_eq!(split_verdicts(&cfg, &sums, ranges), single, "keep {keep:?}, scan {scan}, {ranges} ranges");
+            }
+        }
+    }
+}
+
+#[test]
+fn band_walks_of_a_partition_of_the_bands_unite_to_the_whole_walk() {
+    // Few distinct keys per band: long buckets, so the scan limit cuts them.
+    let (nb, docs) = (12usize, 300u32);
+    let key = |d: u32, b: usize| ((d as u64 * 2654435761 + b as u64 * 97) % 5) | ((b as u64) << 32);
+    for scan in [1, 3, 8] {
+        let (mut heads, mut next, mut hm, mut cur, mut whole) = (KeyMap::default(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut expect = Vec::new();
+        for d in 0..docs {
+            let keys: Vec<u64> = (0..nb).map(|b| key(d, b)).collect();
+            link_bands(&mut heads, &mut next, nb, d, &keys, &mut hm);
+            walk_bands(&next, nb, &hm, scan, &mut cur, &mut whole);
+            expect.push(whole.clone());
+        }
+        for ranges in [1, 2, 5, 12] {
+            let mut got: Vec<Vec<u32>> = vec![Vec::new(); docs as usize];
+            for j in 0..ranges {
+                let (lo, hi) = (j * nb / ranges, (j + 1) * nb / ranges);
+                let (mut heads, mut next, mut hm, mut cur, mut part) = (KeyMap::default(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                for d in 0..docs {
+                    let keys: Vec<u64> = (lo..hi).map(|b| key(d, b)).collect();
+                    link_bands(&mut heads, &mut next, hi - lo, d, &keys, &mut hm);
+                    walk_bands(&next, hi - lo, &hm, scan, &mut cur, &mut part);
+                    got[d as usize].extend_from_slice(&part);
+                }
+            }
+            for g in got.iter_mut() {
+                g.sort_unstable();
+                g.dedup();
+            }
+            assert_eq!(got, expect, "scan {scan}, {ranges} ranges");
+        }
+    }
+}

@@ -6,7 +6,10 @@
 //! shard I/N  (array)  blocks of I → parse, stages before dedup, dedup summaries
 //!                     → parts/shard-I-of-N/{records.bin, summaries.bin, tally.json, done.json}
 //! dedup      (1 task) every shard's summaries in input order → admit / finish
-//!                     → parts/dedup/{verdicts-I.bin, final.bin, report.json, done.json}
+//!                     → parts/dedup-of-N/{verdicts-I.bin, final.bin, report.json, done.json}
+//!   or, split so that no task holds the whole index ([`split`]):
+//! buckets J/R (array) the matches one range of LSH bands finds → parts/buckets-of-N/
+//! clusters   (1 task) the R match lists → union-find, keep policy → parts/dedup-of-N/
 //! filter I/N (array)  records + verdicts → stages after dedup → parts/shard-I-of-N/filtered/
 //! merge      (1 task) concatenate the filtered parts in shard order → clean.jsonl, clean.csv,
 //!                     duplicates.jsonl, rejects.jsonl, removed.jsonl, report.json
@@ -28,6 +31,7 @@
 //! whose marker matches and redoes the others, so a killed array task is just rerun.
 
 pub mod codec;
+pub mod split;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -62,7 +66,12 @@ pub struct ShardSpec {
 impl ShardSpec {
     /// `I/N` with `0 <= I < N`.
     pub fn parse(s: &str) -> Result<ShardSpec, ConfigError> {
-        let bad = || ConfigError::invalid("--shard", format!("`{s}` is not I/N with 0 <= I < N (e.g. 0/4)"));
+        ShardSpec::parse_as(s, "--shard")
+    }
+
+    /// `I/N` given with flag `flag` (`--shard`, `--range`).
+    pub fn parse_as(s: &str, flag: &str) -> Result<ShardSpec, ConfigError> {
+        let bad = || ConfigError::invalid(flag, format!("`{s}` is not I/N with 0 <= I < N (e.g. 0/4)"));
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: usize = i.trim().parse().map_err(|_| bad())?;
         let count: usize = n.trim().parse().map_err(|_| bad())?;
@@ -76,6 +85,16 @@ impl ShardSpec {
     /// (`SLURM_ARRAY_TASK_ID` minus `SLURM_ARRAY_TASK_MIN`, of `SLURM_ARRAY_TASK_COUNT` or
     /// `shards`), else a Kubernetes Indexed Job (`JOB_COMPLETION_INDEX` of `shards`).
     pub fn from_env(shards: Option<usize>, env: &dyn Fn(&str) -> Option<String>) -> Result<ShardSpec, ConfigError> {
+        ShardSpec::from_env_as(shards, env, "--shard", "--shards")
+    }
+
+    /// [`ShardSpec::from_env`] for another array (`--range auto` with `--ranges R`).
+    pub fn from_env_as(
+        shards: Option<usize>,
+        env: &dyn Fn(&str) -> Option<String>,
+        flag: &str,
+        count_flag: &str,
+    ) -> Result<ShardSpec, ConfigError> {
         let num = |k: &str| -> Result<Option<usize>, ConfigError> {
             match env(k) {
                 None => Ok(None),
@@ -86,20 +105,20 @@ impl ShardSpec {
         let (index, count) = if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
             let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
             let count = shards.or(num("SLURM_ARRAY_TASK_COUNT")?).ok_or_else(|| {
-                ConfigError::invalid("--shards", "SLURM_ARRAY_TASK_COUNT is not set: give the number of shards")
+                ConfigError::invalid(count_flag, format!("SLURM_ARRAY_TASK_COUNT is not set: give {count_flag} N"))
             })?;
             (id.checked_sub(min).ok_or_else(|| ConfigError::invalid("SLURM_ARRAY_TASK_ID", "below SLURM_ARRAY_TASK_MIN"))?, count)
         } else if let Some(id) = num("JOB_COMPLETION_INDEX")? {
-            let count = shards.ok_or_else(|| ConfigError::invalid("--shards", "JOB_COMPLETION_INDEX needs --shards N"))?;
+            let count = shards.ok_or_else(|| ConfigError::invalid(count_flag, format!("JOB_COMPLETION_INDEX needs {count_flag} N")))?;
             (id, count)
         } else {
             return Err(ConfigError::invalid(
-                "--shard",
-                "no shard given: pass --shard I/N, or run as a Slurm array task or Kubernetes Indexed Job",
+                flag,
+                format!("none given: pass {flag} I/N, or run as a Slurm array task or Kubernetes Indexed Job"),
             ));
         };
         if count == 0 || index >= count {
-            return Err(ConfigError::invalid("--shard", format!("shard {index} of {count} does not exist")));
+            return Err(ConfigError::invalid(flag, format!("{index} of {count} does not exist")));
         }
         Ok(ShardSpec { index, count })
     }
@@ -499,6 +518,45 @@ fn shard_markers(out: &Path, count: usize) -> Result<Vec<Marker>, RunError> {
         .collect()
 }
 
+/// The done marker of the dedup verdicts (`dedup` or `clusters`: the same verdicts) for
+/// these shards and config.
+fn dedup_marker(shards: &[Marker], count: usize, config: &str) -> Marker {
+    let mut h = Xxh3::new();
+    for m in shards {
+        h.update(serde_json::to_string(m).unwrap_or_default().as_bytes());
+    }
+    Marker {
+        step: "dedup".into(),
+        shard: 0,
+        count,
+        inputs: hex(h.digest()),
+        config: config.to_string(),
+        blocks: Vec::new(),
+        input_files: shards.first().map(|m| m.input_files).unwrap_or(0),
+        dedup: true,
+    }
+}
+
+/// After the last verdict: the final verdicts of deferred documents and the report.
+fn write_finals(dir: &Path, d: &mut dyn crate::dedup::BarrierStage, ranges: Option<usize>) -> Result<(), RunError> {
+    let mut fin = AtomicFile::create(dir, "final.bin")?;
+    let mut buf = Vec::new();
+    for (seq, a) in d.finish() {
+        buf.clear();
+        let mut e = Enc(&mut buf);
+        e.u64(seq);
+        codec::put_admission(&mut e, &a);
+        fin.write_all(&buf)?;
+    }
+    fin.publish()?;
+    let mut report = d.report();
+    if let (Some(r), Some(o)) = (ranges, report.as_object_mut()) {
+        // Split form: a candidate found by several band ranges is counted in each.
+        o.insert("band_ranges".into(), serde_json::json!(r));
+    }
+    write_json(dir, "report.json", &report)
+}
+
 /// Step 2: admit every shard's summaries in input order; write the verdicts.
 pub fn run_dedup(mut plan: Plan, count: usize) -> Result<Outcome, RunError> {
     let d = plan.dedup.take();
@@ -515,20 +573,7 @@ fn dedup_step(plan: &Plan, d: Option<Box<dyn crate::dedup::BarrierStage>>, count
     let Some(mut d) = d else {
         return Ok(Outcome::AlreadyDone);
     };
-    let mut h = Xxh3::new();
-    for m in &shards {
-        h.update(serde_json::to_string(m).unwrap_or_default().as_bytes());
-    }
-    let marker = Marker {
-        step: "dedup".into(),
-        shard: 0,
-        count,
-        inputs: hex(h.digest()),
-        config,
-        blocks: Vec::new(),
-        input_files: shards.first().map(|m| m.input_files).unwrap_or(0),
-        dedup: true,
-    };
+    let marker = dedup_marker(&shards, count, &config);
     let dir = dedup_dir(&out, count);
     if read_marker(&dir).as_ref() == Some(&marker) {
         return Ok(Outcome::AlreadyDone);
@@ -560,16 +605,7 @@ fn dedup_step(plan: &Plan, d: Option<Box<dyn crate::dedup::BarrierStage>>, count
         }
         verdicts.publish()?;
     }
-    let mut fin = AtomicFile::create(&dir, "final.bin")?;
-    for (seq, a) in d.finish() {
-        let mut buf = Vec::new();
-        let mut e = Enc(&mut buf);
-        e.u64(seq);
-        codec::put_admission(&mut e, &a);
-        fin.write_all(&buf)?;
-    }
-    fin.publish()?;
-    write_json(&dir, "report.json", &d.report())?;
+    write_finals(&dir, d.as_mut(), None)?;
     write_json(&dir, DONE, &marker)?;
     Ok(Outcome::Done)
 }
@@ -726,6 +762,14 @@ pub fn merge(mut plan: Plan, count: usize) -> Result<Report, RunError> {
         }
         front.add_to(&mut report);
         back.add_to(&mut report);
+    }
+    if let Some(o) = dedup_report.as_object_mut() {
+        // Repeated paragraphs are removed while summarising, on the shards: their count is
+        // in the shards' stage tallies, not in the dedup step's barrier.
+        if o.contains_key("repeated_paragraphs_removed") {
+            let n = report.stages.get("dedup").and_then(|st| st.rules.get("repeated-paragraph")).copied().unwrap_or(0);
+            o.insert("repeated_paragraphs_removed".into(), serde_json::json!(n));
+        }
     }
     report.dedup = dedup_report;
     report.seconds_total = start.elapsed().as_secs_f64();
