@@ -65,66 +65,32 @@ fn lead_byte(c: char) -> u8 {
     b[0]
 }
 
-/// The bytes a non-empty match of `h` can start with, and whether `h` can match the empty
-/// string. UTF-8 lead bytes grow with the code point, so a range of characters starts with
-/// a byte between the lead bytes of its ends.
-fn first_bytes(h: &Hir) -> (ByteSet, bool) {
-    let mut s = ByteSet::default();
-    match h.kind() {
-        HirKind::Empty | HirKind::Look(_) => (s, true),
-        HirKind::Literal(l) => match l.0.first() {
-            Some(&b) => {
-                s.insert(b);
-                (s, false)
-            }
-            None => (s, true),
-        },
-        HirKind::Class(Class::Unicode(c)) => {
-            for r in c.ranges() {
-                s.insert_range(lead_byte(r.start()), lead_byte(r.end()));
-            }
-            (s, false)
-        }
-        HirKind::Class(Class::Bytes(c)) => {
-            for r in c.ranges() {
-                s.insert_range(r.start(), r.end());
-            }
-            (s, false)
-        }
-        HirKind::Repetition(r) => {
-            let (a, n) = first_bytes(&r.sub);
-            (a, n || r.min == 0)
-        }
-        HirKind::Capture(c) => first_bytes(&c.sub),
-        HirKind::Concat(v) => {
-            for x in v {
-                let (a, n) = first_bytes(x);
-                s.union(&a);
-                if !n {
-                    return (s, false);
-                }
-            }
-            (s, true)
-        }
-        HirKind::Alternation(v) => {
-            let mut nullable = false;
-            for x in v {
-                let (a, n) = first_bytes(x);
-                s.union(&a);
-                nullable |= n;
-            }
-            (s, nullable)
-        }
-    }
+/// Which end of a match [`edge_bytes`] looks at.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    First,
+    Last,
 }
 
-/// The bytes a non-empty match of `h` can end with, and whether `h` can match the empty
-/// string. A character beyond ASCII ends with a continuation byte (0x80..=0xBF).
+/// The bytes a non-empty match of `h` can start with.
+fn first_bytes(h: &Hir) -> (ByteSet, bool) {
+    edge_bytes(h, Edge::First)
+}
+
+/// The bytes a non-empty match of `h` can end with.
 fn last_bytes(h: &Hir) -> (ByteSet, bool) {
+    edge_bytes(h, Edge::Last)
+}
+
+/// The bytes a non-empty match of `h` can start (or end) with, and whether `h` can match the
+/// empty string. UTF-8 lead bytes grow with the code point, so a range of characters starts
+/// with a byte between the lead bytes of its ends; a character beyond ASCII ends with a
+/// continuation byte (0x80..=0xBF).
+fn edge_bytes(h: &Hir, edge: Edge) -> (ByteSet, bool) {
     let mut s = ByteSet::default();
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => (s, true),
-        HirKind::Literal(l) => match l.0.last() {
+        HirKind::Literal(l) => match if edge == Edge::First { l.0.first() } else { l.0.last() } {
             Some(&b) => {
                 s.insert(b);
                 (s, false)
@@ -133,6 +99,10 @@ fn last_bytes(h: &Hir) -> (ByteSet, bool) {
         },
         HirKind::Class(Class::Unicode(c)) => {
             for r in c.ranges() {
+                if edge == Edge::First {
+                    s.insert_range(lead_byte(r.start()), lead_byte(r.end()));
+                    continue;
+                }
                 let (a, b) = (r.start() as u32, r.end() as u32);
                 if a < 0x80 {
                     s.insert_range(a as u8, b.min(0x7f) as u8);
@@ -150,13 +120,14 @@ fn last_bytes(h: &Hir) -> (ByteSet, bool) {
             (s, false)
         }
         HirKind::Repetition(r) => {
-            let (a, n) = last_bytes(&r.sub);
+            let (a, n) = edge_bytes(&r.sub, edge);
             (a, n || r.min == 0)
         }
-        HirKind::Capture(c) => last_bytes(&c.sub),
+        HirKind::Capture(c) => edge_bytes(&c.sub, edge),
         HirKind::Concat(v) => {
-            for x in v.iter().rev() {
-                let (a, n) = last_bytes(x);
+            let parts: Box<dyn Iterator<Item = &Hir>> = if edge == Edge::First { Box::new(v.iter()) } else { Box::new(v.iter().rev()) };
+            for x in parts {
+                let (a, n) = edge_bytes(x, edge);
                 s.union(&a);
                 if !n {
                     return (s, false);
@@ -167,7 +138,7 @@ fn last_bytes(h: &Hir) -> (ByteSet, bool) {
         HirKind::Alternation(v) => {
             let mut nullable = false;
             for x in v {
-                let (a, n) = last_bytes(x);
+                let (a, n) = edge_bytes(x, edge);
                 s.union(&a);
                 nullable |= n;
             }
