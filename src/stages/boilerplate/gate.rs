@@ -10,6 +10,11 @@
 //! * **first byte**: for a pattern anchored at the start (`^`) that cannot match the empty
 //!   string, every match starts at byte 0 with one of the bytes that can begin it;
 //! * **last byte**: the same at the end for a pattern anchored with `$`;
+//! * **body bytes**: for a pattern anchored at both ends (`^…$`) the match is the whole
+//!   haystack, so every byte of it (after the first character, when the pattern starts with
+//!   a one-character class such as `\S`) must be one the rest of the pattern can produce: a
+//!   breadcrumb pattern built of `[^.!?]` runs cannot match a line with a full stop after its
+//!   first character, whatever the lazy DFA would otherwise explore first;
 //! * **required literal**: a set of strings one of which every match contains (e.g. one of
 //!   the separators of a breadcrumb, or the words a caption credit must end in), looked up
 //!   with a multi-pattern searcher, ASCII case-insensitively (a superset of the exact
@@ -145,6 +150,52 @@ fn edge_bytes(h: &Hir, edge: Edge) -> (ByteSet, bool) {
             (s, nullable)
         }
     }
+}
+
+/// Every byte a match of `h` can contain: exact for ASCII (a Unicode class adds the ASCII
+/// characters it has), all of 0x80..=0xFF for anything beyond ASCII (an over-approximation,
+/// so the body gate only ever rejects on ASCII bytes).
+fn body_bytes(h: &Hir, s: &mut ByteSet) {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => {}
+        HirKind::Literal(l) => l.0.iter().for_each(|&b| s.insert(b)),
+        HirKind::Class(Class::Unicode(c)) => {
+            for r in c.ranges() {
+                let (a, b) = (r.start() as u32, r.end() as u32);
+                if a < 0x80 {
+                    s.insert_range(a as u8, b.min(0x7f) as u8);
+                }
+                if b >= 0x80 {
+                    s.insert_range(0x80, 0xff);
+                }
+            }
+        }
+        HirKind::Class(Class::Bytes(c)) => c.ranges().iter().for_each(|r| s.insert_range(r.start(), r.end())),
+        HirKind::Repetition(r) => body_bytes(&r.sub, s),
+        HirKind::Capture(c) => body_bytes(&c.sub, s),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().for_each(|x| body_bytes(x, s)),
+    }
+}
+
+/// The body gate of a pattern that is a concatenation anchored at both ends (`^`, `$`, not
+/// multi-line): whether the first character of a haystack is skipped (the pattern starts
+/// with a one-character class, which takes exactly the first character of every match) and
+/// the bytes the rest of every match consists of. `None` when the pattern is not of that
+/// shape, or when the set leaves out no ASCII byte (the gate could never reject).
+fn body_gate(h: &Hir) -> Option<(bool, ByteSet)> {
+    let HirKind::Concat(v) = h.kind() else { return None };
+    let is = |x: &Hir, l: Look| matches!(x.kind(), HirKind::Look(k) if *k == l);
+    let start = v.iter().take_while(|x| matches!(x.kind(), HirKind::Look(_))).count();
+    let end = v.len() - v.iter().rev().take_while(|x| matches!(x.kind(), HirKind::Look(_))).count();
+    if start >= end || !v[..start].iter().any(|x| is(x, Look::Start)) || !v[end..].iter().any(|x| is(x, Look::End)) {
+        return None;
+    }
+    let skip_first = matches!(v[start].kind(), HirKind::Class(_));
+    let mut s = ByteSet::default();
+    for x in &v[start + skip_first as usize..end] {
+        body_bytes(x, &mut s);
+    }
+    (0..0x80u8).any(|b| !s.contains(b)).then_some((skip_first, s))
 }
 
 /// Deepest nesting at which literal prefixes are extracted.
@@ -292,6 +343,8 @@ pub struct Gate {
     pub required: Option<Vec<Vec<u8>>>,
     /// Searcher for `required` when the first-byte gate is missing or weak.
     search: Option<AhoCorasick>,
+    /// Body gate ([`body_gate`]): skip the first character, then every byte must be in the set.
+    pub body: Option<(bool, ByteSet)>,
 }
 
 impl Gate {
@@ -319,6 +372,7 @@ impl Gate {
                 g.last = Some(s);
             }
         }
+        g.body = body_gate(h);
         g.required = required(h, 0).filter(|s| cost(s) <= MAX_COST);
         if g.first.map_or(true, |f| f.len() > WEAK_FIRST) {
             g.search = g.required.as_ref().and_then(literal_searcher);
@@ -350,7 +404,16 @@ impl Gate {
     /// False only if the regex cannot match `hay`.
     #[inline]
     pub fn may_match(&self, hay: &str) -> bool {
-        self.bytes_may_match(hay.as_bytes()) && self.literals_may_match(hay)
+        self.bytes_may_match(hay.as_bytes()) && self.body_may_match(hay) && self.literals_may_match(hay)
+    }
+
+    /// The body part of [`Gate::may_match`]: with a body gate, every byte of `hay` (after its
+    /// first character, if the gate skips it) is one a match can contain.
+    #[inline]
+    pub fn body_may_match(&self, hay: &str) -> bool {
+        let Some((skip_first, set)) = &self.body else { return true };
+        let skip = if *skip_first { hay.chars().next().map_or(0, char::len_utf8) } else { 0 };
+        hay.as_bytes()[skip..].iter().all(|&b| set.contains(b))
     }
 
     /// The required-literal part of [`Gate::may_match`].
@@ -362,9 +425,18 @@ impl Gate {
     /// [`Gate::may_match`] with the required literals always searched (for tests).
     #[cfg(test)]
     pub fn may_match_all(&self, hay: &str) -> bool {
-        self.bytes_may_match(hay.as_bytes()) && self.required.as_ref().map_or(true, |r| literal_searcher(r).unwrap().is_match(hay))
+        self.bytes_may_match(hay.as_bytes()) && self.body_may_match(hay) && self.required.as_ref().map_or(true, |r| literal_searcher(r).unwrap().is_match(hay))
     }
 }
+
+/// Memory for each regex's lazy DFA (per thread), instead of `regex`'s 2 MiB.
+///
+/// Why: the breadcrumb and author-bio patterns (Unicode classes under counted repeats) have
+/// many DFA states; with 2 MiB the cache filled and was cleared again and again on every
+/// few hundred lines, and rebuilding the same states (determinisation) was most of the
+/// time spent in regexes. The states a run needs fit in a few MiB and then stay; the limit
+/// is a ceiling, memory is only taken as states are built. Same matches either way.
+pub const DFA_SIZE_LIMIT: usize = 16 << 20;
 
 /// A regex behind its [`Gate`].
 #[derive(Debug, Clone)]
@@ -375,7 +447,7 @@ pub struct GatedRegex {
 
 impl GatedRegex {
     pub fn new(pattern: &str) -> Result<GatedRegex, regex::Error> {
-        let re = Regex::new(pattern)?;
+        let re = regex::RegexBuilder::new(pattern).dfa_size_limit(DFA_SIZE_LIMIT).build()?;
         Ok(GatedRegex { re, gate: Gate::new(pattern) })
     }
 
@@ -421,6 +493,26 @@ pub(crate) mod tests {
         // (?m) anchors are line anchors: no gate from them
         assert!(Gate::new(r"(?m)^x").first.is_none());
         assert!(Gate::new("(").may_match(""));
+    }
+
+    #[test]
+    fn body_gates() {
+        // breadcrumb shape: `\S` then runs without sentence punctuation
+        let g = Gate::new(r"^\S[^.!?]{0,40}(?:\s+(?:>|»|›|/|→|\|)\s+[^.!?]{1,60}){2,}$");
+        let (skip, set) = g.body.unwrap();
+        assert!(skip && !set.contains(b'.') && set.contains(b'>') && set.contains(0xc2));
+        assert!(g.body_may_match("Home > World > Europe") && g.body_may_match(".Home > a > b") && g.body_may_match("«Home » a » b"));
+        assert!(!g.body_may_match("Home > World. Europe") && !g.body_may_match("Home > World > Europe!"));
+        // the first character is skipped only after a one-character class
+        let g = Gate::new(r"^[a-z]+$");
+        assert_eq!(g.body.map(|b| b.0), Some(false));
+        assert!(!g.may_match("a.b") && g.may_match("ab"));
+        // `.` leaves out only the line feed
+        assert!(Gate::new(r"(?s)^.+$").body.is_none() && !Gate::new(r"^.+$").may_match("a\nb"));
+        assert!(Gate::new(r"^[a-z]+").body.is_none() && Gate::new(r"[a-z]+$").body.is_none() && Gate::new(r"(?m)^[a-z]+$").body.is_none());
+        assert!(Gate::new(r"^a$|^b$").body.is_none());
+        // a non-ASCII first character is skipped whole
+        check_gate(r"^\S[a-z ]*$", &["é ab".to_string(), "日x".to_string(), "x.".to_string(), ".ab".to_string()]);
     }
 
     /// A gate never rejects what its regex matches: every built-in rule and field regex, on

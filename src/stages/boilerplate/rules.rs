@@ -434,7 +434,7 @@ impl RuleSet {
             if !fits(r) || b.len() < re.gate.min_len {
                 continue;
             }
-            if re.gate.literals_may_match(t) && re.re.is_match(t) {
+            if re.gate.body_may_match(t) && re.gate.literals_may_match(t) && re.re.is_match(t) {
                 best = Some(r);
                 break;
             }
