@@ -64,7 +64,11 @@
 
 mod persist;
 pub mod sketch;
+mod store;
 pub mod text;
+
+pub(crate) use store::{BandMap, Chunked};
+use store::Slices;
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
@@ -354,9 +358,9 @@ pub(crate) const QUICK: usize = 48;
 /// Make document `me` the head of the buckets of its band `keys` (band `b` of a document
 /// links to the previous head at `next[me * stride + b]`); the previous heads, where the
 /// walks through the buckets start, go to `heads_of_me`.
-pub(crate) fn link_bands(heads: &mut KeyMap<u32>, next: &mut Vec<u32>, stride: usize, me: u32, keys: &[u64], heads_of_me: &mut Vec<u32>) {
+pub(crate) fn link_bands(heads: &mut BandMap, next: &mut Chunked<u32>, stride: usize, me: u32, keys: &[u64], heads_of_me: &mut Vec<u32>) {
     heads_of_me.clear();
-    next.resize(next.len() + stride, NONE);
+    next.extend_with(stride, NONE);
     for (b, &key) in keys.iter().enumerate().take(stride) {
         let prev = heads.insert(key, me).unwrap_or(NONE);
         next[me as usize * stride + b] = prev;
@@ -370,7 +374,7 @@ pub(crate) fn link_bands(heads: &mut KeyMap<u32>, next: &mut Vec<u32>, stride: u
 /// side (one step of each per round), so that the memory reads of different buckets overlap.
 /// The result is a union over the bands: a range of bands gives a subset, and the union of
 /// the subsets of a partition of the bands is the whole.
-pub(crate) fn walk_bands(next: &[u32], stride: usize, heads_of_me: &[u32], max_scan: usize, cursors: &mut Vec<u32>, cands: &mut Vec<u32>) {
+pub(crate) fn walk_bands(next: &Chunked<u32>, stride: usize, heads_of_me: &[u32], max_scan: usize, cursors: &mut Vec<u32>, cands: &mut Vec<u32>) {
     cands.clear();
     cursors.clear();
     cursors.extend_from_slice(heads_of_me);
@@ -446,20 +450,20 @@ impl Entry {
 /// hashes and the union-find forest. Document `i` is the `i`-th admitted.
 #[derive(Debug, Default)]
 struct Index {
-    entries: Vec<Entry>,
+    entries: Chunked<Entry>,
     /// The first [`QUICK`] values of every document's sketch, one cache-line aligned block
     /// each: the first look at a candidate reads only this (and `sizes`), found from the
     /// document number alone.
-    prefixes: Vec<Prefix>,
+    prefixes: Chunked<Prefix>,
     /// Sizes of every document's set and sketch, and where its sketch's tail is.
-    sizes: Vec<Sizes>,
+    sizes: Chunked<Sizes>,
     /// The rest of every sketch (its values after the first [`QUICK`]).
-    sketches: Vec<u32>,
-    heads: KeyMap<u32>,
+    sketches: Slices,
+    heads: BandMap,
     /// `next[i * bands + b]`: the previous document in the bucket of band `b` of document `i`.
-    next: Vec<u32>,
+    next: Chunked<u32>,
     exact: KeyMap<u32>,
-    parent: Vec<u32>,
+    parent: Chunked<u32>,
     /// Documents read from a saved index (earlier runs): they come first.
     loaded: u32,
     candidates_checked: u64,
@@ -489,13 +493,12 @@ impl Index {
 
     /// Store the next document's sketch.
     fn push_sketch(&mut self, sketch: &[u32], shingles: u32) {
-        let tail = self.sketches.len() as u32;
         let n = sketch.len().min(QUICK);
         let mut p = Prefix([0; QUICK]);
         p.0[..n].copy_from_slice(&sketch[..n]);
         self.prefixes.push(p);
+        let tail = self.sketches.push(&sketch[n..]);
         self.sizes.push(Sizes { shingles, len: sketch.len() as u32, tail });
-        self.sketches.extend_from_slice(&sketch[n..]);
     }
 
     /// The first [`QUICK`] values of document `i`'s sketch.
@@ -507,8 +510,7 @@ impl Index {
     /// The rest of document `i`'s sketch.
     fn tail(&self, i: u32) -> &[u32] {
         let z = self.sizes[i as usize];
-        let n = (z.len as usize).saturating_sub(QUICK);
-        &self.sketches[z.tail as usize..z.tail as usize + n]
+        self.sketches.get(z.tail, (z.len as usize).saturating_sub(QUICK))
     }
 
     /// Document `i`'s whole sketch, into `out`.
@@ -525,7 +527,7 @@ impl Index {
 struct Sizes {
     shingles: u32,
     len: u32,
-    tail: u32,
+    tail: u64,
 }
 
 /// The first [`QUICK`] values of a sketch (unused places are 0), 3 cache lines.
@@ -1100,7 +1102,7 @@ impl BarrierStage for Dedup {
         let mut sizes: HashMap<u32, u32> = HashMap::new();
         let n = self.index.entries.len() as u32;
         let parent = &self.index.parent;
-        let find = |p: &[u32], mut x: u32| {
+        let find = |p: &Chunked<u32>, mut x: u32| {
             while p[x as usize] != x {
                 x = p[x as usize];
             }

@@ -12,7 +12,7 @@
 
 use std::io::{self, Read, Write};
 
-use super::{Entry, Index, KeyMap, NONE};
+use super::{BandMap, Chunked, Entry, Index, KeyMap, NONE};
 
 const MAGIC: &[u8; 8] = b"PWDEDUPX";
 const VERSION: u32 = 1;
@@ -90,14 +90,15 @@ pub(super) fn save(index: &Index, paragraphs: &KeyMap<u32>, bands: usize, finger
         }
     }
     w.0.write_all(&buf)?;
-    for part in index.next.chunks(1 << 14) {
+    for part in index.next.slices() {
         buf.clear();
         part.iter().for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
         w.0.write_all(&buf)?;
     }
     // Hash maps in key order, so that the same index always gives the same bytes.
-    for map in [&index.heads, &index.exact, paragraphs] {
-        let mut pairs: Vec<(u64, u32)> = map.iter().map(|(&k, &v)| (k, v)).collect();
+    let heads: Vec<(u64, u32)> = index.heads.iter().collect();
+    let pairs_of = |m: &KeyMap<u32>| m.iter().map(|(&k, &v)| (k, v)).collect::<Vec<_>>();
+    for mut pairs in [heads, pairs_of(&index.exact), pairs_of(paragraphs)] {
         pairs.sort_unstable();
         for (k, v) in pairs {
             w.u64(k)?;
@@ -127,9 +128,9 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
     let n_par = r.u32()? as usize;
     // Grow as data arrives, never trusting a count for one big allocation.
     let cap = |x: usize| x.min(1 << 16);
-    let mut entries = Vec::with_capacity(cap(n));
+    let mut entries = Chunked::new();
     let mut lens: Vec<u32> = Vec::with_capacity(cap(n));
-    let mut parent = Vec::with_capacity(cap(n));
+    let mut parent = Chunked::new();
     let mut at = 0u64;
     for _ in 0..n {
         let seq = r.u64()?;
@@ -169,11 +170,10 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
         for _ in 0..len {
             sketch.push(r.u32()?);
         }
-        u32::try_from(sketches.sketches.len() + sketch.len()).map_err(|_| bad("sketch offsets out of range"))?;
         sketches.push_sketch(&sketch, e.shingles);
     }
     let n_next = n.checked_mul(bands).ok_or_else(|| bad("too many documents"))?;
-    let mut next = Vec::with_capacity(cap(n_next));
+    let mut next = Chunked::new();
     for _ in 0..n_next {
         let v = r.u32()?;
         if v != NONE && v as usize >= n {
@@ -181,22 +181,29 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
         }
         next.push(v);
     }
-    let mut read_map = |count: usize, check: bool| -> io::Result<KeyMap<u32>> {
-        let mut m = KeyMap::default();
-        m.reserve(cap(count));
+    let mut read_pairs = |count: usize, check: bool, put: &mut dyn FnMut(u64, u32)| -> io::Result<()> {
         for _ in 0..count {
             let k = r.u64()?;
             let v = r.u32()?;
             if check && v as usize >= n {
                 return Err(bad("document number out of range"));
             }
-            m.insert(k, v);
+            put(k, v);
         }
-        Ok(m)
+        Ok(())
     };
-    let heads = read_map(n_heads, true)?;
-    let exact = read_map(n_exact, true)?;
-    let pars = read_map(n_par, false)?;
+    let mut heads = BandMap::default();
+    read_pairs(n_heads, true, &mut |k, v| {
+        heads.insert(k, v);
+    })?;
+    let (mut exact, mut pars) = (KeyMap::default(), KeyMap::default());
+    exact.reserve(cap(n_exact));
+    read_pairs(n_exact, true, &mut |k, v| {
+        exact.insert(k, v);
+    })?;
+    read_pairs(n_par, false, &mut |k, v| {
+        pars.insert(k, v);
+    })?;
     // Nothing may follow.
     if r.0.read(&mut [0u8; 1])? != 0 {
         return Err(bad("trailing bytes"));

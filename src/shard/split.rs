@@ -48,7 +48,7 @@ use super::{
     write_json, Marker, Outcome, ShardSpec, DONE, SUMMARIES, TAG_DOC,
 };
 use crate::config::Plan;
-use crate::dedup::{self, Dedup, KeyHasher, KeyMap, Prefix, QUICK, SUMMARY_SKETCH_AT};
+use crate::dedup::{self, BandMap, Chunked, Dedup, KeyHasher, Prefix, QUICK, SUMMARY_SKETCH_AT};
 use crate::error::{ConfigError, RunError};
 use crate::output::AtomicFile;
 
@@ -201,32 +201,6 @@ fn finished_shards(plan: &Plan, count: usize) -> Result<(Vec<Marker>, String), R
     Ok((shards, config))
 }
 
-/// Fixed-size chunks: grows without ever copying what it holds (no doubling peak).
-struct Chunked<T> {
-    chunks: Vec<Vec<T>>,
-    len: usize,
-}
-
-const CHUNK: usize = 1 << 14;
-
-impl<T: Copy> Chunked<T> {
-    fn new() -> Chunked<T> {
-        Chunked { chunks: Vec::new(), len: 0 }
-    }
-    fn push(&mut self, v: T) {
-        if self.len.is_multiple_of(CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK));
-        }
-        if let Some(c) = self.chunks.last_mut() {
-            c.push(v);
-        }
-        self.len += 1;
-    }
-    fn get(&self, i: u32) -> &T {
-        &self.chunks[i as usize / CHUNK][i as usize % CHUNK]
-    }
-}
-
 /// Where a document's summary is and its sizes.
 #[derive(Clone, Copy)]
 struct Place {
@@ -260,8 +234,8 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
     let files: Vec<File> = paths.iter().map(|p| File::open(p).map_err(|e| RunError::io(p, e))).collect::<Result<_, _>>()?;
     let mut prefixes: Chunked<Prefix> = Chunked::new();
     let mut places: Chunked<Place> = Chunked::new();
-    let mut heads: KeyMap<u32> = KeyMap::default();
-    let mut next: Vec<u32> = Vec::new();
+    let mut heads = BandMap::default();
+    let mut next: Chunked<u32> = Chunked::new();
     let mut exact: std::collections::HashSet<u64, std::hash::BuildHasherDefault<KeyHasher>> = Default::default();
     let (mut heads_of_me, mut cursors, mut cands, mut close) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut other: Vec<u32> = Vec::new();
@@ -288,14 +262,14 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
             checked += cands.len() as u64;
             close.clear();
             for &c in &cands {
-                let z = places.get(c);
-                let pre = &prefixes.get(c).0[..(z.len as usize).min(QUICK)];
+                let z = &places[c as usize];
+                let pre = &prefixes[c as usize].0[..(z.len as usize).min(QUICK)];
                 if d.quick_look(&s.sketch, s.shingles, pre, z.shingles) {
                     close.push(c);
                 }
             }
             for &c in &close {
-                let z = *places.get(c);
+                let z = places[c as usize];
                 raw.resize(z.len as usize * 4, 0);
                 let cp = &paths[z.shard as usize];
                 files[z.shard as usize].read_exact_at(&mut raw, z.at).map_err(|e| RunError::io(cp, e))?;
