@@ -20,6 +20,16 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 fn main() -> ExitCode {
     // SAFETY: setting an allocator option is thread-safe and takes plain integers.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    // No transparent huge pages: mimalloc asks for them on its large regions, and the kernel
+    // then zeroes 2 MiB at the first touch of any byte of each, mostly for batch buffers
+    // that use a fraction of it. Measured: 50 MB `--stages repair` 0.55 -> 0.3 s, kernel
+    // time of the 200 MB default pipeline 1.5 -> 0.6 s; peak RSS down a sixth. (mimalloc's
+    // own option is read when its first region is mapped, before `main`.)
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and only changes this process's policy.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => presswash::app::run(args),

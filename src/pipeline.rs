@@ -364,7 +364,7 @@ fn finish_batch(
 ) -> (Chunk, Vec<u8>) {
     if let Some(d) = dedup {
         let t = Instant::now();
-        let summaries = summarise_batch(&mut slots, &*d, pool);
+        let summaries = summarise_and_look_ahead(&mut slots, &*d, pool);
         admit_batch(&mut slots, summaries, d);
         report.stages.entry(d.name().to_string()).or_default().seconds += t.elapsed().as_secs_f64();
     }
@@ -411,6 +411,16 @@ pub(crate) fn summarise_batch(
     pool: &rayon::ThreadPool,
 ) -> Vec<Option<crate::dedup::Summary>> {
     pool.install(|| slots.par_iter_mut().map(|s| s.live_mut().map(|doc| d.summarise(doc))).collect())
+}
+
+/// [`summarise_batch`] followed by each summary's [`BarrierStage::look_ahead`] on the index
+/// as it stands before the batch (the pipeline's form; shards only summarise).
+pub(crate) fn summarise_and_look_ahead(
+    slots: &mut [Slot],
+    d: &(dyn BarrierStage + 'static),
+    pool: &rayon::ThreadPool,
+) -> Vec<Option<crate::dedup::Summary>> {
+    pool.install(|| slots.par_iter_mut().map(|s| s.live_mut().map(|doc| d.look_ahead(d.summarise(doc)))).collect())
 }
 
 /// The barrier's sequential part, in input order.

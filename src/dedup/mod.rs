@@ -102,6 +102,12 @@ pub trait BarrierStage: Send + Sync {
     /// Sequential, in input order. May still edit the document (dedup's optional
     /// paragraph-level pass drops paragraphs already seen in many kept documents).
     fn admit(&mut self, doc: &mut Document, summary: Summary) -> Admission;
+    /// Parallel and read-only, after the batch's summaries and before its `admit`s: the work
+    /// of `admit` that only reads what was admitted before this batch (dedup: the candidate
+    /// look-ups). `admit` still decides, in input order, with the same verdicts as without it.
+    fn look_ahead(&self, summary: Summary) -> Summary {
+        summary
+    }
     /// True when `admit` decides at once (never returns `Deferred`): the pipeline then writes
     /// in one pass; otherwise kept documents are spooled to disk until [`BarrierStage::finish`].
     fn streaming(&self) -> bool {
@@ -320,11 +326,8 @@ impl Config {
             repeated_lines: AtomicU64::new(0),
             paragraphs: KeyMap::default(),
             paragraphs_dropped: 0,
-            cands: Vec::new(),
-            cursors: Vec::new(),
-            other: Vec::new(),
+            bufs: Bufs::default(),
             heads_of_me: Vec::new(),
-            close: Vec::new(),
         })
     }
 }
@@ -375,9 +378,26 @@ pub(crate) fn link_bands(heads: &mut BandMap, next: &mut Chunked<u32>, stride: u
 /// The result is a union over the bands: a range of bands gives a subset, and the union of
 /// the subsets of a partition of the bands is the whole.
 pub(crate) fn walk_bands(next: &Chunked<u32>, stride: usize, heads_of_me: &[u32], max_scan: usize, cursors: &mut Vec<u32>, cands: &mut Vec<u32>) {
+    walk_bands_counted(next, stride, heads_of_me, max_scan, cursors, cands, None);
+}
+
+/// [`walk_bands`], also counting into `lens` the documents visited in each band's bucket.
+fn walk_bands_counted(
+    next: &Chunked<u32>,
+    stride: usize,
+    heads_of_me: &[u32],
+    max_scan: usize,
+    cursors: &mut Vec<u32>,
+    cands: &mut Vec<u32>,
+    mut lens: Option<&mut Vec<u32>>,
+) {
     cands.clear();
     cursors.clear();
     cursors.extend_from_slice(heads_of_me);
+    if let Some(l) = lens.as_deref_mut() {
+        l.clear();
+        l.resize(heads_of_me.len(), 0);
+    }
     for _ in 0..max_scan {
         let mut live = false;
         for (b, cur) in cursors.iter_mut().enumerate() {
@@ -385,6 +405,9 @@ pub(crate) fn walk_bands(next: &Chunked<u32>, stride: usize, heads_of_me: &[u32]
                 cands.push(*cur);
                 *cur = next[*cur as usize * stride + b];
                 live = true;
+                if let Some(l) = lens.as_deref_mut() {
+                    l[b] += 1;
+                }
             }
         }
         if !live {
@@ -546,12 +569,37 @@ pub struct Dedup {
     paragraphs: KeyMap<u32>,
     paragraphs_dropped: u64,
     /// Scratch space of `admit` (candidates, bucket cursors), kept between documents.
+    bufs: Bufs,
+    heads_of_me: Vec<u32>,
+}
+
+/// Scratch space of the candidate look-up.
+#[derive(Debug, Default)]
+struct Bufs {
     cands: Vec<u32>,
     cursors: Vec<u32>,
     other: Vec<u32>,
-    heads_of_me: Vec<u32>,
     close: Vec<u32>,
 }
+
+/// The candidate look-up of one document done ahead of its admission, in parallel with the
+/// other documents of its batch, on the index as it stood before the batch: the bucket heads
+/// it started from and the verified matches. `admit` uses it when the heads are still the
+/// same (no document admitted since shares a band key with this one), else looks again:
+/// the verdicts are the same either way.
+#[derive(Debug)]
+struct Ahead {
+    /// Documents in the index when it was made.
+    base: u32,
+    heads: Vec<u32>,
+    /// Documents visited in each band's bucket.
+    lens: Vec<u32>,
+    matches: Vec<(u32, f64)>,
+    checked: u64,
+}
+
+/// A summary with its look-ahead ([`BarrierStage::look_ahead`]).
+struct Looked(DocSummary, Ahead);
 
 /// Hash of a run of normalised tokens (a paragraph, a whole text): xxh3 of their
 /// little-endian bytes.
@@ -737,6 +785,12 @@ impl Dedup {
     /// two documents' sketches and sizes ([`Dedup::quick_look`], [`Dedup::verify`]); the
     /// verified matches are recorded and decided on ([`Dedup::record`], [`Dedup::verdict`]).
     pub fn admit_summary(&mut self, doc: &mut Document, s: DocSummary) -> Admission {
+        self.admit_looked(doc, s, None)
+    }
+
+    /// [`Dedup::admit_summary`], with the candidate look-up done ahead (in parallel, on the
+    /// index as it stood before this batch) where it still holds.
+    fn admit_looked(&mut self, doc: &mut Document, s: DocSummary, ahead: Option<Ahead>) -> Admission {
         let nb = self.cfg.bands;
         let me = self.index.entries.len() as u32;
         // This document becomes the head of its band buckets; the previous heads are where
@@ -749,45 +803,26 @@ impl Dedup {
         if let Some(j) = exact_of {
             matches.push((j, 1.0));
         } else {
-            // Candidates: every earlier document sharing a band key, in index order.
-            let mut cands = std::mem::take(&mut self.cands);
-            let mut cursors = std::mem::take(&mut self.cursors);
-            walk_bands(&self.index.next, nb, &heads_of_me, self.cfg.max_bucket_scan, &mut cursors, &mut cands);
-            self.index.candidates_checked += cands.len() as u64;
-            // First look at every candidate on the bottom-48 prefixes: clearly unrelated
-            // pairs stop here. Then the whole sketches of the rest.
-            let mut other = std::mem::take(&mut self.other);
-            let mut close = std::mem::take(&mut self.close);
-            close.clear();
-            for (k, &c) in cands.iter().enumerate() {
-                // Fetch ahead the first-look data of the candidate 8 on.
-                if let Some(&f) = cands.get(k + 8) {
-                    prefetch(&self.index.sizes[f as usize]);
-                    let p = &self.index.prefixes[f as usize].0;
-                    for at in (0..QUICK).step_by(16) {
-                        prefetch(&p[at]);
-                    }
+            let mut bufs = std::mem::take(&mut self.bufs);
+            let checked = match ahead {
+                // The look-ahead walked the same buckets from the same heads when no document
+                // admitted since shares a band key with this one; the documents it looked at
+                // have not changed since.
+                Some(a) if a.heads == heads_of_me => {
+                    matches = a.matches;
+                    a.checked
                 }
-                if self.quick_look(&s.sketch, s.shingles, self.index.prefix(c), self.index.sizes[c as usize].shingles) {
-                    close.push(c);
+                // Some have: the candidates are the look-ahead's plus those later documents,
+                // unless they push a bucket's walk past `max_bucket_scan`.
+                Some(a) if self.since_ahead(&a, &heads_of_me, &mut bufs.cands) => {
+                    matches = a.matches;
+                    let Bufs { cands, other, close, .. } = &mut bufs;
+                    a.checked + self.check_candidates(&s, cands, other, close, &mut matches)
                 }
-            }
-            for (k, &c) in close.iter().enumerate() {
-                if let Some(&f) = close.get(k + 2) {
-                    let t = self.index.tail(f);
-                    for at in (0..t.len()).step_by(16) {
-                        prefetch(&t[at]);
-                    }
-                }
-                self.index.sketch_into(c, &mut other);
-                if let Some(sim) = self.verify(&s.sketch, s.shingles, &other, self.index.sizes[c as usize].shingles) {
-                    matches.push((c, sim));
-                }
-            }
-            self.close = close;
-            self.other = other;
-            self.cands = cands;
-            self.cursors = cursors;
+                _ => self.find_matches(&s, &heads_of_me, &mut bufs, &mut matches, None),
+            };
+            self.index.candidates_checked += checked;
+            self.bufs = bufs;
         }
         self.heads_of_me = heads_of_me;
 
@@ -801,6 +836,94 @@ impl Dedup {
             self.paragraph_pass(doc, &s.paragraphs);
         }
         self.verdict(me, best)
+    }
+
+    /// The verified near matches of a document whose bucket walks start at `heads_of_me`:
+    /// `(earlier document, similarity)` in index order, into `matches`. Returns the number of
+    /// candidates looked at. Reads the index only.
+    fn find_matches(&self, s: &DocSummary, heads_of_me: &[u32], bufs: &mut Bufs, matches: &mut Vec<(u32, f64)>, lens: Option<&mut Vec<u32>>) -> u64 {
+        let Bufs { cands, cursors, other, close } = bufs;
+        // Candidates: every earlier document sharing a band key, in index order.
+        walk_bands_counted(&self.index.next, self.cfg.bands, heads_of_me, self.cfg.max_bucket_scan, cursors, cands, lens);
+        self.check_candidates(s, cands, other, close, matches)
+    }
+
+    /// Verify `cands` (sorted) against `s`, appending the matches in that order; returns
+    /// their number.
+    fn check_candidates(&self, s: &DocSummary, cands: &[u32], other: &mut Vec<u32>, close: &mut Vec<u32>, matches: &mut Vec<(u32, f64)>) -> u64 {
+        // First look at every candidate on the bottom-48 prefixes: clearly unrelated
+        // pairs stop here. Then the whole sketches of the rest.
+        close.clear();
+        for (k, &c) in cands.iter().enumerate() {
+            // Fetch ahead the first-look data of the candidate 8 on.
+            if let Some(&f) = cands.get(k + 8) {
+                prefetch(&self.index.sizes[f as usize]);
+                let p = &self.index.prefixes[f as usize].0;
+                for at in (0..QUICK).step_by(16) {
+                    prefetch(&p[at]);
+                }
+            }
+            if self.quick_look(&s.sketch, s.shingles, self.index.prefix(c), self.index.sizes[c as usize].shingles) {
+                close.push(c);
+            }
+        }
+        for (k, &c) in close.iter().enumerate() {
+            if let Some(&f) = close.get(k + 2) {
+                let t = self.index.tail(f);
+                for at in (0..t.len()).step_by(16) {
+                    prefetch(&t[at]);
+                }
+            }
+            self.index.sketch_into(c, other);
+            if let Some(sim) = self.verify(&s.sketch, s.shingles, other, self.index.sizes[c as usize].shingles) {
+                matches.push((c, sim));
+            }
+        }
+        cands.len() as u64
+    }
+
+    /// The look-up part of admitting `s`, on the index as it stands (see [`Ahead`]).
+    fn look_ahead_summary(&self, s: &DocSummary) -> Ahead {
+        let nb = self.cfg.bands;
+        // The heads `link_bands` would hand back now: a band whose key an earlier band of
+        // the same document has gets none.
+        let mut heads = Vec::with_capacity(nb);
+        for (b, key) in s.bands.iter().enumerate().take(nb) {
+            let head = if s.bands[..b].contains(key) { NONE } else { self.index.heads.get(*key).unwrap_or(NONE) };
+            heads.push(head);
+        }
+        let (mut bufs, mut matches, mut lens) = (Bufs::default(), Vec::new(), Vec::new());
+        let base = self.index.entries.len() as u32;
+        let checked = if self.index.exact.contains_key(&s.exact) {
+            0
+        } else {
+            self.find_matches(s, &heads, &mut bufs, &mut matches, Some(&mut lens))
+        };
+        Ahead { base, heads, lens, matches, checked }
+    }
+
+    /// The candidates admitted since look-ahead `a` that a walk from `heads_of_me` meets
+    /// (every bucket whose head changed leads through them back to `a`'s head), sorted, into
+    /// `out`; false if with them a bucket's walk would pass `max_bucket_scan` (then the walk
+    /// would have stopped short of some of `a`'s candidates: look again).
+    fn since_ahead(&self, a: &Ahead, heads_of_me: &[u32], out: &mut Vec<u32>) -> bool {
+        let (stride, max) = (self.cfg.bands, self.cfg.max_bucket_scan);
+        out.clear();
+        for (b, (&now, &then)) in heads_of_me.iter().zip(&a.heads).enumerate() {
+            let mut cur = now;
+            let mut n = a.lens.get(b).copied().unwrap_or(0) as usize;
+            while cur != then && cur != NONE && cur >= a.base {
+                n += 1;
+                if n > max {
+                    return false;
+                }
+                out.push(cur);
+                cur = self.index.next[cur as usize * stride + b];
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        true
     }
 
     /// The first look at a candidate pair, on the first [`QUICK`] values of the candidate's
@@ -1042,6 +1165,13 @@ impl BarrierStage for Dedup {
     }
 
     fn admit(&mut self, doc: &mut Document, summary: Summary) -> Admission {
+        let summary = match summary.downcast::<Looked>() {
+            Ok(l) => {
+                let Looked(s, a) = *l;
+                return self.admit_looked(doc, s, Some(a));
+            }
+            Err(other) => other,
+        };
         match summary.downcast::<DocSummary>() {
             Ok(s) => self.admit_summary(doc, *s),
             // Not ours (cannot happen in the pipeline): decide on the document itself.
@@ -1049,6 +1179,16 @@ impl BarrierStage for Dedup {
                 let s = self.summarise_doc(doc);
                 self.admit_summary(doc, s)
             }
+        }
+    }
+
+    fn look_ahead(&self, summary: Summary) -> Summary {
+        match summary.downcast::<DocSummary>() {
+            Ok(s) => {
+                let a = self.look_ahead_summary(&s);
+                Box::new(Looked(*s, a))
+            }
+            Err(other) => other,
         }
     }
 

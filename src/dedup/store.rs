@@ -160,6 +160,12 @@ impl BandMap {
         self.parts[Self::part(key)].insert(key, v)
     }
 
+    /// The value of `key`.
+    #[inline]
+    pub(crate) fn get(&self, key: u64) -> Option<u32> {
+        self.parts[Self::part(key)].get(&key).copied()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.parts.iter().map(|p| p.len()).sum()
     }
@@ -221,6 +227,7 @@ mod tests {
             x = x.rotate_left(17).wrapping_mul(0xBF58_476D_1CE4_E5B9) ^ i as u64;
             let key = if i % 3 == 0 { x % 500 } else { x };
             assert_eq!(m.insert(key, i), one.insert(key, i));
+            assert_eq!(m.get(key), Some(i));
         }
         assert_eq!(m.len(), one.len());
         let mut a: Vec<(u64, u32)> = m.iter().collect();
