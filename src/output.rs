@@ -363,50 +363,62 @@ fn jsonl_line(doc: &Document, chars_out: usize) -> Vec<u8> {
     out
 }
 
-/// `v` as a JSON string, byte-identical to `serde_json::to_writer(out, v)`: runs of bytes
-/// that need no escape (found a block at a time with a SIMD-friendly test) are copied whole.
+/// `v` as a JSON string, byte-identical to `serde_json::to_writer(out, v)`: the runs of
+/// bytes that need no escape, found 16 at a time ([`next_escape`]), are copied whole.
 pub fn json_string(out: &mut Vec<u8>, v: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    const BLOCK: usize = 32;
     let b = v.as_bytes();
     out.reserve(b.len() + 2);
     out.push(b'"');
-    let needs = |x: u8| (x < 0x20) | (x == b'"') | (x == b'\\');
     let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        if i + BLOCK <= b.len() {
-            let mut acc = false;
-            for &x in &b[i..i + BLOCK] {
-                acc |= needs(x);
-            }
-            if !acc {
-                i += BLOCK;
-                continue;
-            }
+    loop {
+        let i = next_escape(b, start);
+        out.extend_from_slice(&b[start..i]);
+        let Some(&x) = b.get(i) else { break };
+        match x {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(x >> 4) as usize], HEX[(x & 0xF) as usize]]),
         }
-        let end = (i + BLOCK).min(b.len());
-        while i < end {
-            let x = b[i];
-            if needs(x) {
-                out.extend_from_slice(&b[start..i]);
-                match x {
-                    b'"' => out.extend_from_slice(b"\\\""),
-                    b'\\' => out.extend_from_slice(b"\\\\"),
-                    b'\n' => out.extend_from_slice(b"\\n"),
-                    b'\r' => out.extend_from_slice(b"\\r"),
-                    b'\t' => out.extend_from_slice(b"\\t"),
-                    0x08 => out.extend_from_slice(b"\\b"),
-                    0x0C => out.extend_from_slice(b"\\f"),
-                    _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(x >> 4) as usize], HEX[(x & 0xF) as usize]]),
+        start = i + 1;
+    }
+    out.push(b'"');
+}
+
+/// Position of the first byte at or after `from` that JSON must escape (a control byte,
+/// `"` or `\`), or `b.len()`.
+#[inline]
+fn next_escape(b: &[u8], from: usize) -> usize {
+    let needs = |x: u8| (x < 0x20) | (x == b'"') | (x == b'\\');
+    let mut i = from;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of x86_64; every load reads 16 bytes inside `b`.
+        unsafe {
+            let (low, quote, slash) = (_mm_set1_epi8(0x1F), _mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8));
+            while i + 16 <= b.len() {
+                let v = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
+                // `max(v, 0x1F) == 0x1F` is `v <= 0x1F` for unsigned bytes.
+                let ctrl = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
+                let hit = _mm_or_si128(ctrl, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)));
+                let mask = _mm_movemask_epi8(hit) as u32;
+                if mask != 0 {
+                    return i + mask.trailing_zeros() as usize;
                 }
-                start = i + 1;
+                i += 16;
             }
-            i += 1;
         }
     }
-    out.extend_from_slice(&b[start..]);
-    out.push(b'"');
+    while i < b.len() && !needs(b[i]) {
+        i += 1;
+    }
+    i
 }
 
 fn meta_key_cow(k: &str) -> std::borrow::Cow<'_, str> {
@@ -458,6 +470,25 @@ mod tests {
         let mut v = serde_json::to_vec(&Value::Object(doc_json(doc))).unwrap();
         v.push(b'\n');
         v
+    }
+
+    #[test]
+    fn json_string_finds_every_escape_at_every_offset() {
+        // One byte to escape at each place of a text longer than two SIMD blocks, and texts
+        // made only of them.
+        for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', '\t'] {
+            for at in 0..40 {
+                let mut t: String = "abcdefghijklmnopqrstuvwxyz é 0123456789 ".chars().take(40).collect();
+                t.replace_range(t.char_indices().nth(at).map(|(i, c)| i..i + c.len_utf8()).unwrap(), &special.to_string());
+                let mut got = Vec::new();
+                json_string(&mut got, &t);
+                assert_eq!(String::from_utf8(got).unwrap(), serde_json::to_string(&t).unwrap(), "{t:?}");
+            }
+            let all: String = std::iter::repeat_n(special, 37).collect();
+            let mut got = Vec::new();
+            json_string(&mut got, &all);
+            assert_eq!(String::from_utf8(got).unwrap(), serde_json::to_string(&all).unwrap());
+        }
     }
 
     #[test]
