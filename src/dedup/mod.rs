@@ -49,10 +49,11 @@
 //!   candidate reads), the rest only as long as the document needs,
 //! - one bucket link per band (`4 * bands` = 128 B) plus at most one band-key table entry
 //!   per band (12 B, ~24 B with the hash table's slack: at most 768 B),
-//! - its exact-hash entry (~24 B), union-find parent, sizes and scores (~56 B) and its id.
+//! - its exact-hash entry (~24 B), union-find parent, sizes and scores (~60 B) and its id.
 //!
 //! So at the defaults at most ≈ 2.0 KB per document plus the id's bytes (≤ 2 GB per million
-//! documents). The MinHash signature itself is dropped once the band keys are made. The
+//! documents). All of it grows by fixed-size chunks and a 64-way partitioned band table
+//! (`store.rs`), never by doubling and copying, so the peak is the index plus one chunk. The MinHash signature itself is dropped once the band keys are made. The
 //! optional paragraph-level pass adds ~16 B per distinct paragraph, capped by
 //! `paragraphs.max_entries`.
 //!
