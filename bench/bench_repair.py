@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Time ftfy (typography off: encoding, entities, controls) and plsfix on the `text` fields of a
-JSONL file; print MB/s as JSON. Used by bench_repair.sh inside its virtualenv."""
+"""Time ftfy (with typography off: encoding, entities, controls, the fixes `repair` makes; and
+with its defaults, what users run) and plsfix on the `text` fields of a JSONL file; print MB/s
+as JSON. Used by bench_repair.sh inside its virtualenv."""
 import json
 import sys
 import time
@@ -29,6 +30,10 @@ t0 = time.perf_counter()
 for t in texts:
     ftfy.fix_text(t, cfg)
 result["ftfy"] = mb / (time.perf_counter() - t0)
+t0 = time.perf_counter()
+for t in texts:
+    ftfy.fix_text(t)
+result["ftfy_default"] = mb / (time.perf_counter() - t0)
 
 try:
     import plsfix  # noqa: E402

@@ -49,11 +49,14 @@ rows = [("presswash repair (function, 1 thread)", ex)]
 rows.append(("presswash run --stages repair (1 thread)", float(run)))
 rows.append(("presswash run --stages repair (%s cores)" % cores, run_all))
 rows.append(("ftfy.fix_text (typography off)", anchors["ftfy"]))
+rows.append(("ftfy.fix_text (defaults)", anchors["ftfy_default"]))
 if "plsfix" in anchors:
     rows.append(("plsfix.fix_text", anchors["plsfix"]))
 print(f"text: {anchors['mb']:.1f} MB")
-print(f"{'tool':45} {'MB/s':>9} {'x ftfy':>8} {'x plsfix':>9}")
+print(f"{'tool':45} {'MB/s':>9} {'x ftfy':>8} {'x ftfy def.':>12} {'x plsfix':>9}")
 for name, v in rows:
     xp = f"{v / anchors['plsfix']:9.1f}" if "plsfix" in anchors else f"{'-':>9}"
-    print(f"{name:45} {v:9.1f} {v / anchors['ftfy']:8.1f} {xp}")
+    print(f"{name:45} {v:9.1f} {v / anchors['ftfy']:8.1f} {v / anchors['ftfy_default']:12.1f} {xp}")
+print("x ftfy: against ftfy doing the fixes repair makes (typography off); x ftfy def.: against")
+print("ftfy.fix_text with its defaults (quotes, ligatures and widths too: slower, what users run)")
 PY
