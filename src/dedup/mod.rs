@@ -68,7 +68,7 @@ pub mod sketch;
 mod store;
 pub mod text;
 
-pub(crate) use store::{BandMap, Chunked};
+pub(crate) use store::{Buckets, Chunked};
 use store::Slices;
 
 use std::any::Any;
@@ -359,60 +359,42 @@ pub const SUMMARY_SKETCH_AT: usize = 28;
 /// Length of the sketch prefix of the first look at a candidate pair.
 pub(crate) const QUICK: usize = 48;
 
-/// Make document `me` the head of the buckets of its band `keys` (band `b` of a document
-/// links to the previous head at `next[me * stride + b]`); the previous heads, where the
-/// walks through the buckets start, go to `heads_of_me`.
-pub(crate) fn link_bands(heads: &mut BandMap, next: &mut Chunked<u32>, stride: usize, me: u32, keys: &[u64], heads_of_me: &mut Vec<u32>) {
-    heads_of_me.clear();
-    next.extend_with(stride, NONE);
-    for (b, &key) in keys.iter().enumerate().take(stride) {
-        let prev = heads.insert(key, me).unwrap_or(NONE);
-        next[me as usize * stride + b] = prev;
-        // (`prev == me` only if two bands of this document had the same key.)
-        heads_of_me.push(if prev == me { NONE } else { prev });
+/// Add document `me` to the buckets of its band `keys`; the buckets' handles from before
+/// (where the walks for `me` start) go to `before` (a key an earlier band of `me` already had
+/// gets none: the 64-bit keys are seeded by band, so that is a hash collision).
+pub(crate) fn link_bands(buckets: &mut Buckets, me: u32, keys: &[u64], before: &mut Vec<u32>) {
+    before.clear();
+    for (b, &key) in keys.iter().enumerate() {
+        before.push(if keys[..b].contains(&key) { NONE } else { buckets.push(key, me) });
     }
 }
 
-/// The candidates of a document from its bucket heads: up to `max_scan` earlier documents
-/// of each band's bucket (newest first), sorted, each once. The buckets are walked side by
-/// side (one step of each per round), so that the memory reads of different buckets overlap.
-/// The result is a union over the bands: a range of bands gives a subset, and the union of
-/// the subsets of a partition of the bands is the whole.
-pub(crate) fn walk_bands(next: &Chunked<u32>, stride: usize, heads_of_me: &[u32], max_scan: usize, cursors: &mut Vec<u32>, cands: &mut Vec<u32>) {
-    walk_bands_counted(next, stride, heads_of_me, max_scan, cursors, cands, None);
+/// The candidates of a document from its buckets' handles: up to `max_scan` earlier
+/// documents of each band's bucket (newest first), sorted, each once. The result is a union
+/// over the bands: a range of bands gives a subset, and the union of the subsets of a
+/// partition of the bands is the whole.
+pub(crate) fn walk_bands(buckets: &Buckets, before: &[u32], max_scan: usize, cands: &mut Vec<u32>) {
+    walk_bands_counted(buckets, before, max_scan, cands, None);
 }
 
 /// [`walk_bands`], also counting into `lens` the documents visited in each band's bucket.
-fn walk_bands_counted(
-    next: &Chunked<u32>,
-    stride: usize,
-    heads_of_me: &[u32],
-    max_scan: usize,
-    cursors: &mut Vec<u32>,
-    cands: &mut Vec<u32>,
-    mut lens: Option<&mut Vec<u32>>,
-) {
+fn walk_bands_counted(buckets: &Buckets, before: &[u32], max_scan: usize, cands: &mut Vec<u32>, mut lens: Option<&mut Vec<u32>>) {
     cands.clear();
-    cursors.clear();
-    cursors.extend_from_slice(heads_of_me);
     if let Some(l) = lens.as_deref_mut() {
         l.clear();
-        l.resize(heads_of_me.len(), 0);
     }
-    for _ in 0..max_scan {
-        let mut live = false;
-        for (b, cur) in cursors.iter_mut().enumerate() {
-            if *cur != NONE {
-                cands.push(*cur);
-                *cur = next[*cur as usize * stride + b];
-                live = true;
-                if let Some(l) = lens.as_deref_mut() {
-                    l[b] += 1;
-                }
+    for &h in before {
+        let mut n = 0;
+        buckets.walk(h, |d| {
+            if n == max_scan {
+                return false;
             }
-        }
-        if !live {
-            break;
+            cands.push(d);
+            n += 1;
+            true
+        });
+        if let Some(l) = lens.as_deref_mut() {
+            l.push(n as u32);
         }
     }
     cands.sort_unstable();
@@ -483,9 +465,7 @@ struct Index {
     sizes: Chunked<Sizes>,
     /// The rest of every sketch (its values after the first [`QUICK`]).
     sketches: Slices,
-    heads: BandMap,
-    /// `next[i * bands + b]`: the previous document in the bucket of band `b` of document `i`.
-    next: Chunked<u32>,
+    buckets: Buckets,
     exact: KeyMap<u32>,
     parent: Chunked<u32>,
     /// Documents read from a saved index (earlier runs): they come first.
@@ -578,7 +558,6 @@ pub struct Dedup {
 #[derive(Debug, Default)]
 struct Bufs {
     cands: Vec<u32>,
-    cursors: Vec<u32>,
     other: Vec<u32>,
     close: Vec<u32>,
 }
@@ -797,7 +776,7 @@ impl Dedup {
         // This document becomes the head of its band buckets; the previous heads are where
         // the walks through the buckets start (one hash table access per band).
         let mut heads_of_me = std::mem::take(&mut self.heads_of_me);
-        link_bands(&mut self.index.heads, &mut self.index.next, nb, me, &s.bands, &mut heads_of_me);
+        link_bands(&mut self.index.buckets, me, &s.bands[..nb.min(s.bands.len())], &mut heads_of_me);
         // Exact copy?
         let mut matches: Vec<(u32, f64)> = Vec::new();
         let exact_of = self.index.exact.get(&s.exact).copied();
@@ -843,9 +822,9 @@ impl Dedup {
     /// `(earlier document, similarity)` in index order, into `matches`. Returns the number of
     /// candidates looked at. Reads the index only.
     fn find_matches(&self, s: &DocSummary, heads_of_me: &[u32], bufs: &mut Bufs, matches: &mut Vec<(u32, f64)>, lens: Option<&mut Vec<u32>>) -> u64 {
-        let Bufs { cands, cursors, other, close } = bufs;
+        let Bufs { cands, other, close } = bufs;
         // Candidates: every earlier document sharing a band key, in index order.
-        walk_bands_counted(&self.index.next, self.cfg.bands, heads_of_me, self.cfg.max_bucket_scan, cursors, cands, lens);
+        walk_bands_counted(&self.index.buckets, heads_of_me, self.cfg.max_bucket_scan, cands, lens);
         self.check_candidates(s, cands, other, close, matches)
     }
 
@@ -890,7 +869,7 @@ impl Dedup {
         // the same document has gets none.
         let mut heads = Vec::with_capacity(nb);
         for (b, key) in s.bands.iter().enumerate().take(nb) {
-            let head = if s.bands[..b].contains(key) { NONE } else { self.index.heads.get(*key).unwrap_or(NONE) };
+            let head = if s.bands[..b].contains(key) { NONE } else { self.index.buckets.get(*key) };
             heads.push(head);
         }
         let (mut bufs, mut matches, mut lens) = (Bufs::default(), Vec::new(), Vec::new());
@@ -908,18 +887,26 @@ impl Dedup {
     /// `out`; false if with them a bucket's walk would pass `max_bucket_scan` (then the walk
     /// would have stopped short of some of `a`'s candidates: look again).
     fn since_ahead(&self, a: &Ahead, heads_of_me: &[u32], out: &mut Vec<u32>) -> bool {
-        let (stride, max) = (self.cfg.bands, self.cfg.max_bucket_scan);
+        let max = self.cfg.max_bucket_scan;
         out.clear();
         for (b, (&now, &then)) in heads_of_me.iter().zip(&a.heads).enumerate() {
-            let mut cur = now;
+            if now == then {
+                continue;
+            }
+            // The documents admitted since come first in the bucket (newest first).
             let mut n = a.lens.get(b).copied().unwrap_or(0) as usize;
-            while cur != then && cur != NONE && cur >= a.base {
-                n += 1;
-                if n > max {
+            let mut fits = true;
+            self.index.buckets.walk(now, |d| {
+                if d < a.base {
                     return false;
                 }
-                out.push(cur);
-                cur = self.index.next[cur as usize * stride + b];
+                n += 1;
+                fits = n <= max;
+                out.push(d);
+                fits
+            });
+            if !fits {
+                return false;
             }
         }
         out.sort_unstable();

@@ -2,20 +2,20 @@
 //!
 //! ```text
 //! magic "PWDEDUPX" | version u32 | settings fingerprint u64 | bands u32
-//! entries u32 | sketch values u32 | band heads u32 | exact hashes u32 | paragraphs u32
+//! entries u32 | sketch values u32 | band keys u32 | bucket blocks u32 | exact hashes u32 | paragraphs u32
 //! per entry: seq u64, shingles u32, chars u32, best f32, sketch_len u32, parent u32, published u8, id_len u32, id
-//! sketch values (u32 each) | next links (bands × u32 per entry)
-//! band heads (key u64, entry u32) | exact hashes (hash u64, entry u32) | paragraphs (hash u64, count u32)
+//! sketch values (u32 each) | bucket blocks (8 × u32: previous block, 7 entries)
+//! band keys (key u64, bucket handle u32) | exact hashes (hash u64, entry u32) | paragraphs (hash u64, count u32)
 //! ```
 //! Never any text but the ids. Every count and link is checked on load: a damaged file is an
 //! error, never a panic or an unbounded allocation.
 
 use std::io::{self, Read, Write};
 
-use super::{BandMap, Chunked, Entry, Index, KeyMap, NONE};
+use super::{Buckets, Chunked, Entry, Index, KeyMap};
 
 const MAGIC: &[u8; 8] = b"PWDEDUPX";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// Longest id accepted on load.
 const MAX_ID: usize = 1 << 16;
 
@@ -64,7 +64,9 @@ pub(super) fn save(index: &Index, paragraphs: &KeyMap<u32>, bands: usize, finger
     w.u32(len32(index.entries.len(), "documents")?)?;
     let n_sketch: usize = index.sizes.iter().map(|z| z.len as usize).sum();
     w.u32(len32(n_sketch, "sketch values")?)?;
-    w.u32(len32(index.heads.len(), "band keys")?)?;
+    w.u32(len32(index.buckets.keys(), "band keys")?)?;
+    let blocks: Vec<&[u32; 8]> = index.buckets.blocks().collect();
+    w.u32(len32(blocks.len(), "bucket blocks")?)?;
     w.u32(len32(index.exact.len(), "text hashes")?)?;
     w.u32(len32(paragraphs.len(), "paragraphs")?)?;
     for (i, e) in index.entries.iter().enumerate() {
@@ -90,13 +92,13 @@ pub(super) fn save(index: &Index, paragraphs: &KeyMap<u32>, bands: usize, finger
         }
     }
     w.0.write_all(&buf)?;
-    for part in index.next.slices() {
+    for part in blocks.chunks(1 << 10) {
         buf.clear();
-        part.iter().for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+        part.iter().flat_map(|b| b.iter()).for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
         w.0.write_all(&buf)?;
     }
     // Hash maps in key order, so that the same index always gives the same bytes.
-    let heads: Vec<(u64, u32)> = index.heads.iter().collect();
+    let heads: Vec<(u64, u32)> = index.buckets.handles().collect();
     let pairs_of = |m: &KeyMap<u32>| m.iter().map(|(&k, &v)| (k, v)).collect::<Vec<_>>();
     for mut pairs in [heads, pairs_of(&index.exact), pairs_of(paragraphs)] {
         pairs.sort_unstable();
@@ -116,7 +118,9 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
     }
     let version = r.u32()?;
     if version != VERSION {
-        return Err(bad(format!("format version {version}, this presswash reads {VERSION}")));
+        return Err(bad(format!(
+            "format version {version}, this presswash reads {VERSION}: start a new state directory (or finish with the presswash that wrote it)"
+        )));
     }
     if r.u64()? != fingerprint || r.u32()? as usize != bands {
         return Err(bad("built with other [stages.dedup] settings (shingles, hashes, bands, sketch size or line filter); start a new state directory"));
@@ -124,6 +128,7 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
     let n = r.u32()? as usize;
     let n_sketch = r.u32()? as usize;
     let n_heads = r.u32()? as usize;
+    let n_blocks = r.u32()? as usize;
     let n_exact = r.u32()? as usize;
     let n_par = r.u32()? as usize;
     // Grow as data arrives, never trusting a count for one big allocation.
@@ -172,14 +177,13 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
         }
         sketches.push_sketch(&sketch, e.shingles);
     }
-    let n_next = n.checked_mul(bands).ok_or_else(|| bad("too many documents"))?;
-    let mut next = Chunked::new();
-    for _ in 0..n_next {
-        let v = r.u32()?;
-        if v != NONE && v as usize >= n {
-            return Err(bad("bucket link out of range"));
+    let mut blocks = Chunked::new();
+    for _ in 0..n_blocks {
+        let mut b = [0u32; 8];
+        for v in b.iter_mut() {
+            *v = r.u32()?;
         }
-        next.push(v);
+        blocks.push(b);
     }
     let mut read_pairs = |count: usize, check: bool, put: &mut dyn FnMut(u64, u32)| -> io::Result<()> {
         for _ in 0..count {
@@ -192,10 +196,10 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
         }
         Ok(())
     };
-    let mut heads = BandMap::default();
-    read_pairs(n_heads, true, &mut |k, v| {
-        heads.insert(k, v);
-    })?;
+    let mut handles = Vec::with_capacity(cap(n_heads));
+    read_pairs(n_heads, false, &mut |k, v| handles.push((k, v)))?;
+    let buckets = Buckets::from_parts(blocks, &handles, n as u32).map_err(bad)?;
+    drop(handles);
     let (mut exact, mut pars) = (KeyMap::default(), KeyMap::default());
     exact.reserve(cap(n_exact));
     read_pairs(n_exact, true, &mut |k, v| {
@@ -213,8 +217,7 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
     index.prefixes = sketches.prefixes;
     index.sizes = sketches.sizes;
     index.sketches = sketches.sketches;
-    index.next = next;
-    index.heads = heads;
+    index.buckets = buckets;
     index.exact = exact;
     index.loaded = n as u32;
     *paragraphs = pars;

@@ -9,7 +9,7 @@
 
 use std::ops::{Index, IndexMut};
 
-use super::KeyMap;
+use super::{KeyMap, NONE};
 
 /// Elements per chunk of a [`Chunked`].
 const CHUNK_BITS: u32 = 14;
@@ -53,20 +53,6 @@ impl<T> Chunked<T> {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.chunks.iter().flatten()
-    }
-
-    /// The elements as consecutive slices (each a whole chunk but the last).
-    pub(crate) fn slices(&self) -> impl Iterator<Item = &[T]> + '_ {
-        self.chunks.iter().map(|c| c.as_slice())
-    }
-}
-
-impl<T: Clone> Chunked<T> {
-    /// Append `n` copies of `v`.
-    pub(crate) fn extend_with(&mut self, n: usize, v: T) {
-        for _ in 0..n {
-            self.push(v.clone());
-        }
     }
 }
 
@@ -176,6 +162,160 @@ impl BandMap {
     }
 }
 
+/// Documents per bucket block; slot 0 of a block links to the bucket's previous block.
+const SLOTS: u32 = 7;
+/// Set in a bucket handle that is a block (otherwise the handle is the bucket's one document).
+const BLOCK_BIT: u32 = 1 << 31;
+/// Blocks a handle can address (`NONE` is never a handle: its fill bits would say 8).
+const MAX_BLOCKS: usize = 1 << 28;
+
+/// The LSH band buckets: band key → the documents that had it, newest first on a walk.
+///
+/// A bucket of one document is just its number in the band-key table; a longer one is a
+/// chain of blocks of up to seven document numbers, so that a walk reads one cache line per
+/// seven documents instead of one per document (a linked list through the documents). A
+/// bucket's handle before a document joins it (what [`Buckets::push`] returns) still walks
+/// exactly the documents it had then: blocks only ever gain slots past a handle's fill.
+#[derive(Debug, Default)]
+pub(crate) struct Buckets {
+    map: BandMap,
+    blocks: Chunked<[u32; 8]>,
+    /// Documents not added to a bucket because the blocks ran out (1.9 billion band links).
+    pub(crate) dropped: u64,
+}
+
+impl Buckets {
+    /// The handle of `key`'s bucket as it is now (`NONE`: no document has the key).
+    #[inline]
+    pub(crate) fn get(&self, key: u64) -> u32 {
+        self.map.get(key).unwrap_or(NONE)
+    }
+
+    /// Add document `doc`, newer than every document in it, to `key`'s bucket; returns the
+    /// bucket's handle from before.
+    pub(crate) fn push(&mut self, key: u64, doc: u32) -> u32 {
+        let part = &mut self.map.parts[BandMap::part(key)];
+        let before = part.get(&key).copied().unwrap_or(NONE);
+        let after = if before == NONE && doc < BLOCK_BIT {
+            Some(doc)
+        } else if before == NONE {
+            Self::new_block(&mut self.blocks, NONE, &[doc])
+        } else if before < BLOCK_BIT {
+            Self::new_block(&mut self.blocks, NONE, &[before, doc])
+        } else {
+            let (at, fill) = unpack(before);
+            if fill < SLOTS {
+                self.blocks[at as usize][fill as usize + 1] = doc;
+                Some(pack(at, fill + 1))
+            } else {
+                Self::new_block(&mut self.blocks, at, &[doc])
+            }
+        };
+        match after {
+            Some(h) => {
+                part.insert(key, h);
+            }
+            None => self.dropped += 1,
+        }
+        before
+    }
+
+    fn new_block(blocks: &mut Chunked<[u32; 8]>, prev: u32, docs: &[u32]) -> Option<u32> {
+        if blocks.len() >= MAX_BLOCKS {
+            return None;
+        }
+        let mut b = [NONE; 8];
+        b[0] = prev;
+        b[1..=docs.len()].copy_from_slice(docs);
+        blocks.push(b);
+        Some(pack((blocks.len() - 1) as u32, docs.len() as u32))
+    }
+
+    /// Call `f` on the documents of bucket `handle`, newest first, while it returns true.
+    #[inline]
+    pub(crate) fn walk(&self, handle: u32, mut f: impl FnMut(u32) -> bool) {
+        if handle == NONE {
+            return;
+        }
+        if handle < BLOCK_BIT {
+            f(handle);
+            return;
+        }
+        let (mut at, mut fill) = unpack(handle);
+        loop {
+            let b = &self.blocks[at as usize];
+            for &d in b[1..=fill as usize].iter().rev() {
+                if !f(d) {
+                    return;
+                }
+            }
+            if b[0] == NONE {
+                return;
+            }
+            (at, fill) = (b[0], SLOTS);
+        }
+    }
+
+    /// Number of band keys.
+    pub(crate) fn keys(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Every `(band key, handle)`, in no particular order.
+    pub(crate) fn handles(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.map.iter()
+    }
+
+    /// The blocks, in order (for saving).
+    pub(crate) fn blocks(&self) -> impl Iterator<Item = &[u32; 8]> + '_ {
+        self.blocks.iter()
+    }
+
+    /// Rebuild from saved blocks and handles, checking every link: block links point to
+    /// earlier blocks, every document is below `docs`, every bucket is newest first.
+    pub(crate) fn from_parts(blocks: Chunked<[u32; 8]>, handles: &[(u64, u32)], docs: u32) -> Result<Buckets, &'static str> {
+        if blocks.len() > MAX_BLOCKS {
+            return Err("too many bucket blocks");
+        }
+        for i in 0..blocks.len() {
+            let b = &blocks[i];
+            if b[0] != NONE && b[0] as usize >= i {
+                return Err("bucket block link out of order");
+            }
+            if b[1..].iter().any(|&d| d != NONE && d >= docs) {
+                return Err("document number out of range");
+            }
+        }
+        let mut out = Buckets { map: BandMap::default(), blocks, dropped: 0 };
+        for &(key, h) in handles {
+            if h == NONE || (h < BLOCK_BIT && h >= docs) || (h >= BLOCK_BIT && unpack(h).0 as usize >= out.blocks.len()) {
+                return Err("bucket handle out of range");
+            }
+            let (mut last, mut ok) = (u32::MAX as u64 + 1, true);
+            out.walk(h, |d| {
+                ok = d != NONE && (d as u64) < last;
+                last = d as u64;
+                ok
+            });
+            if !ok {
+                return Err("bucket not newest first");
+            }
+            out.map.insert(key, h);
+        }
+        Ok(out)
+    }
+}
+
+#[inline]
+fn pack(at: u32, fill: u32) -> u32 {
+    BLOCK_BIT | (at << 3) | (fill - 1)
+}
+
+#[inline]
+fn unpack(h: u32) -> (u32, u32) {
+    ((h & !BLOCK_BIT) >> 3, (h & 7) + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,10 +333,6 @@ mod tests {
         c[CHUNK] = 7;
         assert_eq!(c[CHUNK], 7);
         assert!(c.iter().copied().enumerate().all(|(i, v)| v == if i == CHUNK { 7 } else { i as u32 }));
-        assert_eq!(c.slices().map(|s| s.len()).sum::<usize>(), c.len());
-        let mut e: Chunked<u32> = Chunked::new();
-        e.extend_with(CHUNK + 1, 9);
-        assert_eq!((e.len(), e[CHUNK]), (CHUNK + 1, 9));
     }
 
     #[test]
@@ -216,6 +352,47 @@ mod tests {
         assert!(s.blocks.iter().all(|b| b.len() <= BLOCK));
         let empty = s.push(&[]);
         assert_eq!(s.get(empty, 0), &[] as &[u32]);
+    }
+
+    #[test]
+    fn buckets_walk_newest_first_and_old_handles_keep_their_documents() {
+        let mut b = Buckets::default();
+        let mut handles = Vec::new();
+        for d in 0..40u32 {
+            handles.push(b.push(7, d));
+            b.push(1000 + d as u64, d);
+        }
+        let walk = |b: &Buckets, h: u32| {
+            let mut v = Vec::new();
+            b.walk(h, |d| {
+                v.push(d);
+                true
+            });
+            v
+        };
+        // The handle from before document d joined walks d-1 .. 0.
+        for (d, &h) in handles.iter().enumerate() {
+            assert_eq!(walk(&b, h), (0..d as u32).rev().collect::<Vec<_>>(), "before {d}");
+        }
+        assert_eq!(walk(&b, b.get(7)), (0..40).rev().collect::<Vec<_>>());
+        assert_eq!(walk(&b, b.get(1003)), vec![3]);
+        assert_eq!(walk(&b, b.get(99)), Vec::<u32>::new());
+        // Stopping early.
+        let mut n = 0;
+        b.walk(b.get(7), |_| {
+            n += 1;
+            n < 10
+        });
+        assert_eq!(n, 10);
+        // Saved and rebuilt: the same walks; a damaged link is refused.
+        let blocks: Chunked<[u32; 8]> = b.blocks().copied().collect();
+        let hs: Vec<(u64, u32)> = b.handles().collect();
+        let r = Buckets::from_parts(blocks.clone(), &hs, 40).unwrap();
+        assert_eq!(walk(&r, r.get(7)), walk(&b, b.get(7)));
+        assert!(Buckets::from_parts(blocks.clone(), &hs, 39).is_err());
+        let mut bad = blocks;
+        bad[0][0] = 3;
+        assert!(Buckets::from_parts(bad, &hs, 40).is_err());
     }
 
     #[test]

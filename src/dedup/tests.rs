@@ -333,14 +333,14 @@ fn split_verdicts(cfg: &Config, sums: &[(String, u64, DocSummary)], ranges: usiz
     let mut per_doc: Vec<Vec<(u32, f64)>> = vec![Vec::new(); sums.len()];
     for j in 0..ranges {
         let (lo, hi) = (j * cfg.bands / ranges, (j + 1) * cfg.bands / ranges);
-        let (mut heads, mut next) = (BandMap::default(), Chunked::new());
-        let (mut hm, mut cur, mut cands) = (Vec::new(), Vec::new(), Vec::new());
+        let mut buckets = Buckets::default();
+        let (mut hm, mut cands) = (Vec::new(), Vec::new());
         let mut exact = std::collections::HashSet::new();
         for (me, (_, _, s)) in sums.iter().enumerate() {
             let keys = if s.bands.is_empty() { &[][..] } else { &s.bands[lo..hi] };
-            link_bands(&mut heads, &mut next, hi - lo, me as u32, keys, &mut hm);
+            link_bands(&mut buckets, me as u32, keys, &mut hm);
             if exact.insert(s.exact) {
-                walk_bands(&next, hi - lo, &hm, cfg.max_bucket_scan, &mut cur, &mut cands);
+                walk_bands(&buckets, &hm, cfg.max_bucket_scan, &mut cands);
                 for &c in &cands {
                     let o = &sums[c as usize].2;
                     if d.quick_look(&s.sketch, s.shingles, sketch::prefix(&o.sketch, QUICK), o.shingles) {
@@ -405,23 +405,23 @@ fn band_walks_of_a_partition_of_the_bands_unite_to_the_whole_walk() {
     let (nb, docs) = (12usize, 300u32);
     let key = |d: u32, b: usize| ((d as u64 * 2654435761 + b as u64 * 97) % 5) | ((b as u64) << 32);
     for scan in [1, 3, 8] {
-        let (mut heads, mut next, mut hm, mut cur, mut whole) = (BandMap::default(), Chunked::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut buckets, mut hm, mut whole) = (Buckets::default(), Vec::new(), Vec::new());
         let mut expect = Vec::new();
         for d in 0..docs {
             let keys: Vec<u64> = (0..nb).map(|b| key(d, b)).collect();
-            link_bands(&mut heads, &mut next, nb, d, &keys, &mut hm);
-            walk_bands(&next, nb, &hm, scan, &mut cur, &mut whole);
+            link_bands(&mut buckets, d, &keys, &mut hm);
+            walk_bands(&buckets, &hm, scan, &mut whole);
             expect.push(whole.clone());
         }
         for ranges in [1, 2, 5, 12] {
             let mut got: Vec<Vec<u32>> = vec![Vec::new(); docs as usize];
             for j in 0..ranges {
                 let (lo, hi) = (j * nb / ranges, (j + 1) * nb / ranges);
-                let (mut heads, mut next, mut hm, mut cur, mut part) = (BandMap::default(), Chunked::new(), Vec::new(), Vec::new(), Vec::new());
+                let (mut buckets, mut hm, mut part) = (Buckets::default(), Vec::new(), Vec::new());
                 for d in 0..docs {
                     let keys: Vec<u64> = (lo..hi).map(|b| key(d, b)).collect();
-                    link_bands(&mut heads, &mut next, hi - lo, d, &keys, &mut hm);
-                    walk_bands(&next, hi - lo, &hm, scan, &mut cur, &mut part);
+                    link_bands(&mut buckets, d, &keys, &mut hm);
+                    walk_bands(&buckets, &hm, scan, &mut part);
                     got[d as usize].extend_from_slice(&part);
                 }
             }

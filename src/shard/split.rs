@@ -48,7 +48,7 @@ use super::{
     write_json, Marker, Outcome, ShardSpec, DONE, SUMMARIES, TAG_DOC,
 };
 use crate::config::Plan;
-use crate::dedup::{self, BandMap, Chunked, Dedup, KeyHasher, Prefix, QUICK, SUMMARY_SKETCH_AT};
+use crate::dedup::{self, Buckets, Chunked, Dedup, KeyHasher, Prefix, QUICK, SUMMARY_SKETCH_AT};
 use crate::error::{ConfigError, RunError};
 use crate::output::AtomicFile;
 
@@ -220,7 +220,6 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
     check_ranges(d, range.count)?;
     let bands = d.config().bands;
     let (lo, hi) = band_range(bands, range);
-    let stride = hi - lo;
     let max_scan = d.config().max_bucket_scan;
     let marker = range_marker(&shards, count, &config, (lo, hi), range);
     let out = plan.output_dir.clone();
@@ -234,10 +233,9 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
     let files: Vec<File> = paths.iter().map(|p| File::open(p).map_err(|e| RunError::io(p, e))).collect::<Result<_, _>>()?;
     let mut prefixes: Chunked<Prefix> = Chunked::new();
     let mut places: Chunked<Place> = Chunked::new();
-    let mut heads = BandMap::default();
-    let mut next: Chunked<u32> = Chunked::new();
+    let mut buckets = Buckets::default();
     let mut exact: std::collections::HashSet<u64, std::hash::BuildHasherDefault<KeyHasher>> = Default::default();
-    let (mut heads_of_me, mut cursors, mut cands, mut close) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut heads_of_me, mut cands, mut close) = (Vec::new(), Vec::new(), Vec::new());
     let mut other: Vec<u32> = Vec::new();
     let mut raw: Vec<u8> = Vec::new();
     let mut matches: Vec<(u32, f64)> = Vec::new();
@@ -254,11 +252,11 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
             return Err(RunError::Other("more than 4,294,967,294 documents: too many for one dedup".into()));
         }
         let keys = if s.bands.is_empty() { &[][..] } else { &s.bands[lo..hi] };
-        dedup::link_bands(&mut heads, &mut next, stride, me, keys, &mut heads_of_me);
+        dedup::link_bands(&mut buckets, me, keys, &mut heads_of_me);
         matches.clear();
         // An exact copy of an earlier document matches only that one: no candidates.
         if exact.insert(s.exact) {
-            dedup::walk_bands(&next, stride, &heads_of_me, max_scan, &mut cursors, &mut cands);
+            dedup::walk_bands(&buckets, &heads_of_me, max_scan, &mut cands);
             checked += cands.len() as u64;
             close.clear();
             for &c in &cands {
