@@ -1251,6 +1251,7 @@ impl BarrierStage for Dedup {
             "duplicate_clusters": dup_clusters,
             "cluster_size_histogram": hist.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
             "exact_duplicates": self.index.exact_dups,
+            "band_links_dropped": self.index.buckets.dropped,
             "near_duplicates": self.index.near_dups,
             "candidates_checked": self.index.candidates_checked,
             "documents_from_state": self.index.loaded,

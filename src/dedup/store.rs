@@ -194,27 +194,34 @@ impl Buckets {
     /// Add document `doc`, newer than every document in it, to `key`'s bucket; returns the
     /// bucket's handle from before.
     pub(crate) fn push(&mut self, key: u64, doc: u32) -> u32 {
-        let part = &mut self.map.parts[BandMap::part(key)];
-        let before = part.get(&key).copied().unwrap_or(NONE);
-        let after = if before == NONE && doc < BLOCK_BIT {
-            Some(doc)
-        } else if before == NONE {
-            Self::new_block(&mut self.blocks, NONE, &[doc])
-        } else if before < BLOCK_BIT {
-            Self::new_block(&mut self.blocks, NONE, &[before, doc])
+        use std::collections::hash_map::Entry;
+        let blocks = &mut self.blocks;
+        let slot = match self.map.parts[BandMap::part(key)].entry(key) {
+            Entry::Vacant(v) => {
+                match if doc < BLOCK_BIT { Some(doc) } else { Self::new_block(blocks, NONE, &[doc]) } {
+                    Some(h) => {
+                        v.insert(h);
+                    }
+                    None => self.dropped += 1,
+                }
+                return NONE;
+            }
+            Entry::Occupied(o) => o.into_mut(),
+        };
+        let before = *slot;
+        let after = if before < BLOCK_BIT {
+            Self::new_block(blocks, NONE, &[before, doc])
         } else {
             let (at, fill) = unpack(before);
             if fill < SLOTS {
-                self.blocks[at as usize][fill as usize + 1] = doc;
+                blocks[at as usize][fill as usize + 1] = doc;
                 Some(pack(at, fill + 1))
             } else {
-                Self::new_block(&mut self.blocks, at, &[doc])
+                Self::new_block(blocks, at, &[doc])
             }
         };
         match after {
-            Some(h) => {
-                part.insert(key, h);
-            }
+            Some(h) => *slot = h,
             None => self.dropped += 1,
         }
         before
