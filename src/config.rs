@@ -114,7 +114,7 @@ impl RawConfig {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(RawConfig::default()),
-            Err(e) => return Err(ConfigError::Read { path: path.to_path_buf(), source: e }),
+            Err(e) => return Err(ConfigError::Read { path: path.to_path_buf(), error: e }),
         };
         Self::parse(&text, path)
     }

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 /// A configuration problem: reported before any document is read, naming the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    // (The I/O errors are fields, not `source`s: the message already says them, and a
+    // source would be printed a second time by the `{:#}` of `main`.)
+    #[error("cannot read config {path}: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
     #[error("bad config {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("bad config value for `{key}`: {message}")]
@@ -27,8 +29,8 @@ pub enum RunError {
     Config(#[from] ConfigError),
     #[error("input not found: {0}")]
     MissingInput(PathBuf),
-    #[error("I/O error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("I/O error on {path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("internal accounting error: {0}")]
     Accounting(String),
     #[error("{0}")]
@@ -36,7 +38,7 @@ pub enum RunError {
 }
 
 impl RunError {
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        RunError::Io { path: path.into(), source }
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        RunError::Io { path: path.into(), error }
     }
 }

@@ -211,3 +211,37 @@ fn cron_with_the_real_dedup_lets_no_republished_story_back() {
     assert!(ids(&s, "run3/clean.jsonl").is_empty());
     assert_eq!(s.jsonl("run3/duplicates.jsonl")[0]["duplicate_of"], "new-103");
 }
+
+#[test]
+fn a_state_index_of_another_format_stops_the_run_with_one_clear_error() {
+    let s = Scratch::new();
+    let cwd = s.dir.path();
+    s.write("in/a.jsonl", line("a-0", "Story", &report(1, 4)));
+    let run = |out: &str| presswash(cwd, &["run", "-i", "in", "-o", out, "--stages", "dedup", "--state", "state", "-q"]);
+    assert!(run("run1").status.success());
+    // The format version follows the 8-byte magic.
+    let index = walk(&s.path("state")).into_iter().find(|p| p.ends_with("index.bin")).expect("index.bin");
+    let mut bytes = std::fs::read(&index).unwrap();
+    bytes[8..12].copy_from_slice(&999u32.to_le_bytes());
+    std::fs::write(&index, &bytes).unwrap();
+    s.write("in/b.jsonl", line("b-0", "Other story", &report(2, 4)));
+    let o = run("run2");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("index.bin") && err.contains("format version 999"), "{err}");
+    assert_eq!(err.matches("format version").count(), 1, "said twice: {err}");
+    assert!(!s.path("run2/clean.jsonl").exists());
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
