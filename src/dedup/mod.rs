@@ -47,21 +47,23 @@
 //! - its bottom-k sketch: at most `4 * sketch_size` bytes (1,024 B at the default 256): its
 //!   first 48 values in a fixed, cache-line aligned 192 B block (what the first look at a
 //!   candidate reads), the rest only as long as the document needs,
-//! - one bucket link per band (`4 * bands` = 128 B) plus at most one band-key table entry
-//!   per band (12 B, ~24 B with the hash table's slack: at most 768 B),
+//! - its place in one bucket per band: nothing beyond the band-key table entry while it is
+//!   alone in its bucket, else 4 B in a block of seven (a two-document bucket takes a whole
+//!   32 B block: at most 16 B per band), plus at most one band-key table entry per band
+//!   (12 B, ~24 B with the hash table's slack): at most ≈ 1.3 KB, in practice far less,
 //! - its exact-hash entry (~24 B), union-find parent, sizes and scores (~60 B) and its id.
 //!
-//! So at the defaults at most ≈ 2.0 KB per document plus the id's bytes (≤ 2 GB per million
-//! documents). All of it grows by fixed-size chunks and a 64-way partitioned band table
-//! (`store.rs`), never by doubling and copying, so the peak is the index plus one chunk. The MinHash signature itself is dropped once the band keys are made. The
-//! optional paragraph-level pass adds ~16 B per distinct paragraph, capped by
-//! `paragraphs.max_entries`.
+//! So at the defaults at most ≈ 2.4 KB per document plus the id's bytes (measured: the whole
+//! default run peaks at ~790 MiB on a 1 GB generated dump of 374,075 documents, batches
+//! included). All of it grows by fixed-size chunks and a 64-way partitioned band table
+//! (`store.rs`), never by doubling and copying, so the peak is the index plus one chunk. The
+//! MinHash signature itself is dropped once the band keys are made. The optional
+//! paragraph-level pass adds ~16 B per distinct paragraph, capped by `paragraphs.max_entries`.
 //!
 //! The saved index of `--state` runs ([`BarrierStage::save_index`], format in `persist.rs`)
-//! holds the same: per document 29 B of fields plus its id, `4 * sketch length` B of sketch
-//! and `4 * bands` B of bucket links, plus 12 B per band key and per text hash. At the
-//! defaults that is at most ≈ 1.9 KB per document plus the id; measured on the dev set of
-//! 2,872 news reports (most under 256 distinct shingles): 1,347 B per document.
+//! holds the same: per document 29 B of fields plus its id, `4 * sketch length` B of sketch,
+//! the bucket blocks (32 B each) and 12 B per band key and per text hash. Measured on the dev
+//! set of 2,872 news reports (most under 256 distinct shingles): 1,385 B per document.
 
 mod persist;
 pub mod sketch;
@@ -328,7 +330,7 @@ impl Config {
             paragraphs: KeyMap::default(),
             paragraphs_dropped: 0,
             bufs: Bufs::default(),
-            heads_of_me: Vec::new(),
+            handles: Vec::new(),
         })
     }
 }
@@ -549,9 +551,9 @@ pub struct Dedup {
     /// Paragraph hash -> number of kept documents it was seen in.
     paragraphs: KeyMap<u32>,
     paragraphs_dropped: u64,
-    /// Scratch space of `admit` (candidates, bucket cursors), kept between documents.
+    /// Scratch space of `admit` (candidates, sketches), kept between documents.
     bufs: Bufs,
-    heads_of_me: Vec<u32>,
+    handles: Vec<u32>,
 }
 
 /// Scratch space of the candidate look-up.
@@ -563,15 +565,15 @@ struct Bufs {
 }
 
 /// The candidate look-up of one document done ahead of its admission, in parallel with the
-/// other documents of its batch, on the index as it stood before the batch: the bucket heads
-/// it started from and the verified matches. `admit` uses it when the heads are still the
-/// same (no document admitted since shares a band key with this one), else looks again:
-/// the verdicts are the same either way.
+/// other documents of its batch, on the index as it stood before the batch: the bucket
+/// handles it started from and the verified matches. `admit` uses it when the handles are
+/// still the same (no document admitted since shares a band key with this one), adds the
+/// documents admitted since where it can, else looks again: the verdicts are the same.
 #[derive(Debug)]
 struct Ahead {
     /// Documents in the index when it was made.
     base: u32,
-    heads: Vec<u32>,
+    handles: Vec<u32>,
     /// Documents visited in each band's bucket.
     lens: Vec<u32>,
     matches: Vec<(u32, f64)>,
@@ -773,10 +775,10 @@ impl Dedup {
     fn admit_looked(&mut self, doc: &mut Document, s: DocSummary, ahead: Option<Ahead>) -> Admission {
         let nb = self.cfg.bands;
         let me = self.index.entries.len() as u32;
-        // This document becomes the head of its band buckets; the previous heads are where
-        // the walks through the buckets start (one hash table access per band).
-        let mut heads_of_me = std::mem::take(&mut self.heads_of_me);
-        link_bands(&mut self.index.buckets, me, &s.bands[..nb.min(s.bands.len())], &mut heads_of_me);
+        // This document joins its band buckets; their handles from before are where the walks
+        // through the buckets start (one hash table access per band).
+        let mut handles = std::mem::take(&mut self.handles);
+        link_bands(&mut self.index.buckets, me, &s.bands[..nb.min(s.bands.len())], &mut handles);
         // Exact copy?
         let mut matches: Vec<(u32, f64)> = Vec::new();
         let exact_of = self.index.exact.get(&s.exact).copied();
@@ -785,26 +787,26 @@ impl Dedup {
         } else {
             let mut bufs = std::mem::take(&mut self.bufs);
             let checked = match ahead {
-                // The look-ahead walked the same buckets from the same heads when no document
+                // The look-ahead walked the same buckets from the same handles when no document
                 // admitted since shares a band key with this one; the documents it looked at
                 // have not changed since.
-                Some(a) if a.heads == heads_of_me => {
+                Some(a) if a.handles == handles => {
                     matches = a.matches;
                     a.checked
                 }
                 // Some have: the candidates are the look-ahead's plus those later documents,
                 // unless they push a bucket's walk past `max_bucket_scan`.
-                Some(a) if self.since_ahead(&a, &heads_of_me, &mut bufs.cands) => {
+                Some(a) if self.since_ahead(&a, &handles, &mut bufs.cands) => {
                     matches = a.matches;
                     let Bufs { cands, other, close, .. } = &mut bufs;
                     a.checked + self.check_candidates(&s, cands, other, close, &mut matches)
                 }
-                _ => self.find_matches(&s, &heads_of_me, &mut bufs, &mut matches, None),
+                _ => self.find_matches(&s, &handles, &mut bufs, &mut matches, None),
             };
             self.index.candidates_checked += checked;
             self.bufs = bufs;
         }
-        self.heads_of_me = heads_of_me;
+        self.handles = handles;
 
         // Index this document.
         self.index.push_sketch(&s.sketch, s.shingles);
@@ -818,13 +820,13 @@ impl Dedup {
         self.verdict(me, best)
     }
 
-    /// The verified near matches of a document whose bucket walks start at `heads_of_me`:
+    /// The verified near matches of a document whose bucket walks start at `handles`:
     /// `(earlier document, similarity)` in index order, into `matches`. Returns the number of
     /// candidates looked at. Reads the index only.
-    fn find_matches(&self, s: &DocSummary, heads_of_me: &[u32], bufs: &mut Bufs, matches: &mut Vec<(u32, f64)>, lens: Option<&mut Vec<u32>>) -> u64 {
+    fn find_matches(&self, s: &DocSummary, handles: &[u32], bufs: &mut Bufs, matches: &mut Vec<(u32, f64)>, lens: Option<&mut Vec<u32>>) -> u64 {
         let Bufs { cands, other, close } = bufs;
         // Candidates: every earlier document sharing a band key, in index order.
-        walk_bands_counted(&self.index.buckets, heads_of_me, self.cfg.max_bucket_scan, cands, lens);
+        walk_bands_counted(&self.index.buckets, handles, self.cfg.max_bucket_scan, cands, lens);
         self.check_candidates(s, cands, other, close, matches)
     }
 
@@ -865,31 +867,31 @@ impl Dedup {
     /// The look-up part of admitting `s`, on the index as it stands (see [`Ahead`]).
     fn look_ahead_summary(&self, s: &DocSummary) -> Ahead {
         let nb = self.cfg.bands;
-        // The heads `link_bands` would hand back now: a band whose key an earlier band of
+        // The handles `link_bands` would hand back now: a band whose key an earlier band of
         // the same document has gets none.
-        let mut heads = Vec::with_capacity(nb);
+        let mut handles = Vec::with_capacity(nb);
         for (b, key) in s.bands.iter().enumerate().take(nb) {
-            let head = if s.bands[..b].contains(key) { NONE } else { self.index.buckets.get(*key) };
-            heads.push(head);
+            let h = if s.bands[..b].contains(key) { NONE } else { self.index.buckets.get(*key) };
+            handles.push(h);
         }
         let (mut bufs, mut matches, mut lens) = (Bufs::default(), Vec::new(), Vec::new());
         let base = self.index.entries.len() as u32;
         let checked = if self.index.exact.contains_key(&s.exact) {
             0
         } else {
-            self.find_matches(s, &heads, &mut bufs, &mut matches, Some(&mut lens))
+            self.find_matches(s, &handles, &mut bufs, &mut matches, Some(&mut lens))
         };
-        Ahead { base, heads, lens, matches, checked }
+        Ahead { base, handles, lens, matches, checked }
     }
 
-    /// The candidates admitted since look-ahead `a` that a walk from `heads_of_me` meets
-    /// (every bucket whose head changed leads through them back to `a`'s head), sorted, into
+    /// The candidates admitted since look-ahead `a` that a walk from `handles` meets
+    /// (they come first in every bucket whose handle changed), sorted, into
     /// `out`; false if with them a bucket's walk would pass `max_bucket_scan` (then the walk
     /// would have stopped short of some of `a`'s candidates: look again).
-    fn since_ahead(&self, a: &Ahead, heads_of_me: &[u32], out: &mut Vec<u32>) -> bool {
+    fn since_ahead(&self, a: &Ahead, handles: &[u32], out: &mut Vec<u32>) -> bool {
         let max = self.cfg.max_bucket_scan;
         out.clear();
-        for (b, (&now, &then)) in heads_of_me.iter().zip(&a.heads).enumerate() {
+        for (b, (&now, &then)) in handles.iter().zip(&a.handles).enumerate() {
             if now == then {
                 continue;
             }

@@ -235,7 +235,7 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
     let mut places: Chunked<Place> = Chunked::new();
     let mut buckets = Buckets::default();
     let mut exact: std::collections::HashSet<u64, std::hash::BuildHasherDefault<KeyHasher>> = Default::default();
-    let (mut heads_of_me, mut cands, mut close) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut handles, mut cands, mut close) = (Vec::new(), Vec::new(), Vec::new());
     let mut other: Vec<u32> = Vec::new();
     let mut raw: Vec<u8> = Vec::new();
     let mut matches: Vec<(u32, f64)> = Vec::new();
@@ -252,11 +252,11 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
             return Err(RunError::Other("more than 4,294,967,294 documents: too many for one dedup".into()));
         }
         let keys = if s.bands.is_empty() { &[][..] } else { &s.bands[lo..hi] };
-        dedup::link_bands(&mut buckets, me, keys, &mut heads_of_me);
+        dedup::link_bands(&mut buckets, me, keys, &mut handles);
         matches.clear();
         // An exact copy of an earlier document matches only that one: no candidates.
         if exact.insert(s.exact) {
-            dedup::walk_bands(&buckets, &heads_of_me, max_scan, &mut cands);
+            dedup::walk_bands(&buckets, &handles, max_scan, &mut cands);
             checked += cands.len() as u64;
             close.clear();
             for &c in &cands {
