@@ -118,7 +118,7 @@ impl Slices {
 /// Partitions of a [`BandMap`].
 const PARTS: usize = 64;
 
-/// The band-key table (key → newest document of the bucket), as [`PARTS`] hash tables chosen
+/// The band-key table (key → its bucket's handle), as [`PARTS`] hash tables chosen
 /// by bits of the key that the tables themselves use for neither the slot nor the tag:
 /// each grows on its own, so a resize copies 1/64 of the table.
 #[derive(Debug)]
