@@ -54,6 +54,10 @@ impl<T> Chunked<T> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.chunks.iter().flatten()
     }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&T> {
+        self.chunks.get(i >> CHUNK_BITS).and_then(|c| c.get(i & (CHUNK - 1)))
+    }
 }
 
 impl<T> Index<usize> for Chunked<T> {
@@ -278,34 +282,40 @@ impl Buckets {
         self.blocks.iter()
     }
 
-    /// Rebuild from saved blocks and handles, checking every link: block links point to
-    /// earlier blocks, every document is below `docs`, every bucket is newest first.
+    /// Rebuild from saved blocks and handles, checking every link so that every walk goes
+    /// newest first and ends: a block's documents are below `docs`, in increasing order, its
+    /// unused slots empty; it links to an earlier, full block whose documents are all older;
+    /// a handle names a document below `docs` or the filled part of a block. Each block and
+    /// handle is checked once (a damaged file costs no more than a good one).
     pub(crate) fn from_parts(blocks: Chunked<[u32; 8]>, handles: &[(u64, u32)], docs: u32) -> Result<Buckets, &'static str> {
         if blocks.len() > MAX_BLOCKS {
             return Err("too many bucket blocks");
         }
+        let filled = |b: &[u32; 8]| b[1..].iter().take_while(|&&d| d != NONE).count() as u32;
         for i in 0..blocks.len() {
             let b = &blocks[i];
-            if b[0] != NONE && b[0] as usize >= i {
-                return Err("bucket block link out of order");
+            let k = filled(b) as usize;
+            let docs_ok = k > 0 && b[1..=k].iter().all(|&d| d < docs) && b[1..=k].windows(2).all(|w| w[0] < w[1]);
+            if !docs_ok || b[k + 1..].iter().any(|&d| d != NONE) {
+                return Err("bad bucket block");
             }
-            if b[1..].iter().any(|&d| d != NONE && d >= docs) {
-                return Err("document number out of range");
+            if b[0] != NONE {
+                let prev = blocks.get(b[0] as usize).filter(|_| (b[0] as usize) < i).ok_or("bucket block link out of order")?;
+                if filled(prev) != SLOTS || prev[SLOTS as usize] >= b[1] {
+                    return Err("bucket not newest first");
+                }
             }
         }
         let mut out = Buckets { map: BandMap::default(), blocks, dropped: 0 };
         for &(key, h) in handles {
-            if h == NONE || (h < BLOCK_BIT && h >= docs) || (h >= BLOCK_BIT && unpack(h).0 as usize >= out.blocks.len()) {
-                return Err("bucket handle out of range");
-            }
-            let (mut last, mut ok) = (u32::MAX as u64 + 1, true);
-            out.walk(h, |d| {
-                ok = d != NONE && (d as u64) < last;
-                last = d as u64;
-                ok
-            });
+            let ok = if h < BLOCK_BIT {
+                h < docs
+            } else {
+                let (at, fill) = unpack(h);
+                (at as usize) < out.blocks.len() && h != NONE && fill <= filled(&out.blocks[at as usize])
+            };
             if !ok {
-                return Err("bucket not newest first");
+                return Err("bucket handle out of range");
             }
             out.map.insert(key, h);
         }
@@ -397,8 +407,20 @@ mod tests {
         let r = Buckets::from_parts(blocks.clone(), &hs, 40).unwrap();
         assert_eq!(walk(&r, r.get(7)), walk(&b, b.get(7)));
         assert!(Buckets::from_parts(blocks.clone(), &hs, 39).is_err());
-        let mut bad = blocks;
+        let mut bad = blocks.clone();
         bad[0][0] = 3;
+        assert!(Buckets::from_parts(bad, &hs, 40).is_err());
+        // Out of order inside a block, a slot past a gap, a link to a newer block.
+        let mut bad = blocks.clone();
+        bad[0].swap(1, 2);
+        assert!(Buckets::from_parts(bad, &hs, 40).is_err());
+        let mut bad = blocks.clone();
+        let last = bad.len() - 1;
+        bad[last][7] = 1;
+        bad[last][6] = NONE;
+        assert!(Buckets::from_parts(bad, &hs, 40).is_err());
+        let mut bad = blocks;
+        bad[1][0] = 2;
         assert!(Buckets::from_parts(bad, &hs, 40).is_err());
     }
 
