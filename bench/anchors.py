@@ -35,28 +35,27 @@ def html_pages(folder):
             yield raw
 
 
-def run_ftfy(a):
-    import ftfy
-
+def time_fix_text(a, fix_text, **extra):
+    """Whole documents of the subset through one `fix_text`, timed."""
     n = nbytes = 0
     t = time.perf_counter()
     for rec in read_subset(a.subset):
-        ftfy.fix_text(rec["text"])
+        fix_text(rec["text"])
         n += 1
         nbytes += rec["bytes"]
-    return dict(docs=n, bytes=nbytes, seconds=time.perf_counter() - t)
+    return dict(docs=n, bytes=nbytes, seconds=time.perf_counter() - t, **extra)
+
+
+def run_ftfy(a):
+    import ftfy
+
+    return time_fix_text(a, ftfy.fix_text)
 
 
 def run_plsfix(a):
     import plsfix
 
-    n = nbytes = 0
-    t = time.perf_counter()
-    for rec in read_subset(a.subset):
-        plsfix.fix_text(rec["text"])
-        n += 1
-        nbytes += rec["bytes"]
-    return dict(docs=n, bytes=nbytes, seconds=time.perf_counter() - t, note="the Rust port of ftfy")
+    return time_fix_text(a, plsfix.fix_text, note="the Rust port of ftfy")
 
 
 def run_trafilatura(a):
