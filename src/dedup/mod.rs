@@ -603,9 +603,11 @@ fn hash_tokens(tokens: &[u64]) -> u64 {
     }
 }
 
-/// Per-thread buffers of `summarise` (so that no document allocates them anew).
+/// Per-thread buffers of `summarise` and `look_ahead` (so that no document allocates them
+/// anew).
 #[derive(Default)]
 struct Scratch {
+    look: Bufs,
     toks: text::Tokens,
     stream: Vec<u64>,
     sh: Vec<u64>,
@@ -874,12 +876,15 @@ impl Dedup {
             let h = if s.bands[..b].contains(key) { NONE } else { self.index.buckets.get(*key) };
             handles.push(h);
         }
-        let (mut bufs, mut matches, mut lens) = (Bufs::default(), Vec::new(), Vec::new());
+        let (mut matches, mut lens) = (Vec::new(), Vec::new());
         let base = self.index.entries.len() as u32;
         let checked = if self.index.exact.contains_key(&s.exact) {
             0
         } else {
-            self.find_matches(s, &handles, &mut bufs, &mut matches, Some(&mut lens))
+            let mut bufs = SCRATCH.with_borrow_mut(|sc| std::mem::take(&mut sc.look));
+            let n = self.find_matches(s, &handles, &mut bufs, &mut matches, Some(&mut lens));
+            SCRATCH.with_borrow_mut(|sc| sc.look = bufs);
+            n
         };
         Ahead { base, handles, lens, matches, checked }
     }
