@@ -644,7 +644,7 @@ impl Dedup {
     fn fingerprint(&self) -> u64 {
         let c = &self.cfg;
         let mut h = Xxh3::new();
-        h.update(b"dedup-summary-v1");
+        h.update(b"dedup-summary-v2");
         for v in [c.shingle_size, c.num_hashes, c.bands, c.rows, c.sketch_size, c.min_line_words, c.paragraphs.min_words] {
             h.update(&(v as u64).to_le_bytes());
         }

@@ -15,7 +15,7 @@ use std::io::{self, Read, Write};
 use super::{Buckets, Chunked, Entry, Index, KeyMap};
 
 const MAGIC: &[u8; 8] = b"PWDEDUPX";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 /// Longest id accepted on load.
 const MAX_ID: usize = 1 << 16;
 

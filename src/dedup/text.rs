@@ -4,8 +4,8 @@
 //! Normalisation is deliberately blunt so that the noise of republished copies does not
 //! change a token: case is folded, punctuation, quotes and spacing are ignored, apostrophes
 //! inside words vanish (`can't` = `cant`, `world’s` = `worlds`) and separators inside
-//! numbers are dropped (`1,000` = `1000`, `1.5` = `1,5`). A token is identified by the xxh3
-//! hash of its lower-cased bytes (plain ASCII words hashed from a stack copy); a
+//! numbers are dropped (`1,000` = `1000`, `1.5` = `1,5`). A token is identified by a 64-bit
+//! hash of its lower-cased bytes (plain ASCII words hashed where they are in the text); a
 //! document becomes one flat `Vec<u64>` of token hashes with a range per line, so nothing is
 //! allocated per line.
 
@@ -19,6 +19,10 @@ pub struct Tokens {
     pub lines: Vec<(u32, u32)>,
     /// `(start, end)` byte range of every line in the text (without its `\n`).
     pub spans: Vec<(usize, usize)>,
+    // Scratch of `tokenize_into`: the byte masks and a token's bytes.
+    alnum: Vec<u64>,
+    look: Vec<u64>,
+    buf: Vec<u8>,
 }
 
 impl Tokens {
@@ -47,80 +51,183 @@ pub fn tokenize(text: &str) -> Tokens {
 }
 
 /// [`tokenize`] into `out` (reusing its buffers).
+///
+/// Two levels: a scan over bit masks of the text (which bytes are ASCII letters or digits,
+/// which need a look: those, `\n` and non-ASCII bytes) hashes the plain ASCII words in place,
+/// 64 bytes of the text per mask word, without a branch per byte; a word whose end could join
+/// it to more (an apostrophe, a separator between digits, a non-ASCII letter) goes to
+/// [`general_token`], which implements the whole rule.
 pub fn tokenize_into(text: &str, out: &mut Tokens) {
     out.hashes.clear();
     out.lines.clear();
     out.spans.clear();
     out.hashes.reserve(text.len() / 5);
-    let mut buf = Vec::new();
     let bytes = text.as_bytes();
     let n = bytes.len();
+    let (mut alnum, mut look) = (std::mem::take(&mut out.alnum), std::mem::take(&mut out.look));
+    byte_masks(bytes, &mut alnum, &mut look);
+    let mut buf = std::mem::take(&mut out.buf);
     let (mut line_start, mut line_tok) = (0usize, 0u32);
     let mut i = 0;
-    while i < n {
+    while let Some(at) = next_bit(&look, i, true) {
+        i = at;
         let b = bytes[i];
+        if b == b'\n' {
+            let end = out.hashes.len() as u32;
+            out.lines.push((line_tok, end));
+            out.spans.push((line_start, i));
+            (line_start, line_tok) = (i + 1, end);
+            i += 1;
+        } else if b < 0x80 {
+            let end = next_bit(&alnum, i, false).unwrap_or(n).min(n);
+            if word_ends_at(bytes, end) {
+                out.hashes.push(hash_ascii_lower(bytes, i, end));
+                i = end;
+            } else {
+                i = general_token(text, i, &mut out.hashes, &mut buf);
+            }
+        } else {
+            match text.get(i..).and_then(|t| t.chars().next()) {
+                Some(c) if c.is_alphanumeric() => i = general_token(text, i, &mut out.hashes, &mut buf),
+                Some(c) => i += c.len_utf8(),
+                None => i += 1,
+            }
+        }
+    }
+    out.lines.push((line_tok, out.hashes.len() as u32));
+    out.spans.push((line_start, n));
+    (out.alnum, out.look, out.buf) = (alnum, look, buf);
+}
+
+/// One token from `i` (where a letter or digit starts) by the whole rule: any alphanumeric
+/// character, lower-cased; an apostrophe between two of them and a `,` or `.` between two
+/// ASCII digits vanish. Pushes its hash; returns the position after it (a separator not
+/// needed to tell where the token ends is left for the caller).
+fn general_token(text: &str, mut i: usize, hashes: &mut Vec<u64>, buf: &mut Vec<u8>) -> usize {
+    let bytes = text.as_bytes();
+    let alnum_at = |j: usize| match bytes.get(j) {
+        Some(&c) if c < 0x80 => c.is_ascii_alphanumeric(),
+        Some(_) => text.get(j..).and_then(|t| t.chars().next()).is_some_and(char::is_alphanumeric),
+        None => false,
+    };
+    buf.clear();
+    while let Some(&b) = bytes.get(i) {
         if b < 0x80 {
             if b.is_ascii_alphanumeric() {
                 let start = i;
                 i = alnum_run_end(bytes, i);
-                // Fast path: a whole token of ASCII letters and digits, hashed in place.
-                let ends = match bytes.get(i) {
-                    None => true,
-                    Some(&c) => c < 0x80 && !matches!(c, b'\'' | b'`' | b',' | b'.'),
-                };
-                if buf.is_empty() && ends {
-                    out.hashes.push(hash_ascii_lower(&bytes[start..i], &mut buf));
-                } else {
-                    buf.extend(bytes[start..i].iter().map(u8::to_ascii_lowercase));
-                }
+                buf.extend(bytes[start..i].iter().map(u8::to_ascii_lowercase));
                 continue;
             }
-            if !buf.is_empty() {
-                let next_alnum = || match bytes.get(i + 1) {
-                    Some(&c) if c < 0x80 => c.is_ascii_alphanumeric(),
-                    Some(_) => text[i + 1..].chars().next().is_some_and(char::is_alphanumeric),
-                    None => false,
-                };
-                let keep_going = (matches!(b, b'\'' | b'`') && next_alnum())
-                    || (matches!(b, b',' | b'.')
-                        && buf.last().is_some_and(u8::is_ascii_digit)
-                        && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
-                if !keep_going {
-                    out.hashes.push(token_hash(&buf));
-                    buf.clear();
-                }
-            }
-            if b == b'\n' {
-                let end = out.hashes.len() as u32;
-                out.lines.push((line_tok, end));
-                out.spans.push((line_start, i));
-                (line_start, line_tok) = (i + 1, end);
+            let joins = (matches!(b, b'\'' | b'`') && alnum_at(i + 1))
+                || (matches!(b, b',' | b'.') && buf.last().is_some_and(u8::is_ascii_digit) && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+            if !joins {
+                break;
             }
             i += 1;
             continue;
         }
-        let Some(c) = text[i..].chars().next() else { break };
+        let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else { break };
         i += c.len_utf8();
         if c.is_alphanumeric() {
             let mut tmp = [0u8; 4];
             for l in c.to_lowercase() {
                 buf.extend_from_slice(l.encode_utf8(&mut tmp).as_bytes());
             }
-            continue;
-        }
-        if !buf.is_empty() {
-            if is_apostrophe(c) && text[i..].chars().next().is_some_and(|n| n.is_alphanumeric()) {
-                continue;
-            }
-            out.hashes.push(token_hash(&buf));
-            buf.clear();
+        } else if !(is_apostrophe(c) && alnum_at(i)) {
+            break;
         }
     }
     if !buf.is_empty() {
-        out.hashes.push(token_hash(&buf));
+        hashes.push(token_hash(buf));
+        buf.clear();
     }
-    out.lines.push((line_tok, out.hashes.len() as u32));
-    out.spans.push((line_start, n));
+    i
+}
+
+/// Does the run of ASCII letters and digits ending at `i` end a token (nothing after it can
+/// join it to more)?
+#[inline(always)]
+fn word_ends_at(bytes: &[u8], i: usize) -> bool {
+    let Some(&c) = bytes.get(i) else { return true };
+    match c {
+        b'\'' | b'`' => bytes.get(i + 1).is_none_or(|&d| d < 0x80 && !d.is_ascii_alphanumeric()),
+        b',' | b'.' => !(i > 0 && bytes[i - 1].is_ascii_digit() && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)),
+        _ => c < 0x80,
+    }
+}
+
+/// Position of the first byte at or after `i` whose bit in `masks` is `set` (bit `j % 64` of
+/// word `j / 64` is byte `j`); `None` past the last word.
+#[inline(always)]
+fn next_bit(masks: &[u64], i: usize, set: bool) -> Option<usize> {
+    let mut w = i / 64;
+    let flip = if set { 0 } else { u64::MAX };
+    let mut word = (*masks.get(w)? ^ flip) & (u64::MAX << (i % 64));
+    loop {
+        if word != 0 {
+            return Some(w * 64 + word.trailing_zeros() as usize);
+        }
+        w += 1;
+        word = *masks.get(w)? ^ flip;
+    }
+}
+
+/// Bit masks of `bytes`, 64 bytes per word (the last one padded with spaces): ASCII letters
+/// and digits into `alnum`; those, `\n` and every byte of a non-ASCII character into `look`.
+fn byte_masks(bytes: &[u8], alnum: &mut Vec<u64>, look: &mut Vec<u64>) {
+    alnum.clear();
+    look.clear();
+    let mut chunks = bytes.chunks_exact(64);
+    for c in &mut chunks {
+        let (a, l) = masks64(c.try_into().unwrap_or(&[b' '; 64]));
+        alnum.push(a);
+        look.push(l);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut pad = [b' '; 64];
+        pad[..rest.len()].copy_from_slice(rest);
+        let (a, l) = masks64(&pad);
+        alnum.push(a);
+        look.push(l);
+    }
+}
+
+/// The two masks of 64 bytes (SSE2, which every x86-64 has: signed byte compares leave the
+/// non-ASCII bytes, negative, out of every range).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn masks64(c: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::*;
+    let (mut alnum, mut look) = (0u64, 0u64);
+    for k in 0..4 {
+        // SAFETY: SSE2 is part of x86-64; the load reads bytes 16k..16k+16 of a 64-byte array.
+        unsafe {
+            let v = _mm_loadu_si128(c.as_ptr().add(16 * k) as *const __m128i);
+            let digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)));
+            let l = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let alpha = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8(b'a' as i8 - 1)), _mm_cmplt_epi8(l, _mm_set1_epi8(b'z' as i8 + 1)));
+            let an = _mm_or_si128(digit, alpha);
+            let nl = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
+            let a = _mm_movemask_epi8(an) as u32 as u64;
+            let l = (_mm_movemask_epi8(_mm_or_si128(an, nl)) | _mm_movemask_epi8(v)) as u32 as u64;
+            alnum |= a << (16 * k);
+            look |= l << (16 * k);
+        }
+    }
+    (alnum, look)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn masks64(c: &[u8; 64]) -> (u64, u64) {
+    let (mut alnum, mut look) = (0u64, 0u64);
+    for (j, &b) in c.iter().enumerate() {
+        let a = b.is_ascii_alphanumeric();
+        alnum |= (a as u64) << j;
+        look |= ((a || b == b'\n' || b >= 0x80) as u64) << j;
+    }
+    (alnum, look)
 }
 
 /// End of the run of ASCII letters and digits starting at `i` (8 bytes at a time).
@@ -153,97 +260,81 @@ fn alnum_mask(w: u64) -> u64 {
     (digit | alpha) & !high & (0x80 * L)
 }
 
-/// Hash of a token given as lower-case bytes.
+/// Hash of a token given as lower-case UTF-8 bytes. Up to 16 bytes (nearly every word): the
+/// bytes zero-padded to two 64-bit words, keyed, multiplied to 128 bits and folded (xxh3's
+/// mixing of short inputs without its final avalanche: the same few instructions for every
+/// length, no branch on it; the shingle hash mixes again); longer ones xxh3.
 #[inline]
 fn token_hash(t: &[u8]) -> u64 {
-    xxh3_64(t)
-}
-
-/// [`token_hash`] of the lower-cased form of ASCII letters and digits. Up to 16 bytes, xxh3
-/// is computed here on words read straight from the text (`| 0x20` lower-cases an ASCII
-/// letter and leaves a digit as it is), without copying the token.
-#[inline]
-fn hash_ascii_lower(t: &[u8], buf: &mut Vec<u8>) -> u64 {
-    const L: u64 = 0x0101_0101_0101_0101;
     let n = t.len();
-    let r32 = |at: usize| u32::from_le_bytes([t[at], t[at + 1], t[at + 2], t[at + 3]]) | 0x2020_2020;
-    let r64 = |at: usize| u64::from_le_bytes(t[at..at + 8].try_into().unwrap_or([0; 8])) | (0x20 * L);
-    match n {
-        0 => xxh3_64(t),
-        1..=3 => {
-            let (c1, c2, c3) = (t[0] | 0x20, t[n >> 1] | 0x20, t[n - 1] | 0x20);
-            let combo = (c1 as u32) << 16 | (c2 as u32) << 24 | c3 as u32 | (n as u32) << 8;
-            let flip = (secret32(0) ^ secret32(4)) as u64;
-            xxh64_avalanche(combo as u64 ^ flip)
-        }
-        4..=8 => {
-            let input64 = (r32(n - 4) as u64).wrapping_add((r32(0) as u64) << 32);
-            let keyed = input64 ^ (secret64(8) ^ secret64(16));
-            strong_avalanche(keyed, n as u64)
-        }
-        9..=16 => {
-            let lo = r64(0) ^ (secret64(24) ^ secret64(32));
-            let hi = r64(n - 8) ^ (secret64(40) ^ secret64(48));
-            let m = lo as u128 * hi as u128;
-            let acc = (n as u64).wrapping_add(lo.swap_bytes()).wrapping_add(hi).wrapping_add(m as u64 ^ (m >> 64) as u64);
-            xxh3_avalanche(acc)
-        }
-        17..=32 => {
-            let mut w = [0u8; 32];
-            for (d, &c) in w.iter_mut().zip(t) {
-                *d = c | 0x20;
-            }
-            xxh3_64(&w[..n])
-        }
-        _ => {
-            buf.clear();
-            buf.extend(t.iter().map(u8::to_ascii_lowercase));
-            let h = xxh3_64(buf);
-            buf.clear();
-            h
-        }
+    if n > 16 {
+        return xxh3_64(t);
     }
+    let mut w = [0u8; 16];
+    w[..n].copy_from_slice(t);
+    let (lo, hi) = words16(&w);
+    mix16(lo, hi, n)
 }
 
-/// The first 56 bytes of xxh3's default secret (all the short-input paths read).
-const XXH3_SECRET: [u8; 56] = [
-    0xb8, 0xfe, 0x6c, 0x39, 0x23, 0xa4, 0x4b, 0xbe, 0x7c, 0x01, 0x81, 0x2c, 0xf7, 0x21, 0xad, 0x1c, 0xde, 0xd4, 0x6d, 0xe9,
-    0x83, 0x90, 0x97, 0xdb, 0x72, 0x40, 0xa4, 0xa4, 0xb7, 0xb3, 0x67, 0x1f, 0xcb, 0x79, 0xe6, 0x4e, 0xcc, 0xc0, 0xe5, 0x78,
-    0x82, 0x5a, 0xd0, 0x7d, 0xcc, 0xff, 0x72, 0x21, 0xb8, 0x08, 0x46, 0x74, 0xf7, 0x43, 0x24, 0x8e,
-];
-
-const fn secret32(at: usize) -> u32 {
-    let s = &XXH3_SECRET;
-    u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]])
-}
-
-const fn secret64(at: usize) -> u64 {
-    (secret32(at) as u64) | (secret32(at + 4) as u64) << 32
+/// [`token_hash`] of the lower-cased bytes `bytes[start..end]`, all ASCII letters and digits,
+/// read straight from the text (`| 0x20` lower-cases an ASCII letter and leaves a digit as it
+/// is) without copying the token.
+#[inline(always)]
+fn hash_ascii_lower(bytes: &[u8], start: usize, end: usize) -> u64 {
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    let n = end - start;
+    if n > 16 {
+        let lower: Vec<u8> = bytes[start..end].iter().map(u8::to_ascii_lowercase).collect();
+        return token_hash(&lower);
+    }
+    let (lo, hi) = match bytes.get(start..start + 16) {
+        Some(w) => words16(w.try_into().unwrap_or(&[0; 16])),
+        None => {
+            let mut w = [0u8; 16];
+            w[..n].copy_from_slice(&bytes[start..end]);
+            words16(&w)
+        }
+    };
+    let (ml, mh) = KEEP[n];
+    mix16((lo | LOWER) & ml, (hi | LOWER) & mh, n)
 }
 
 #[inline(always)]
-fn xxh64_avalanche(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    x ^= x >> 29;
-    x = x.wrapping_mul(0x1656_67B1_9E37_79F9);
-    x ^ (x >> 32)
+fn words16(w: &[u8; 16]) -> (u64, u64) {
+    let (a, b) = w.split_at(8);
+    (u64::from_le_bytes(a.try_into().unwrap_or([0; 8])), u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
 }
 
-#[inline(always)]
-fn xxh3_avalanche(mut x: u64) -> u64 {
-    x ^= x >> 37;
-    x = x.wrapping_mul(0x1656_6791_9E37_79F9);
-    x ^ (x >> 32)
-}
+/// `KEEP[n]`: masks of the first `n` bytes of 16, as two 64-bit words.
+const KEEP: [(u64, u64); 17] = {
+    let mut m = [(0u64, 0u64); 17];
+    let mut n = 0;
+    while n <= 16 {
+        let lo = if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+        let hi = if n >= 16 {
+            u64::MAX
+        } else if n <= 8 {
+            0
+        } else {
+            (1u64 << (8 * (n - 8))) - 1
+        };
+        m[n] = (lo, hi);
+        n += 1;
+    }
+    m
+};
 
+/// Keys with a byte >= 0x80, which no word of ASCII bytes equals: `lo ^ K_LO` and
+/// `hi ^ K_HI` are never zero for an ASCII token (a zero factor would make the product
+/// ignore the other word).
+const K_LO: u64 = 0xBE4B_A423_396C_FEB8;
+const K_HI: u64 = 0xDB97_9083_E96D_D4DE;
+
+/// The length is keyed in so that a word and the same word with zero bytes after it differ.
 #[inline(always)]
-fn strong_avalanche(mut x: u64, len: u64) -> u64 {
-    x ^= x.rotate_left(49) ^ x.rotate_left(24);
-    x = x.wrapping_mul(0x9FB2_1C65_1E98_DF25);
-    x ^= (x >> 35).wrapping_add(len);
-    x = x.wrapping_mul(0x9FB2_1C65_1E98_DF25);
-    x ^ (x >> 28)
+fn mix16(lo: u64, hi: u64, n: usize) -> u64 {
+    let m = (lo ^ K_LO) as u128 * (hi ^ K_HI ^ n as u64) as u128;
+    m as u64 ^ (m >> 64) as u64
 }
 
 /// Does a line end like a sentence (so it is not a cut-off fragment)?
@@ -535,7 +626,7 @@ mod tests {
                             && buf.last().is_some_and(u8::is_ascii_digit)
                             && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
                     if !keep_going {
-                        out.push(xxh3_64(buf));
+                        out.push(token_hash(buf));
                         buf.clear();
                     }
                 }
@@ -555,12 +646,12 @@ mod tests {
                 if is_apostrophe(c) && line[i..].chars().next().is_some_and(|n| n.is_alphanumeric()) {
                     continue;
                 }
-                out.push(xxh3_64(buf));
+                out.push(token_hash(buf));
                 buf.clear();
             }
         }
         if !buf.is_empty() {
-            out.push(xxh3_64(buf));
+            out.push(token_hash(buf));
             buf.clear();
         }
     }
@@ -570,7 +661,8 @@ mod tests {
         let pieces = [
             "a", "Word", "WORD", "x1", "2024", "1,000", "1.5", ",", ".", "'", "’", "`", " ", "  ", "\n", "\r\n", "can't", "it’s",
             "Ünïcödé", "Президент", "東京", "—", "“", "”", "©", "|", "·", "•", "\u{a0}", "verylongwordthatgoesonandonforeverandever",
-            "Élan", "ß", "İ", "3.", ".5", "x'", "'y", "ǅ",
+            "Élan", "ß", "İ", "3.", ".5", "x'", "'y", "ǅ", "sixteen_letters_", "abcdefghijklmnop", "abcdefghijklmnopq", "7", "'", "9,",
+            "café", "naïve", "٣", "x’", "Ⅻ",
         ];
         let mut st = 0x9E37_79B9_7F4A_7C15u64;
         for _ in 0..3000 {
@@ -617,10 +709,10 @@ mod tests {
     }
 
     #[test]
-    fn in_place_hash_of_ascii_words_is_xxh3_of_the_lower_case() {
+    fn in_place_hash_of_ascii_words_is_the_hash_of_the_lower_case() {
         let mut st = 0x1234_5678_9ABC_DEF0u64;
         let alphabet = b"abcxyzABCXYZ0189qQ";
-        let mut buf = Vec::new();
+        let mut seen = std::collections::HashMap::new();
         for n in 0..80 {
             for _ in 0..200 {
                 let w: Vec<u8> = (0..n)
@@ -631,8 +723,23 @@ mod tests {
                         alphabet[(st % alphabet.len() as u64) as usize]
                     })
                     .collect();
-                assert_eq!(hash_ascii_lower(&w, &mut buf), xxh3_64(&w.to_ascii_lowercase()), "{}", String::from_utf8_lossy(&w));
+                let lower = w.to_ascii_lowercase();
+                let h = token_hash(&lower);
+                // In the middle of a text and at its very end (fewer than 16 bytes after it).
+                let mut text = b"  ".to_vec();
+                text.extend_from_slice(&w);
+                text.extend_from_slice(b" tail of the text");
+                assert_eq!(hash_ascii_lower(&text, 2, 2 + n), h, "{}", String::from_utf8_lossy(&w));
+                assert_eq!(hash_ascii_lower(&text[..2 + n], 2, 2 + n), h);
+                // Different words, different hashes.
+                assert_eq!(*seen.entry(h).or_insert_with(|| lower.clone()), lower);
             }
+        }
+        // Every bit of the hash is set about half the time.
+        for bit in 0..64 {
+            let ones = seen.keys().filter(|h| *h >> bit & 1 == 1).count();
+            let share = ones as f64 / seen.len() as f64;
+            assert!((0.45..0.55).contains(&share), "bit {bit}: {share}");
         }
         for w in 0..=255u8 {
             let m = alnum_mask(u64::from_le_bytes([w, b'a', 0x80, b'Z', b'0', b'9', b'@', b'[']));
@@ -641,6 +748,25 @@ mod tests {
                 assert_eq!(m >> (8 * k) & 0x80 != 0, x, "byte {w:#x} lane {k}");
             }
         }
+    }
+
+    #[test]
+    fn byte_masks_mark_every_byte_value_at_every_position() {
+        for b in 0..=255u8 {
+            for at in [0, 1, 15, 16, 31, 47, 63, 64, 70] {
+                let mut text = vec![b' '; 71];
+                text[at] = b;
+                let (mut alnum, mut look) = (Vec::new(), Vec::new());
+                byte_masks(&text, &mut alnum, &mut look);
+                let bit = |m: &[u64]| m[at / 64] >> (at % 64) & 1 == 1;
+                assert_eq!(bit(&alnum), b.is_ascii_alphanumeric(), "byte {b:#x} at {at}");
+                assert_eq!(bit(&look), b.is_ascii_alphanumeric() || b == b'\n' || b >= 0x80, "byte {b:#x} at {at}");
+                assert_eq!(alnum.iter().map(|w| w.count_ones()).sum::<u32>(), u32::from(b.is_ascii_alphanumeric()));
+            }
+        }
+        assert_eq!(next_bit(&[0, 1 << 3], 0, true), Some(67));
+        assert_eq!(next_bit(&[u64::MAX, u64::MAX], 5, false), None);
+        assert_eq!(next_bit(&[u64::MAX, !1], 5, false), Some(64));
     }
 
     #[test]
@@ -768,3 +894,4 @@ mod tests {
         assert_eq!(content_lines(text, &toks, None, 6), vec![3]);
     }
 }
+
