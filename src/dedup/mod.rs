@@ -661,7 +661,6 @@ impl Dedup {
             let title = if self.intra.title { doc.title.as_deref().map(|t| text::tokenize(t).hashes) } else { None };
             let f = text::intra_fates(&doc.text, &toks, title.as_deref(), &self.intra);
             if f.iter().any(|x| *x != LineFate::Keep) {
-                let lines: Vec<&str> = doc.text.split('\n').collect();
                 let first_unit = toks.lines.iter().position(|&(a, b)| b > a);
                 let mut n = 0u64;
                 for (i, x) in f.iter().enumerate() {
@@ -669,14 +668,14 @@ impl Dedup {
                         let rule = if Some(i) == first_unit { "repeated-title" } else { "repeated-paragraph" };
                         n += u64::from(rule == "repeated-paragraph");
                         if doc.log.audit {
-                            doc.log.removed("dedup", rule, i + 1, lines[i]);
+                            doc.log.removed("dedup", rule, i + 1, toks.text_line(&doc.text, i));
                         } else {
                             doc.log.count("dedup", rule, 1);
                         }
                     }
                 }
                 self.repeated_lines.fetch_add(n, Ordering::Relaxed);
-                let new_text = text::apply_fates(&doc.text, &f);
+                let new_text = text::apply_fates(&f, |i| toks.text_line(&doc.text, i), doc.text.len());
                 old_text = Some(std::mem::replace(&mut doc.text, new_text));
                 fates = Some(f);
             }
@@ -1099,7 +1098,8 @@ impl Dedup {
                 self.paragraphs_dropped += 1;
             }
         }
-        doc.text = text::apply_fates(&doc.text, &fates);
+        let text = text::apply_fates(&fates, |i| lines[i], doc.text.len());
+        doc.text = text;
     }
 
     /// Final verdicts for `longest` / `most-complete`.

@@ -17,13 +17,29 @@ pub fn shingles(tokens: &[u64], k: usize, out: &mut Vec<u64>) {
     }
     let k = k.max(1).min(tokens.len());
     out.reserve(tokens.len() + 1 - k);
-    for w in tokens.windows(k) {
-        let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
-        for &t in w {
-            h = (h.rotate_left(23) ^ t).wrapping_mul(0x2545_F491_4F6C_DD1D);
-        }
-        out.push(h ^ (h >> 29));
+    // The usual sizes with the window length known at compile time (unrolled, no inner loop).
+    match k {
+        2 => out.extend(tokens.windows(2).map(|w| shingle_hash::<2>(w.try_into().unwrap_or(&[0; 2])))),
+        3 => out.extend(tokens.windows(3).map(|w| shingle_hash::<3>(w.try_into().unwrap_or(&[0; 3])))),
+        4 => out.extend(tokens.windows(4).map(|w| shingle_hash::<4>(w.try_into().unwrap_or(&[0; 4])))),
+        _ => out.extend(tokens.windows(k).map(shingle_hash_slice)),
     }
+}
+
+#[inline(always)]
+fn shingle_step(h: u64, t: u64) -> u64 {
+    (h.rotate_left(23) ^ t).wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+#[inline(always)]
+fn shingle_hash<const K: usize>(w: &[u64; K]) -> u64 {
+    let h = w.iter().fold(0x9E37_79B9_7F4A_7C15, |h, &t| shingle_step(h, t));
+    h ^ (h >> 29)
+}
+
+fn shingle_hash_slice(w: &[u64]) -> u64 {
+    let h = w.iter().fold(0x9E37_79B9_7F4A_7C15, |h, &t| shingle_step(h, t));
+    h ^ (h >> 29)
 }
 
 fn splitmix(state: &mut u64) -> u64 {
@@ -418,5 +434,13 @@ mod tests {
         assert_eq!(out.len(), 2);
         shingles(&[], 3, &mut out);
         assert!(out.is_empty());
+        // The unrolled sizes hash as the general loop does.
+        let mut st = 5u64;
+        let toks: Vec<u64> = (0..50).map(|_| splitmix(&mut st)).collect();
+        for k in 1..7 {
+            shingles(&toks, k, &mut out);
+            let want: Vec<u64> = toks.windows(k).map(shingle_hash_slice).collect();
+            assert_eq!(out, want, "k = {k}");
+        }
     }
 }

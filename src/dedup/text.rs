@@ -508,15 +508,15 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
     fates
 }
 
-/// Rebuild the text from the fates: dropped lines go, blank-line runs left behind collapse.
-pub fn apply_fates(text: &str, fates: &[LineFate]) -> String {
-    let lines: Vec<&str> = text.split('\n').collect();
-    let mut out = crate::document::TextBuilder::with_capacity(text.len());
+/// Rebuild a text of `len` bytes whose line `i` is `line(i)` from the fates: dropped lines
+/// go, blank-line runs left behind collapse.
+pub fn apply_fates<'t>(fates: &[LineFate], line: impl Fn(usize) -> &'t str, len: usize) -> String {
+    let mut out = crate::document::TextBuilder::with_capacity(len);
     for (i, f) in fates.iter().enumerate() {
         match *f {
-            LineFate::Keep => out.line(lines[i]),
+            LineFate::Keep => out.line(line(i)),
             LineFate::Drop => {}
-            LineFate::ReplaceWith(j) => out.line(lines[j]),
+            LineFate::ReplaceWith(j) => out.line(line(j)),
         }
     }
     out.finish()
@@ -696,7 +696,7 @@ mod tests {
         let toks = tokenize(text);
         let title_toks = title.map(|t| tokenize(t).hashes);
         let fates = intra_fates(text, &toks, title_toks.as_deref(), &opts());
-        apply_fates(text, &fates)
+        apply_fates(&fates, |i| toks.text_line(text, i), text.len())
     }
 
     #[test]
