@@ -250,7 +250,7 @@ fn alnum_run_end(bytes: &[u8], mut i: usize) -> usize {
 /// `0x80` in every byte of `w` that is an ASCII letter or digit (no carries cross bytes:
 /// every sum below stays under 0x100 for 7-bit bytes).
 #[inline(always)]
-fn alnum_mask(w: u64) -> u64 {
+pub(crate) fn alnum_mask(w: u64) -> u64 {
     const L: u64 = 0x0101_0101_0101_0101;
     let high = w & (0x80 * L);
     let x = w & (0x7F * L);
