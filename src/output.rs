@@ -5,7 +5,7 @@
 //! appends bytes, in input order.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
@@ -33,7 +33,7 @@ const RESERVED: &[&str] = &["id", "source", "title", "text", "encoding", "input"
 pub struct AtomicFile {
     tmp: PathBuf,
     dest: PathBuf,
-    w: Option<BufWriter<File>>,
+    w: Option<BlockWriter>,
 }
 
 impl AtomicFile {
@@ -41,7 +41,7 @@ impl AtomicFile {
         let dest = dir.join(name);
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
         let f = File::create(&tmp).map_err(|e| RunError::io(&tmp, e))?;
-        Ok(AtomicFile { tmp, dest, w: Some(BufWriter::with_capacity(1 << 20, f)) })
+        Ok(AtomicFile { tmp, dest, w: Some(BlockWriter::new(f)) })
     }
 
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), RunError> {
@@ -54,7 +54,7 @@ impl AtomicFile {
     /// Flush and fsync; the file keeps its temporary name until [`AtomicFile::publish`].
     pub fn finish(&mut self) -> Result<(), RunError> {
         if let Some(w) = self.w.take() {
-            let f = w.into_inner().map_err(|e| RunError::io(&self.tmp, e.into_error()))?;
+            let f = w.finish().map_err(|e| RunError::io(&self.tmp, e))?;
             f.sync_all().map_err(|e| RunError::io(&self.tmp, e))?;
         }
         Ok(())
@@ -66,6 +66,123 @@ impl AtomicFile {
         self.tmp = PathBuf::new();
         Ok(())
     }
+}
+
+/// Bytes of a [`BlockWriter`] buffer, written out whenever it is full.
+const BLOCK: usize = 4 << 20;
+/// Alignment of memory, sizes and offsets that direct I/O asks for (the largest logical block
+/// size of common disks).
+const ALIGN: usize = 4096;
+
+/// Buffered writer of an output file that hands whole aligned blocks to the disk with
+/// `O_DIRECT` where the file system takes it (Linux).
+///
+/// Why: a buffered `write` copies every byte into the page cache, and on a machine where
+/// those pages are new to the process (a virtual machine's memory, a page cache kept full by
+/// the dump being read) that copy cost more CPU than serialising the corpus: up to a second
+/// per 277 MB of output here. A direct write lets the disk read the buffer itself. The last
+/// partial block goes through the page cache (direct I/O only takes whole blocks), and a file
+/// system that refuses direct I/O, at `fcntl` or at a write, gets ordinary buffered writes
+/// from then on; either way the bytes are the same.
+struct BlockWriter {
+    file: File,
+    /// `BLOCK + ALIGN` bytes; the block is the aligned window at `start`.
+    mem: Vec<u8>,
+    start: usize,
+    len: usize,
+    direct: bool,
+}
+
+impl BlockWriter {
+    fn new(file: File) -> BlockWriter {
+        let mem = vec![0u8; BLOCK + ALIGN];
+        let start = mem.as_ptr().align_offset(ALIGN).min(ALIGN);
+        let direct = set_direct(&file, true);
+        BlockWriter { file, mem, start, len: 0, direct }
+    }
+
+    fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+        while !bytes.is_empty() {
+            let n = (BLOCK - self.len).min(bytes.len());
+            let at = self.start + self.len;
+            self.mem[at..at + n].copy_from_slice(&bytes[..n]);
+            self.len += n;
+            bytes = &bytes[n..];
+            if self.len == BLOCK {
+                self.write_block()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the buffered bytes and empty the buffer. A direct write that the kernel refuses
+    /// or takes only in part (leaving the file offset unaligned) turns direct I/O off for
+    /// the rest of the file.
+    fn write_block(&mut self) -> std::io::Result<()> {
+        let mut done = 0;
+        while done < self.len {
+            let part = &self.mem[self.start + done..self.start + self.len];
+            match (&self.file).write(part) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    done += n;
+                    if self.direct && done % ALIGN != 0 {
+                        self.direct = set_direct(&self.file, false);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if self.direct && e.raw_os_error() == Some(EINVAL) => {
+                    self.direct = set_direct(&self.file, false);
+                    if self.direct {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.len = 0;
+        Ok(())
+    }
+
+    /// Write what is left (through the page cache: it is not a whole block) and hand back
+    /// the file.
+    fn finish(mut self) -> std::io::Result<File> {
+        if self.direct {
+            self.direct = set_direct(&self.file, false);
+        }
+        self.write_block()?;
+        Ok(self.file)
+    }
+}
+
+#[cfg(target_os = "linux")]
+const EINVAL: i32 = libc::EINVAL;
+#[cfg(not(target_os = "linux"))]
+const EINVAL: i32 = 22;
+
+/// Turn `O_DIRECT` on or off for `file`; returns whether it is on afterwards.
+#[cfg(target_os = "linux")]
+fn set_direct(file: &File, on: bool) -> bool {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is the open descriptor of `file`, which outlives these calls; F_GETFL and
+    // F_SETFL read and set its status flags and touch no memory of ours.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            return false;
+        }
+        let want = if on { flags | libc::O_DIRECT } else { flags & !libc::O_DIRECT };
+        if libc::fcntl(fd, libc::F_SETFL, want) < 0 {
+            return flags & libc::O_DIRECT != 0;
+        }
+        on
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_direct(_file: &File, _on: bool) -> bool {
+    false
 }
 
 impl Drop for AtomicFile {
@@ -470,6 +587,53 @@ mod tests {
         let mut v = serde_json::to_vec(&Value::Object(doc_json(doc))).unwrap();
         v.push(b'\n');
         v
+    }
+
+    /// Pieces of every size around the block and alignment sizes, written one after the
+    /// other, read back whole: direct where the file system takes it, and buffered.
+    #[test]
+    fn block_writer_keeps_every_byte_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = [0, 1, 7, ALIGN - 1, ALIGN, ALIGN + 1, BLOCK - 3, BLOCK, BLOCK + 5, 3 * BLOCK / 2, 100_000];
+        for direct in [true, false] {
+            let path = dir.path().join(format!("out-{direct}"));
+            let mut w = BlockWriter::new(File::create(&path).unwrap());
+            if !direct {
+                w.direct = set_direct(&w.file, false);
+                assert!(!w.direct);
+            }
+            let mut want = Vec::new();
+            let mut st = 7u32;
+            for (k, &n) in sizes.iter().chain(sizes.iter().rev()).enumerate() {
+                let piece: Vec<u8> = (0..n)
+                    .map(|_| {
+                        st = st.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        (st >> 24) as u8 ^ k as u8
+                    })
+                    .collect();
+                w.write_all(&piece).unwrap();
+                want.extend_from_slice(&piece);
+            }
+            w.finish().unwrap().sync_all().unwrap();
+            let got = std::fs::read(&path).unwrap();
+            assert_eq!(got.len(), want.len(), "direct {direct}");
+            assert!(got == want, "direct {direct}: bytes differ");
+        }
+    }
+
+    #[test]
+    fn atomic_file_appears_only_when_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = AtomicFile::create(dir.path(), "x.jsonl").unwrap();
+        f.write_all(&vec![b'a'; BLOCK + 10]).unwrap();
+        assert!(!dir.path().join("x.jsonl").exists());
+        f.publish().unwrap();
+        assert_eq!(std::fs::read(dir.path().join("x.jsonl")).unwrap().len(), BLOCK + 10);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        let mut g = AtomicFile::create(dir.path(), "y.jsonl").unwrap();
+        g.write_all(b"half").unwrap();
+        drop(g);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "an unpublished file is removed");
     }
 
     #[test]
