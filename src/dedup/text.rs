@@ -20,8 +20,7 @@ pub struct Tokens {
     /// `(start, end)` byte range of every line in the text (without its `\n`).
     pub spans: Vec<(usize, usize)>,
     // Scratch of `tokenize_into`: the byte masks and a token's bytes.
-    alnum: Vec<u64>,
-    look: Vec<u64>,
+    masks: ByteMasks,
     buf: Vec<u8>,
 }
 
@@ -38,6 +37,23 @@ impl Tokens {
     }
 }
 
+/// `c.is_alphanumeric()`, answered without the Unicode tables for the non-ASCII characters
+/// news text is full of: Latin-1 signs and letters, Latin Extended-A, General Punctuation
+/// (quotes, dashes, bullets).
+#[inline]
+fn is_alnum_char(c: char) -> bool {
+    match c as u32 {
+        0..=0x7F => c.is_ascii_alphanumeric(),
+        0xA0..=0xBF => LATIN1_SIGNS_ALNUM >> (c as u32 - 0xA0) & 1 == 1,
+        0xC0..=0x17F => c != '×' && c != '÷',
+        0x2000..=0x206F => false,
+        _ => c.is_alphanumeric(),
+    }
+}
+
+/// Of U+00A0..U+00BF, the letters and numbers: ª ² ³ µ ¹ º ¼ ½ ¾.
+const LATIN1_SIGNS_ALNUM: u32 = 1 << 10 | 1 << 18 | 1 << 19 | 1 << 21 | 1 << 25 | 1 << 26 | 1 << 28 | 1 << 29 | 1 << 30;
+
 fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '’' | 'ʼ' | '‘' | '`')
 }
@@ -52,11 +68,13 @@ pub fn tokenize(text: &str) -> Tokens {
 
 /// [`tokenize`] into `out` (reusing its buffers).
 ///
-/// Two levels: a scan over bit masks of the text (which bytes are ASCII letters or digits,
-/// which need a look: those, `\n` and non-ASCII bytes) hashes the plain ASCII words in place,
-/// 64 bytes of the text per mask word, without a branch per byte; a word whose end could join
-/// it to more (an apostrophe, a separator between digits, a non-ASCII letter) goes to
-/// [`general_token`], which implements the whole rule.
+/// Two levels. Bit masks of the text, 64 bytes per word (ASCII letters and digits, `\n`,
+/// non-ASCII bytes), give the tokens of plain ASCII words directly: the starts and ends of
+/// the runs of set bits, taken lowest first (one bit operation per token, so the scan does
+/// not wait on one token to find the next), each hashed where it is. A word whose end could
+/// join it to more (an apostrophe, a separator between digits, a non-ASCII letter), a
+/// non-ASCII letter and a word running into the next 64 bytes go to [`general_token`],
+/// which implements the whole rule; the scan goes on after it.
 pub fn tokenize_into(text: &str, out: &mut Tokens) {
     out.hashes.clear();
     out.lines.clear();
@@ -64,39 +82,90 @@ pub fn tokenize_into(text: &str, out: &mut Tokens) {
     out.hashes.reserve(text.len() / 5);
     let bytes = text.as_bytes();
     let n = bytes.len();
-    let (mut alnum, mut look) = (std::mem::take(&mut out.alnum), std::mem::take(&mut out.look));
-    byte_masks(bytes, &mut alnum, &mut look);
+    let mut masks = std::mem::take(&mut out.masks);
+    byte_masks(bytes, &mut masks);
+    let ByteMasks { alnum, hi, nl } = &masks;
     let mut buf = std::mem::take(&mut out.buf);
-    let (mut line_start, mut line_tok) = (0usize, 0u32);
+    let mut line = (0usize, 0u32);
     let mut i = 0;
-    while let Some(at) = next_bit(&look, i, true) {
-        i = at;
-        let b = bytes[i];
-        if b == b'\n' {
-            let end = out.hashes.len() as u32;
-            out.lines.push((line_tok, end));
-            out.spans.push((line_start, i));
-            (line_start, line_tok) = (i + 1, end);
-            i += 1;
-        } else if b < 0x80 {
-            let end = next_bit(&alnum, i, false).unwrap_or(n).min(n);
-            if word_ends_at(bytes, end) {
-                out.hashes.push(hash_ascii_lower(bytes, i, end));
-                i = end;
-            } else {
-                i = general_token(text, i, &mut out.hashes, &mut buf);
+    'words: while i < n {
+        let (w, lo) = (i / 64, i % 64);
+        let base = w * 64;
+        let keep = u64::MAX << lo;
+        let (a, h, mut newlines) = (alnum[w] & keep, hi[w] & keep, nl[w] & keep);
+        let next_a0 = alnum.get(w + 1).map_or(0, |x| x & 1);
+        // Bits `lo..` only: the bytes before `i` are done (and `i` is never inside a run).
+        let starts = a & !(a << 1);
+        let mut ends = a & !((a >> 1) | (next_a0 << 63));
+        let mut events = starts | (h & !(h << 1));
+        while events != 0 {
+            let p = events.trailing_zeros() as usize;
+            let before = newlines & ((1u64 << p) - 1);
+            if before != 0 {
+                push_lines(before, base, out, &mut line);
+                newlines &= !before;
             }
-        } else {
-            match text.get(i..).and_then(|t| t.chars().next()) {
-                Some(c) if c.is_alphanumeric() => i = general_token(text, i, &mut out.hashes, &mut buf),
-                Some(c) => i += c.len_utf8(),
-                None => i += 1,
+            let at = base + p;
+            if starts >> p & 1 == 0 {
+                // Non-ASCII characters (no `\n` among them before an ASCII byte).
+                i = non_ascii_at(text, at, &mut out.hashes, &mut buf);
+                continue 'words;
             }
+            let end_bits = ends & (u64::MAX << p);
+            if end_bits == 0 {
+                // The word runs into the next 64 bytes (no `\n` left in these).
+                let end = next_bit(alnum, at, false).unwrap_or(n).min(n);
+                i = if word_ends_at(bytes, end) {
+                    out.hashes.push(hash_ascii_lower(bytes, at, end));
+                    end
+                } else {
+                    general_token(text, at, &mut out.hashes, &mut buf)
+                };
+                continue 'words;
+            }
+            let end = base + end_bits.trailing_zeros() as usize + 1;
+            if !word_ends_at(bytes, end) {
+                i = general_token(text, at, &mut out.hashes, &mut buf);
+                continue 'words;
+            }
+            out.hashes.push(hash_ascii_lower(bytes, at, end));
+            ends &= ends - 1;
+            events &= events - 1;
+        }
+        push_lines(newlines, base, out, &mut line);
+        i = base + 64;
+    }
+    out.lines.push((line.1, out.hashes.len() as u32));
+    out.spans.push((line.0, n));
+    (out.masks, out.buf) = (masks, buf);
+}
+
+/// Close a line at every `\n` of `bits` (bit `k`: byte `base + k`); `line` is the start of
+/// the current line (byte, token).
+fn push_lines(mut bits: u64, base: usize, out: &mut Tokens, line: &mut (usize, u32)) {
+    while bits != 0 {
+        let at = base + bits.trailing_zeros() as usize;
+        let end = out.hashes.len() as u32;
+        out.lines.push((line.1, end));
+        out.spans.push((line.0, at));
+        *line = (at + 1, end);
+        bits &= bits - 1;
+    }
+}
+
+/// From `at` (a non-ASCII byte starting a character): skip separators up to the next ASCII
+/// byte; a letter or digit among them starts a token ([`general_token`]). Returns where the
+/// scan goes on.
+fn non_ascii_at(text: &str, mut at: usize, hashes: &mut Vec<u64>, buf: &mut Vec<u8>) -> usize {
+    let bytes = text.as_bytes();
+    while bytes.get(at).is_some_and(|&b| b >= 0x80) {
+        match text.get(at..).and_then(|t| t.chars().next()) {
+            Some(c) if is_alnum_char(c) => return general_token(text, at, hashes, buf),
+            Some(c) => at += c.len_utf8(),
+            None => at += 1,
         }
     }
-    out.lines.push((line_tok, out.hashes.len() as u32));
-    out.spans.push((line_start, n));
-    (out.alnum, out.look, out.buf) = (alnum, look, buf);
+    at
 }
 
 /// One token from `i` (where a letter or digit starts) by the whole rule: any alphanumeric
@@ -107,7 +176,7 @@ fn general_token(text: &str, mut i: usize, hashes: &mut Vec<u64>, buf: &mut Vec<
     let bytes = text.as_bytes();
     let alnum_at = |j: usize| match bytes.get(j) {
         Some(&c) if c < 0x80 => c.is_ascii_alphanumeric(),
-        Some(_) => text.get(j..).and_then(|t| t.chars().next()).is_some_and(char::is_alphanumeric),
+        Some(_) => text.get(j..).and_then(|t| t.chars().next()).is_some_and(is_alnum_char),
         None => false,
     };
     buf.clear();
@@ -129,7 +198,7 @@ fn general_token(text: &str, mut i: usize, hashes: &mut Vec<u64>, buf: &mut Vec<
         }
         let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else { break };
         i += c.len_utf8();
-        if c.is_alphanumeric() {
+        if is_alnum_char(c) {
             let mut tmp = [0u8; 4];
             for l in c.to_lowercase() {
                 buf.extend_from_slice(l.encode_utf8(&mut tmp).as_bytes());
@@ -173,34 +242,44 @@ fn next_bit(masks: &[u64], i: usize, set: bool) -> Option<usize> {
     }
 }
 
-/// Bit masks of `bytes`, 64 bytes per word (the last one padded with spaces): ASCII letters
-/// and digits into `alnum`; those, `\n` and every byte of a non-ASCII character into `look`.
-fn byte_masks(bytes: &[u8], alnum: &mut Vec<u64>, look: &mut Vec<u64>) {
-    alnum.clear();
-    look.clear();
+/// Bit masks of a text, one bit per byte, 64 bytes per word (the last one padded with
+/// spaces): ASCII letters and digits, non-ASCII bytes, `\n`.
+#[derive(Debug, Default)]
+struct ByteMasks {
+    alnum: Vec<u64>,
+    hi: Vec<u64>,
+    nl: Vec<u64>,
+}
+
+fn byte_masks(bytes: &[u8], m: &mut ByteMasks) {
+    m.alnum.clear();
+    m.hi.clear();
+    m.nl.clear();
+    let mut push = |c: &[u8; 64]| {
+        let (a, h, l) = masks64(c);
+        m.alnum.push(a);
+        m.hi.push(h);
+        m.nl.push(l);
+    };
     let mut chunks = bytes.chunks_exact(64);
     for c in &mut chunks {
-        let (a, l) = masks64(c.try_into().unwrap_or(&[b' '; 64]));
-        alnum.push(a);
-        look.push(l);
+        push(c.try_into().unwrap_or(&[b' '; 64]));
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut pad = [b' '; 64];
         pad[..rest.len()].copy_from_slice(rest);
-        let (a, l) = masks64(&pad);
-        alnum.push(a);
-        look.push(l);
+        push(&pad);
     }
 }
 
-/// The two masks of 64 bytes (SSE2, which every x86-64 has: signed byte compares leave the
+/// The three masks of 64 bytes (SSE2, which every x86-64 has: signed byte compares leave the
 /// non-ASCII bytes, negative, out of every range).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn masks64(c: &[u8; 64]) -> (u64, u64) {
+fn masks64(c: &[u8; 64]) -> (u64, u64, u64) {
     use std::arch::x86_64::*;
-    let (mut alnum, mut look) = (0u64, 0u64);
+    let (mut alnum, mut hi, mut nl) = (0u64, 0u64, 0u64);
     for k in 0..4 {
         // SAFETY: SSE2 is part of x86-64; the load reads bytes 16k..16k+16 of a 64-byte array.
         unsafe {
@@ -208,26 +287,24 @@ fn masks64(c: &[u8; 64]) -> (u64, u64) {
             let digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)));
             let l = _mm_or_si128(v, _mm_set1_epi8(0x20));
             let alpha = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8(b'a' as i8 - 1)), _mm_cmplt_epi8(l, _mm_set1_epi8(b'z' as i8 + 1)));
-            let an = _mm_or_si128(digit, alpha);
-            let nl = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
-            let a = _mm_movemask_epi8(an) as u32 as u64;
-            let l = (_mm_movemask_epi8(_mm_or_si128(an, nl)) | _mm_movemask_epi8(v)) as u32 as u64;
-            alnum |= a << (16 * k);
-            look |= l << (16 * k);
+            let line = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
+            alnum |= (_mm_movemask_epi8(_mm_or_si128(digit, alpha)) as u32 as u64) << (16 * k);
+            hi |= (_mm_movemask_epi8(v) as u32 as u64) << (16 * k);
+            nl |= (_mm_movemask_epi8(line) as u32 as u64) << (16 * k);
         }
     }
-    (alnum, look)
+    (alnum, hi, nl)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn masks64(c: &[u8; 64]) -> (u64, u64) {
-    let (mut alnum, mut look) = (0u64, 0u64);
+fn masks64(c: &[u8; 64]) -> (u64, u64, u64) {
+    let (mut alnum, mut hi, mut nl) = (0u64, 0u64, 0u64);
     for (j, &b) in c.iter().enumerate() {
-        let a = b.is_ascii_alphanumeric();
-        alnum |= (a as u64) << j;
-        look |= ((a || b == b'\n' || b >= 0x80) as u64) << j;
+        alnum |= (b.is_ascii_alphanumeric() as u64) << j;
+        hi |= ((b >= 0x80) as u64) << j;
+        nl |= ((b == b'\n') as u64) << j;
     }
-    (alnum, look)
+    (alnum, hi, nl)
 }
 
 /// End of the run of ASCII letters and digits starting at `i` (8 bytes at a time).
@@ -665,9 +742,10 @@ mod tests {
             "café", "naïve", "٣", "x’", "Ⅻ",
         ];
         let mut st = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..3000 {
+        for round in 0..4000 {
             let mut text = String::new();
-            let n = (st % 40) as usize;
+            // Some texts long enough to cross many 64-byte words of the masks.
+            let n = (st % if round % 8 == 0 { 400 } else { 40 }) as usize;
             for _ in 0..n {
                 st ^= st << 13;
                 st ^= st >> 7;
@@ -751,17 +829,26 @@ mod tests {
     }
 
     #[test]
+    fn alnum_shortcut_agrees_with_unicode() {
+        for c in (0..0x3000u32).filter_map(char::from_u32) {
+            assert_eq!(is_alnum_char(c), c.is_alphanumeric(), "{c:?} U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
     fn byte_masks_mark_every_byte_value_at_every_position() {
         for b in 0..=255u8 {
             for at in [0, 1, 15, 16, 31, 47, 63, 64, 70] {
                 let mut text = vec![b' '; 71];
                 text[at] = b;
-                let (mut alnum, mut look) = (Vec::new(), Vec::new());
-                byte_masks(&text, &mut alnum, &mut look);
-                let bit = |m: &[u64]| m[at / 64] >> (at % 64) & 1 == 1;
-                assert_eq!(bit(&alnum), b.is_ascii_alphanumeric(), "byte {b:#x} at {at}");
-                assert_eq!(bit(&look), b.is_ascii_alphanumeric() || b == b'\n' || b >= 0x80, "byte {b:#x} at {at}");
-                assert_eq!(alnum.iter().map(|w| w.count_ones()).sum::<u32>(), u32::from(b.is_ascii_alphanumeric()));
+                let mut m = ByteMasks::default();
+                byte_masks(&text, &mut m);
+                let bit = |v: &[u64]| v[at / 64] >> (at % 64) & 1 == 1;
+                assert_eq!(bit(&m.alnum), b.is_ascii_alphanumeric(), "byte {b:#x} at {at}");
+                assert_eq!(bit(&m.hi), b >= 0x80, "byte {b:#x} at {at}");
+                assert_eq!(bit(&m.nl), b == b'\n', "byte {b:#x} at {at}");
+                let ones = |v: &[u64]| v.iter().map(|w| w.count_ones()).sum::<u32>();
+                assert_eq!(ones(&m.alnum) + ones(&m.hi) + ones(&m.nl), u32::from(b.is_ascii_alphanumeric() || b >= 0x80 || b == b'\n'));
             }
         }
         assert_eq!(next_bit(&[0, 1 << 3], 0, true), Some(67));
