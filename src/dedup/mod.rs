@@ -358,6 +358,12 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// its values are little-endian `u32`s from there on.
 pub const SUMMARY_SKETCH_AT: usize = 28;
 
+/// Version of how a document's dedup summary is computed (word hashes, shingles, sketches).
+/// Bumped with every change that makes summaries of the same text differ: a saved index
+/// ([`Dedup::save_index`]) and the files of a sharded job made under another version are
+/// refused instead of being compared with new summaries.
+pub const SUMMARY_FORMAT: &[u8] = b"dedup-summary-v2";
+
 /// Length of the sketch prefix of the first look at a candidate pair.
 pub(crate) const QUICK: usize = 48;
 
@@ -644,7 +650,7 @@ impl Dedup {
     fn fingerprint(&self) -> u64 {
         let c = &self.cfg;
         let mut h = Xxh3::new();
-        h.update(b"dedup-summary-v2");
+        h.update(SUMMARY_FORMAT);
         for v in [c.shingle_size, c.num_hashes, c.bands, c.rows, c.sketch_size, c.min_line_words, c.paragraphs.min_words] {
             h.update(&(v as u64).to_le_bytes());
         }

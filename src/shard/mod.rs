@@ -204,13 +204,17 @@ fn hex(h: u64) -> String {
     format!("{h:016x}")
 }
 
-/// Hash of the configuration that shapes the output (not where it goes, nor threads).
+/// Hash of the configuration that shapes the output (not where it goes, nor threads), and
+/// of the dedup summary format (shards summarised by a presswash that computes summaries
+/// otherwise must not be merged with new ones).
 pub fn config_hash(plan: &Plan) -> String {
     let mut raw = plan.raw.clone();
     raw.output.dir = PathBuf::new();
     raw.input.paths = Vec::new();
     raw.pipeline.threads = 0;
-    hex(xxhash_rust::xxh3::xxh3_64(raw.to_toml().as_bytes()))
+    let mut bytes = raw.to_toml().into_bytes();
+    bytes.extend_from_slice(crate::dedup::SUMMARY_FORMAT);
+    hex(xxhash_rust::xxh3::xxh3_64(&bytes))
 }
 
 fn mtime_ns(p: &Path) -> u128 {
