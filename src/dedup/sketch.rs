@@ -19,26 +19,17 @@ pub fn shingles(tokens: &[u64], k: usize, out: &mut Vec<u64>) {
     out.reserve(tokens.len() + 1 - k);
     // The usual sizes with the window length known at compile time (unrolled, no inner loop).
     match k {
-        2 => out.extend(tokens.windows(2).map(|w| shingle_hash::<2>(w.try_into().unwrap_or(&[0; 2])))),
-        3 => out.extend(tokens.windows(3).map(|w| shingle_hash::<3>(w.try_into().unwrap_or(&[0; 3])))),
-        4 => out.extend(tokens.windows(4).map(|w| shingle_hash::<4>(w.try_into().unwrap_or(&[0; 4])))),
-        _ => out.extend(tokens.windows(k).map(shingle_hash_slice)),
+        2 => out.extend(tokens.windows(2).map(shingle_hash)),
+        3 => out.extend(tokens.windows(3).map(shingle_hash)),
+        4 => out.extend(tokens.windows(4).map(shingle_hash)),
+        _ => out.extend(tokens.windows(k).map(shingle_hash)),
     }
 }
 
+/// Hash of one shingle (its tokens' hashes, in order).
 #[inline(always)]
-fn shingle_step(h: u64, t: u64) -> u64 {
-    (h.rotate_left(23) ^ t).wrapping_mul(0x2545_F491_4F6C_DD1D)
-}
-
-#[inline(always)]
-fn shingle_hash<const K: usize>(w: &[u64; K]) -> u64 {
-    let h = w.iter().fold(0x9E37_79B9_7F4A_7C15, |h, &t| shingle_step(h, t));
-    h ^ (h >> 29)
-}
-
-fn shingle_hash_slice(w: &[u64]) -> u64 {
-    let h = w.iter().fold(0x9E37_79B9_7F4A_7C15, |h, &t| shingle_step(h, t));
+fn shingle_hash(w: &[u64]) -> u64 {
+    let h = w.iter().fold(0x9E37_79B9_7F4A_7C15u64, |h, &t| (h.rotate_left(23) ^ t).wrapping_mul(0x2545_F491_4F6C_DD1D));
     h ^ (h >> 29)
 }
 
@@ -439,7 +430,7 @@ mod tests {
         let toks: Vec<u64> = (0..50).map(|_| splitmix(&mut st)).collect();
         for k in 1..7 {
             shingles(&toks, k, &mut out);
-            let want: Vec<u64> = toks.windows(k).map(shingle_hash_slice).collect();
+            let want: Vec<u64> = toks.windows(k).map(shingle_hash).collect();
             assert_eq!(out, want, "k = {k}");
         }
     }

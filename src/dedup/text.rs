@@ -71,10 +71,10 @@ pub fn tokenize(text: &str) -> Tokens {
 /// Two levels. Bit masks of the text, 64 bytes per word (ASCII letters and digits, `\n`,
 /// non-ASCII bytes), give the tokens of plain ASCII words directly: the starts and ends of
 /// the runs of set bits, taken lowest first (one bit operation per token, so the scan does
-/// not wait on one token to find the next), each hashed where it is. A word whose end could
-/// join it to more (an apostrophe, a separator between digits, a non-ASCII letter), a
-/// non-ASCII letter and a word running into the next 64 bytes go to [`general_token`],
-/// which implements the whole rule; the scan goes on after it.
+/// not wait on one token to find the next), each hashed where it is (a word running into the
+/// next 64 bytes is finished by a search for its end). A word whose end could join it to more
+/// (an apostrophe, a separator between digits, a non-ASCII letter) and a non-ASCII letter go
+/// to [`general_token`], which implements the whole rule; the scan goes on after it.
 pub fn tokenize_into(text: &str, out: &mut Tokens) {
     out.hashes.clear();
     out.lines.clear();
@@ -116,7 +116,7 @@ pub fn tokenize_into(text: &str, out: &mut Tokens) {
                 // The word runs into the next 64 bytes (no `\n` left in these).
                 let end = next_bit(alnum, at, false).unwrap_or(n).min(n);
                 i = if word_ends_at(bytes, end) {
-                    out.hashes.push(hash_ascii_lower(bytes, at, end));
+                    out.hashes.push(hash_ascii_lower(bytes, at, end, &mut buf));
                     end
                 } else {
                     general_token(text, at, &mut out.hashes, &mut buf)
@@ -128,7 +128,7 @@ pub fn tokenize_into(text: &str, out: &mut Tokens) {
                 i = general_token(text, at, &mut out.hashes, &mut buf);
                 continue 'words;
             }
-            out.hashes.push(hash_ascii_lower(bytes, at, end));
+            out.hashes.push(hash_ascii_lower(bytes, at, end, &mut buf));
             ends &= ends - 1;
             events &= events - 1;
         }
@@ -355,14 +355,17 @@ fn token_hash(t: &[u8]) -> u64 {
 
 /// [`token_hash`] of the lower-cased bytes `bytes[start..end]`, all ASCII letters and digits,
 /// read straight from the text (`| 0x20` lower-cases an ASCII letter and leaves a digit as it
-/// is) without copying the token.
+/// is) without copying the token; a token longer than 16 bytes is lower-cased into `buf`.
 #[inline(always)]
-fn hash_ascii_lower(bytes: &[u8], start: usize, end: usize) -> u64 {
+fn hash_ascii_lower(bytes: &[u8], start: usize, end: usize, buf: &mut Vec<u8>) -> u64 {
     const LOWER: u64 = 0x2020_2020_2020_2020;
     let n = end - start;
     if n > 16 {
-        let lower: Vec<u8> = bytes[start..end].iter().map(u8::to_ascii_lowercase).collect();
-        return token_hash(&lower);
+        buf.clear();
+        buf.extend(bytes[start..end].iter().map(u8::to_ascii_lowercase));
+        let h = token_hash(buf);
+        buf.clear();
+        return h;
     }
     let (lo, hi) = match bytes.get(start..start + 16) {
         Some(w) => words16(w.try_into().unwrap_or(&[0; 16])),
@@ -807,8 +810,8 @@ mod tests {
                 let mut text = b"  ".to_vec();
                 text.extend_from_slice(&w);
                 text.extend_from_slice(b" tail of the text");
-                assert_eq!(hash_ascii_lower(&text, 2, 2 + n), h, "{}", String::from_utf8_lossy(&w));
-                assert_eq!(hash_ascii_lower(&text[..2 + n], 2, 2 + n), h);
+                assert_eq!(hash_ascii_lower(&text, 2, 2 + n, &mut Vec::new()), h, "{}", String::from_utf8_lossy(&w));
+                assert_eq!(hash_ascii_lower(&text[..2 + n], 2, 2 + n, &mut Vec::new()), h);
                 // Different words, different hashes.
                 assert_eq!(*seen.entry(h).or_insert_with(|| lower.clone()), lower);
             }
