@@ -364,8 +364,7 @@ fn finish_batch(
 ) -> (Chunk, Vec<u8>) {
     if let Some(d) = dedup {
         let t = Instant::now();
-        let summaries = summarise_and_look_ahead(&mut slots, &*d, pool);
-        admit_batch(&mut slots, summaries, d);
+        barrier_batch(&mut slots, d, pool);
         report.stages.entry(d.name().to_string()).or_default().seconds += t.elapsed().as_secs_f64();
     }
     back_batch(slots, ctx, pool, report)
@@ -413,23 +412,20 @@ pub(crate) fn summarise_batch(
     pool.install(|| slots.par_iter_mut().map(|s| s.live_mut().map(|doc| d.summarise(doc))).collect())
 }
 
-/// [`summarise_batch`] followed by each summary's [`BarrierStage::look_ahead`] on the index
-/// as it stands before the batch (the pipeline's form; shards only summarise).
-pub(crate) fn summarise_and_look_ahead(
-    slots: &mut [Slot],
-    d: &(dyn BarrierStage + 'static),
-    pool: &rayon::ThreadPool,
-) -> Vec<Option<crate::dedup::Summary>> {
-    pool.install(|| slots.par_iter_mut().map(|s| s.live_mut().map(|doc| d.look_ahead(d.summarise(doc)))).collect())
-}
-
-/// The barrier's sequential part, in input order.
-pub(crate) fn admit_batch(slots: &mut [Slot], summaries: Vec<Option<crate::dedup::Summary>>, d: &mut (dyn BarrierStage + 'static)) {
-    for (slot, summary) in slots.iter_mut().zip(summaries) {
-        let Some(summary) = summary else { continue };
-        let Slot::Live(doc) = slot else { continue };
-        let verdict = d.admit(doc, summary);
-        apply_admission(slot, verdict);
+/// The barrier over a batch's live documents ([`BarrierStage::run_batch`]), each sent where
+/// its verdict says.
+pub(crate) fn barrier_batch(slots: &mut [Slot], d: &mut (dyn BarrierStage + 'static), pool: &rayon::ThreadPool) {
+    let mut at = Vec::new();
+    let mut docs = Vec::new();
+    for (k, slot) in slots.iter_mut().enumerate() {
+        if let Slot::Live(doc) = slot {
+            at.push(k);
+            docs.push(doc);
+        }
+    }
+    let verdicts = d.run_batch(docs, pool);
+    for (k, verdict) in at.into_iter().zip(verdicts) {
+        apply_admission(&mut slots[k], verdict);
     }
 }
 

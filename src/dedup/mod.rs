@@ -3,8 +3,9 @@
 //!
 //! Unlike per-document stages, dedup must see every document. It has two parts:
 //! a pure per-document part ([`BarrierStage::summarise`], run in parallel: intra-document
-//! dedup, normalisation, hashing, MinHash signature) and a sequential part
-//! ([`BarrierStage::admit`], called in input order) that keeps only bounded-size summaries.
+//! dedup, normalisation, hashing, MinHash signature) and a part in input order
+//! ([`BarrierStage::admit`], or [`BarrierStage::admit_batch`] whose candidate look-ups run in
+//! parallel) that keeps only bounded-size summaries.
 //!
 //! # How a document is judged
 //! 1. Inside the document ([`text`]): a line that repeats an earlier one, exactly or nearly
@@ -73,6 +74,7 @@ pub mod text;
 pub(crate) use store::{Buckets, Chunked};
 use store::Slices;
 
+use rayon::prelude::*;
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -105,11 +107,14 @@ pub trait BarrierStage: Send + Sync {
     /// Sequential, in input order. May still edit the document (dedup's optional
     /// paragraph-level pass drops paragraphs already seen in many kept documents).
     fn admit(&mut self, doc: &mut Document, summary: Summary) -> Admission;
-    /// Parallel and read-only, after the batch's summaries and before its `admit`s: the work
-    /// of `admit` that only reads what was admitted before this batch (dedup: the candidate
-    /// look-ups). `admit` still decides, in input order, with the same verdicts as without it.
-    fn look_ahead(&self, summary: Summary) -> Summary {
-        summary
+    /// A batch of documents, in input order, summarised and admitted on `pool`: the
+    /// verdicts of `summarise` and then `admit` one by one. The default summarises in
+    /// parallel, then admits in order; a stage may overlap the two (dedup: see
+    /// [`Dedup::run_batch`]).
+    fn run_batch(&mut self, mut docs: Vec<&mut Document>, pool: &rayon::ThreadPool) -> Vec<Admission> {
+        let this = &*self;
+        let sums: Vec<Summary> = pool.install(|| docs.par_iter_mut().map(|d| this.summarise(d)).collect());
+        docs.into_iter().zip(sums).map(|(d, s)| self.admit(d, s)).collect()
     }
     /// True when `admit` decides at once (never returns `Deferred`): the pipeline then writes
     /// in one pass; otherwise kept documents are spooled to disk until [`BarrierStage::finish`].
@@ -329,8 +334,6 @@ impl Config {
             repeated_lines: AtomicU64::new(0),
             paragraphs: KeyMap::default(),
             paragraphs_dropped: 0,
-            bufs: Bufs::default(),
-            handles: Vec::new(),
         })
     }
 }
@@ -382,15 +385,7 @@ pub(crate) fn link_bands(buckets: &mut Buckets, me: u32, keys: &[u64], before: &
 /// over the bands: a range of bands gives a subset, and the union of the subsets of a
 /// partition of the bands is the whole.
 pub(crate) fn walk_bands(buckets: &Buckets, before: &[u32], max_scan: usize, cands: &mut Vec<u32>) {
-    walk_bands_counted(buckets, before, max_scan, cands, None);
-}
-
-/// [`walk_bands`], also counting into `lens` the documents visited in each band's bucket.
-fn walk_bands_counted(buckets: &Buckets, before: &[u32], max_scan: usize, cands: &mut Vec<u32>, mut lens: Option<&mut Vec<u32>>) {
     cands.clear();
-    if let Some(l) = lens.as_deref_mut() {
-        l.clear();
-    }
     for &h in before {
         let mut n = 0;
         buckets.walk(h, |d| {
@@ -401,9 +396,6 @@ fn walk_bands_counted(buckets: &Buckets, before: &[u32], max_scan: usize, cands:
             n += 1;
             true
         });
-        if let Some(l) = lens.as_deref_mut() {
-            l.push(n as u32);
-        }
     }
     cands.sort_unstable();
     cands.dedup();
@@ -503,6 +495,24 @@ impl Index {
         }
     }
 
+    /// The sequential first part of admitting document `me` (the next one to join): it joins
+    /// its first `nb` band buckets (their handles from before are where its walks start, one
+    /// hash table access per band), the exact-copy table and the sketches. What a later
+    /// document's look-up reads of it is then in place; the decision on it is not taken yet.
+    fn link(&mut self, nb: usize, me: u32, s: &DocSummary) -> Linked {
+        let mut handles = Vec::with_capacity(nb);
+        link_bands(&mut self.buckets, me, &s.bands[..nb.min(s.bands.len())], &mut handles);
+        let exact_of = match self.exact.entry(s.exact) {
+            std::collections::hash_map::Entry::Occupied(o) => Some(*o.get()),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(me);
+                None
+            }
+        };
+        self.push_sketch(&s.sketch, s.shingles);
+        Linked { handles, exact_of }
+    }
+
     /// Store the next document's sketch.
     fn push_sketch(&mut self, sketch: &[u32], shingles: u32) {
         let n = sketch.len().min(QUICK);
@@ -557,9 +567,6 @@ pub struct Dedup {
     /// Paragraph hash -> number of kept documents it was seen in.
     paragraphs: KeyMap<u32>,
     paragraphs_dropped: u64,
-    /// Scratch space of `admit` (candidates, sketches), kept between documents.
-    bufs: Bufs,
-    handles: Vec<u32>,
 }
 
 /// Scratch space of the candidate look-up.
@@ -570,24 +577,12 @@ struct Bufs {
     close: Vec<u32>,
 }
 
-/// The candidate look-up of one document done ahead of its admission, in parallel with the
-/// other documents of its batch, on the index as it stood before the batch: the bucket
-/// handles it started from and the verified matches. `admit` uses it when the handles are
-/// still the same (no document admitted since shares a band key with this one), adds the
-/// documents admitted since where it can, else looks again: the verdicts are the same.
-#[derive(Debug)]
-struct Ahead {
-    /// Documents in the index when it was made.
-    base: u32,
+/// What joining the band buckets tells of a batch's document before its candidates are
+/// looked up ([`Dedup::admit_batch`]): where its walks start and the exact copy it is of.
+struct Linked {
     handles: Vec<u32>,
-    /// Documents visited in each band's bucket.
-    lens: Vec<u32>,
-    matches: Vec<(u32, f64)>,
-    checked: u64,
+    exact_of: Option<u32>,
 }
-
-/// A summary with its look-ahead ([`BarrierStage::look_ahead`]).
-struct Looked(DocSummary, Ahead);
 
 /// Hash of a run of normalised tokens (a paragraph, a whole text): xxh3 of their
 /// little-endian bytes.
@@ -609,8 +604,8 @@ fn hash_tokens(tokens: &[u64]) -> u64 {
     }
 }
 
-/// Per-thread buffers of `summarise` and `look_ahead` (so that no document allocates them
-/// anew).
+/// Per-thread buffers of `summarise` and of the parallel candidate look-ups (so that no
+/// document allocates them anew).
 #[derive(Default)]
 struct Scratch {
     look: Bufs,
@@ -774,53 +769,33 @@ impl Dedup {
     /// two documents' sketches and sizes ([`Dedup::quick_look`], [`Dedup::verify`]); the
     /// verified matches are recorded and decided on ([`Dedup::record`], [`Dedup::verdict`]).
     pub fn admit_summary(&mut self, doc: &mut Document, s: DocSummary) -> Admission {
-        self.admit_looked(doc, s, None)
+        let me = self.index.entries.len() as u32;
+        let l = self.index.link(self.cfg.bands, me, &s);
+        let (matches, checked) = self.matches_of(&s, &l);
+        self.index.candidates_checked += checked;
+        self.decide(doc, &s, l.exact_of.is_some(), &matches)
     }
 
-    /// [`Dedup::admit_summary`], with the candidate look-up done ahead (in parallel, on the
-    /// index as it stood before this batch) where it still holds.
-    fn admit_looked(&mut self, doc: &mut Document, s: DocSummary, ahead: Option<Ahead>) -> Admission {
-        let nb = self.cfg.bands;
-        let me = self.index.entries.len() as u32;
-        // This document joins its band buckets; their handles from before are where the walks
-        // through the buckets start (one hash table access per band).
-        let mut handles = std::mem::take(&mut self.handles);
-        link_bands(&mut self.index.buckets, me, &s.bands[..nb.min(s.bands.len())], &mut handles);
-        // Exact copy?
-        let mut matches: Vec<(u32, f64)> = Vec::new();
-        let exact_of = self.index.exact.get(&s.exact).copied();
-        if let Some(j) = exact_of {
-            matches.push((j, 1.0));
-        } else {
-            let mut bufs = std::mem::take(&mut self.bufs);
-            let checked = match ahead {
-                // The look-ahead walked the same buckets from the same handles when no document
-                // admitted since shares a band key with this one; the documents it looked at
-                // have not changed since.
-                Some(a) if a.handles == handles => {
-                    matches = a.matches;
-                    a.checked
-                }
-                // Some have: the candidates are the look-ahead's plus those later documents,
-                // unless they push a bucket's walk past `max_bucket_scan`.
-                Some(a) if self.since_ahead(&a, &handles, &mut bufs.cands) => {
-                    matches = a.matches;
-                    let Bufs { cands, other, close, .. } = &mut bufs;
-                    a.checked + self.check_candidates(&s, cands, other, close, &mut matches)
-                }
-                _ => self.find_matches(&s, &handles, &mut bufs, &mut matches, None),
-            };
-            self.index.candidates_checked += checked;
-            self.bufs = bufs;
+    /// The read-only middle part: the verified matches of a linked document (only its first
+    /// copy for an exact copy) and the number of candidates looked at. It reads nothing of
+    /// documents linked after it, so a batch's look-ups can run in parallel.
+    fn matches_of(&self, s: &DocSummary, l: &Linked) -> (Vec<(u32, f64)>, u64) {
+        if let Some(j) = l.exact_of {
+            return (vec![(j, 1.0)], 0);
         }
-        self.handles = handles;
+        let mut bufs = SCRATCH.with_borrow_mut(|sc| std::mem::take(&mut sc.look));
+        let mut matches = Vec::new();
+        let checked = self.find_matches(s, &l.handles, &mut bufs, &mut matches);
+        SCRATCH.with_borrow_mut(|sc| sc.look = bufs);
+        (matches, checked)
+    }
 
-        // Index this document.
-        self.index.push_sketch(&s.sketch, s.shingles);
+    /// The sequential last part, in input order: record the document with its matches and
+    /// decide (the paragraph-level pass edits only documents that start a cluster).
+    fn decide(&mut self, doc: &mut Document, s: &DocSummary, exact: bool, matches: &[(u32, f64)]) -> Admission {
+        let me = self.index.entries.len() as u32;
         let entry = Entry::new(doc.id.clone().into_boxed_str(), doc.seq, s.shingles, s.chars);
-        let best = self.record(entry, s.exact, exact_of, &matches);
-
-        // Paragraph-level pass: only documents that start a cluster count and are edited.
+        let best = self.record(entry, exact, matches);
         if self.cfg.paragraphs.enabled && best.is_none() {
             self.paragraph_pass(doc, &s.paragraphs);
         }
@@ -830,10 +805,10 @@ impl Dedup {
     /// The verified near matches of a document whose bucket walks start at `handles`:
     /// `(earlier document, similarity)` in index order, into `matches`. Returns the number of
     /// candidates looked at. Reads the index only.
-    fn find_matches(&self, s: &DocSummary, handles: &[u32], bufs: &mut Bufs, matches: &mut Vec<(u32, f64)>, lens: Option<&mut Vec<u32>>) -> u64 {
+    fn find_matches(&self, s: &DocSummary, handles: &[u32], bufs: &mut Bufs, matches: &mut Vec<(u32, f64)>) -> u64 {
         let Bufs { cands, other, close } = bufs;
         // Candidates: every earlier document sharing a band key, in index order.
-        walk_bands_counted(&self.index.buckets, handles, self.cfg.max_bucket_scan, cands, lens);
+        walk_bands(&self.index.buckets, handles, self.cfg.max_bucket_scan, cands);
         self.check_candidates(s, cands, other, close, matches)
     }
 
@@ -871,61 +846,6 @@ impl Dedup {
         cands.len() as u64
     }
 
-    /// The look-up part of admitting `s`, on the index as it stands (see [`Ahead`]).
-    fn look_ahead_summary(&self, s: &DocSummary) -> Ahead {
-        let nb = self.cfg.bands;
-        // The handles `link_bands` would hand back now: a band whose key an earlier band of
-        // the same document has gets none.
-        let mut handles = Vec::with_capacity(nb);
-        for (b, key) in s.bands.iter().enumerate().take(nb) {
-            let h = if s.bands[..b].contains(key) { NONE } else { self.index.buckets.get(*key) };
-            handles.push(h);
-        }
-        let (mut matches, mut lens) = (Vec::new(), Vec::new());
-        let base = self.index.entries.len() as u32;
-        let checked = if self.index.exact.contains_key(&s.exact) {
-            0
-        } else {
-            let mut bufs = SCRATCH.with_borrow_mut(|sc| std::mem::take(&mut sc.look));
-            let n = self.find_matches(s, &handles, &mut bufs, &mut matches, Some(&mut lens));
-            SCRATCH.with_borrow_mut(|sc| sc.look = bufs);
-            n
-        };
-        Ahead { base, handles, lens, matches, checked }
-    }
-
-    /// The candidates admitted since look-ahead `a` that a walk from `handles` meets
-    /// (they come first in every bucket whose handle changed), sorted, into
-    /// `out`; false if with them a bucket's walk would pass `max_bucket_scan` (then the walk
-    /// would have stopped short of some of `a`'s candidates: look again).
-    fn since_ahead(&self, a: &Ahead, handles: &[u32], out: &mut Vec<u32>) -> bool {
-        let max = self.cfg.max_bucket_scan;
-        out.clear();
-        for (b, (&now, &then)) in handles.iter().zip(&a.handles).enumerate() {
-            if now == then {
-                continue;
-            }
-            // The documents admitted since come first in the bucket (newest first).
-            let mut n = a.lens.get(b).copied().unwrap_or(0) as usize;
-            let mut fits = true;
-            self.index.buckets.walk(now, |d| {
-                if d < a.base {
-                    return false;
-                }
-                n += 1;
-                fits = n <= max;
-                out.push(d);
-                fits
-            });
-            if !fits {
-                return false;
-            }
-        }
-        out.sort_unstable();
-        out.dedup();
-        true
-    }
-
     /// The first look at a candidate pair, on the first [`QUICK`] values of the candidate's
     /// sketch (`prefix`): false when the pair is clearly unrelated. Pure.
     pub(crate) fn quick_look(&self, sketch: &[u32], shingles: u32, prefix: &[u32], prefix_shingles: u32) -> bool {
@@ -947,15 +867,12 @@ impl Dedup {
 
     /// Record the next document (number `len()` of the index) with its verified matches
     /// (`(earlier document, similarity)` in candidate order; only `(first copy, 1.0)` for an
-    /// exact copy, `exact_of`): union-find, best similarities, counters. Returns its best
-    /// match. Touches no sketch and no band table.
-    fn record(&mut self, entry: Entry, exact: u64, exact_of: Option<u32>, matches: &[(u32, f64)]) -> Option<(u32, f64)> {
+    /// exact copy): union-find, best similarities, counters. Returns its best match. Touches
+    /// no sketch, no band table and no exact-copy table.
+    fn record(&mut self, entry: Entry, exact: bool, matches: &[(u32, f64)]) -> Option<(u32, f64)> {
         let me = self.index.entries.len() as u32;
         self.index.entries.push(entry);
         self.index.parent.push(me);
-        if exact_of.is_none() {
-            self.index.exact.insert(exact, me);
-        }
         let mut best: Option<(u32, f64)> = None;
         for &(c, sim) in matches {
             self.index.union(me, c);
@@ -967,7 +884,7 @@ impl Dedup {
         }
         if let Some((_, sim)) = best {
             self.index.entries[me as usize].best = sim as f32;
-            if exact_of.is_some() {
+            if exact {
                 self.index.exact_dups += 1;
             } else {
                 self.index.near_dups += 1;
@@ -999,13 +916,93 @@ impl Dedup {
     /// an earlier document matches only that one (its band candidates are not used).
     pub fn admit_matches(&mut self, id: &str, seq: u64, shingles: u32, chars: u32, exact: u64, matches: &[(u32, f64)]) -> Admission {
         let me = self.index.entries.len() as u32;
-        let exact_of = self.index.exact.get(&exact).copied();
+        let exact_of = *self.index.exact.entry(exact).or_insert(me);
         let entry = Entry::new(id.into(), seq, shingles, chars);
-        let best = match exact_of {
-            Some(j) => self.record(entry, exact, exact_of, &[(j, 1.0)]),
-            None => self.record(entry, exact, None, matches),
-        };
+        let best = if exact_of != me { self.record(entry, true, &[(exact_of, 1.0)]) } else { self.record(entry, false, matches) };
         self.verdict(me, best)
+    }
+
+    /// Summarise and admit a batch (the pipeline's form of [`BarrierStage::run_batch`]), in
+    /// three steps, with the verdicts of [`Dedup::admit_summary`] one by one:
+    /// 1. the documents are summarised in parallel, a chunk at a time in input order, and
+    ///    whichever worker finishes the next chunk in order links it into the index
+    ///    ([`Index::link`]) while the others summarise on: the sequential part overlaps the
+    ///    parallel one (summaries never read the index, so it is moved out meanwhile);
+    /// 2. every document's candidates are looked up and verified in parallel (each reads
+    ///    only documents linked before it, all in place by then);
+    /// 3. the decisions are taken in input order.
+    pub fn run_batch(&mut self, mut docs: Vec<&mut Document>, pool: &rayon::ThreadPool) -> Vec<Admission> {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::Mutex;
+        /// Documents per chunk: small enough for the linking to follow the summaries
+        /// closely, big enough that the locks cost nothing.
+        const CHUNK: usize = 32;
+        struct Linker {
+            index: Index,
+            next: usize,
+            sums: Vec<DocSummary>,
+            linked: Vec<Linked>,
+        }
+        let n = docs.len();
+        let nb = self.cfg.bands;
+        let base = self.index.entries.len() as u32;
+        let linker = Mutex::new(Linker { index: std::mem::take(&mut self.index), next: 0, sums: Vec::with_capacity(n), linked: Vec::with_capacity(n) });
+        let done: Mutex<BTreeMap<usize, Vec<DocSummary>>> = Mutex::new(BTreeMap::new());
+        let chunks: Vec<Mutex<&mut [&mut Document]>> = docs.chunks_mut(CHUNK).map(Mutex::new).collect();
+        let taken = AtomicUsize::new(0);
+        let this = &*self;
+        // Link every chunk that is next in order; a worker that finds the linker busy leaves
+        // its chunk to it (the holder looks again after letting go, so none is left behind).
+        let link_ready = || loop {
+            let Ok(mut l) = linker.try_lock() else { return };
+            loop {
+                let Some(sums) = done.lock().unwrap_or_else(|e| e.into_inner()).remove(&l.next) else { break };
+                for s in sums {
+                    let me = base + l.linked.len() as u32;
+                    let Linker { index, linked, .. } = &mut *l;
+                    linked.push(index.link(nb, me, &s));
+                    l.sums.push(s);
+                }
+                l.next += 1;
+            }
+            let next = l.next;
+            drop(l);
+            if !done.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&next) {
+                return;
+            }
+        };
+        pool.install(|| {
+            (0..pool.current_num_threads().max(1)).into_par_iter().for_each(|_| loop {
+                // Chunks are taken in input order, whichever worker is free.
+                let k = taken.fetch_add(1, Ordering::Relaxed);
+                let Some(chunk) = chunks.get(k) else { return };
+                let mut chunk = chunk.lock().unwrap_or_else(|e| e.into_inner());
+                let sums: Vec<DocSummary> = chunk.iter_mut().map(|d| this.summarise_doc(d)).collect();
+                done.lock().unwrap_or_else(|e| e.into_inner()).insert(k, sums);
+                link_ready();
+            })
+        });
+        drop(chunks);
+        let Linker { index, sums, linked, .. } = linker.into_inner().unwrap_or_else(|e| e.into_inner());
+        self.index = index;
+        debug_assert_eq!(sums.len(), n, "every chunk linked");
+        let this = &*self;
+        let found: Vec<(Vec<(u32, f64)>, u64)> = pool.install(|| sums.par_iter().zip(&linked).map(|(s, l)| this.matches_of(s, l)).collect());
+        let mut out = Vec::with_capacity(n);
+        for (((doc, s), l), (matches, checked)) in docs.iter_mut().zip(&sums).zip(&linked).zip(found) {
+            self.index.candidates_checked += checked;
+            out.push(self.decide(doc, s, l.exact_of.is_some(), &matches));
+        }
+        out
+    }
+
+    /// A summary as this stage made it; one it did not make (cannot happen in the pipeline)
+    /// is made again from the document.
+    fn own_summary(&self, doc: &mut Document, summary: Summary) -> DocSummary {
+        match summary.downcast::<DocSummary>() {
+            Ok(s) => *s,
+            Err(_) => self.summarise_doc(doc),
+        }
     }
 
     /// Decode a summary made by `encode_summary` (`None`: damaged, or made with another
@@ -1166,31 +1163,12 @@ impl BarrierStage for Dedup {
     }
 
     fn admit(&mut self, doc: &mut Document, summary: Summary) -> Admission {
-        let summary = match summary.downcast::<Looked>() {
-            Ok(l) => {
-                let Looked(s, a) = *l;
-                return self.admit_looked(doc, s, Some(a));
-            }
-            Err(other) => other,
-        };
-        match summary.downcast::<DocSummary>() {
-            Ok(s) => self.admit_summary(doc, *s),
-            // Not ours (cannot happen in the pipeline): decide on the document itself.
-            Err(_) => {
-                let s = self.summarise_doc(doc);
-                self.admit_summary(doc, s)
-            }
-        }
+        let s = self.own_summary(doc, summary);
+        self.admit_summary(doc, s)
     }
 
-    fn look_ahead(&self, summary: Summary) -> Summary {
-        match summary.downcast::<DocSummary>() {
-            Ok(s) => {
-                let a = self.look_ahead_summary(&s);
-                Box::new(Looked(*s, a))
-            }
-            Err(other) => other,
-        }
+    fn run_batch(&mut self, docs: Vec<&mut Document>, pool: &rayon::ThreadPool) -> Vec<Admission> {
+        Dedup::run_batch(self, docs, pool)
     }
 
     fn streaming(&self) -> bool {

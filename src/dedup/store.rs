@@ -151,7 +151,7 @@ impl BandMap {
     }
 
     /// The value of `key`.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn get(&self, key: u64) -> Option<u32> {
         self.parts[Self::part(key)].get(&key).copied()
     }
@@ -189,12 +189,6 @@ pub(crate) struct Buckets {
 }
 
 impl Buckets {
-    /// The handle of `key`'s bucket as it is now (`NONE`: no document has the key).
-    #[inline]
-    pub(crate) fn get(&self, key: u64) -> u32 {
-        self.map.get(key).unwrap_or(NONE)
-    }
-
     /// Add document `doc`, newer than every document in it, to `key`'s bucket; returns the
     /// bucket's handle from before.
     pub(crate) fn push(&mut self, key: u64, doc: u32) -> u32 {
