@@ -189,6 +189,12 @@ pub(crate) struct Buckets {
 }
 
 impl Buckets {
+    /// The handle of `key`'s bucket as it is now (`NONE`: no document has the key).
+    #[cfg(test)]
+    pub(crate) fn get(&self, key: u64) -> u32 {
+        self.map.get(key).unwrap_or(NONE)
+    }
+
     /// Add document `doc`, newer than every document in it, to `key`'s bucket; returns the
     /// bucket's handle from before.
     pub(crate) fn push(&mut self, key: u64, doc: u32) -> u32 {

@@ -433,3 +433,67 @@ fn band_walks_of_a_partition_of_the_bands_unite_to_the_whole_walk() {
         }
     }
 }
+
+/// The pipeline's batch form (chunks linked while later ones are summarised, the look-ups in
+/// parallel) gives the verdicts, texts and report of one-by-one admission at any batch size
+/// and thread count: also with exact copies, bucket walks cut short, the paragraph pass on
+/// and a deferred keep policy.
+#[test]
+fn run_batch_matches_one_by_one_admission() {
+    let f = fixture();
+    // The fixture six times over (exact copies, and copies without their first line): more
+    // than two chunks of the linking.
+    let corpus = || {
+        let base = docs(&f);
+        let mut d = Vec::new();
+        for r in 0..6u64 {
+            for x in &base {
+                let text = if r % 2 == 1 { x.text.split_once('\n').map_or("", |(_, rest)| rest).to_string() } else { x.text.clone() };
+                d.push(Document::new(r * 1000 + x.seq, format!("{}-{r}", x.id), "fixture".into(), Format::Jsonl, text));
+            }
+        }
+        d
+    };
+    let mut cfgs = vec![Config::default()];
+    let mut c = Config::default();
+    c.max_bucket_scan = 1;
+    cfgs.push(c);
+    let mut c = Config::default();
+    c.paragraphs.enabled = true;
+    c.paragraphs.min_docs = 2;
+    cfgs.push(c);
+    let mut c = Config::default();
+    c.keep = KeepPolicy::Longest;
+    cfgs.push(c);
+    for (ci, cfg) in cfgs.iter().enumerate() {
+        let mut one = corpus();
+        let mut d = cfg.build().expect("config");
+        let want: Vec<Admission> = one
+            .iter_mut()
+            .map(|doc| {
+                let s = d.summarise(doc);
+                d.admit(doc, s)
+            })
+            .collect();
+        let (want_fin, want_report) = (d.finish(), d.report());
+        assert!(want.iter().any(|v| matches!(v, Admission::Duplicate { .. })) || ci == 3, "the corpus has duplicates");
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            for batch in [1, 5, 33, 70, 1000] {
+                let mut many = corpus();
+                let mut d = cfg.build().expect("config");
+                let mut got = Vec::new();
+                for chunk in many.chunks_mut(batch) {
+                    got.extend(d.run_batch(chunk.iter_mut().collect(), &pool));
+                }
+                let at = format!("config {ci}, {threads} threads, batches of {batch}");
+                assert_eq!(got, want, "{at}");
+                assert_eq!(d.finish(), want_fin, "{at}");
+                assert_eq!(d.report(), want_report, "{at}");
+                for (a, b) in many.iter().zip(&one) {
+                    assert_eq!(a.text, b.text, "{at}: {}", a.id);
+                }
+            }
+        }
+    }
+}
