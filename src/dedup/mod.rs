@@ -299,8 +299,8 @@ impl Config {
                 format!("must equal bands * rows ({} * {} = {}), got {}", self.bands, self.rows, self.bands * self.rows, self.num_hashes),
             );
         }
-        if self.num_hashes > 4096 {
-            return bad("num_hashes", format!("at most 4096, got {}", self.num_hashes));
+        if self.num_hashes > MinHasher::MAX_BINS {
+            return bad("num_hashes", format!("at most {}, got {}", MinHasher::MAX_BINS, self.num_hashes));
         }
         if self.sketch_size < 16 || self.sketch_size > 65_535 {
             return bad("sketch_size", format!("must be 16..=65535, got {}", self.sketch_size));
@@ -365,7 +365,7 @@ pub const SUMMARY_SKETCH_AT: usize = 28;
 /// Bumped with every change that makes summaries of the same text differ: a saved index
 /// ([`Dedup::save_index`]) and the files of a sharded job made under another version are
 /// refused instead of being compared with new summaries.
-pub const SUMMARY_FORMAT: &[u8] = b"dedup-summary-v2";
+pub const SUMMARY_FORMAT: &[u8] = b"dedup-summary-v3";
 
 /// Length of the sketch prefix of the first look at a candidate pair.
 pub(crate) const QUICK: usize = 48;

@@ -15,7 +15,8 @@ use std::io::{self, Read, Write};
 use super::{Buckets, Chunked, Entry, Index, KeyMap};
 
 const MAGIC: &[u8; 8] = b"PWDEDUPX";
-const VERSION: u32 = 3;
+/// 4: band keys from one-permutation MinHash (3: new word hashes; 2: buckets record their band).
+const VERSION: u32 = 4;
 /// Longest id accepted on load.
 const MAX_ID: usize = 1 << 16;
 

@@ -1,5 +1,6 @@
-//! Set sketches of a document's word shingles: the MinHash signature (only to build the LSH
-//! band keys, then dropped) and a bottom-k sketch kept for verifying candidate pairs.
+//! Set sketches of a document's word shingles: the MinHash signature (one-permutation
+//! hashing; only to build the LSH band keys, then dropped) and a bottom-k sketch kept for
+//! verifying candidate pairs.
 //!
 //! The bottom-k sketch is the `k` smallest 32-bit shingle hashes. It is exact for documents
 //! of at most `k` distinct shingles and otherwise a uniform sample, so it estimates both the
@@ -41,57 +42,78 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// `n` hash functions `h -> ((h_lo ^ s) * m) mod 2^32` on the (already well mixed) 64-bit
-/// shingle hash, with fixed random seeds `s` and odd multipliers `m`: the same signatures
-/// on every run and machine, and 32-bit lanes the compiler vectorises.
+/// MinHash signatures by one-permutation hashing (Li, Owen & Zhang 2012) with optimal
+/// densification (Shrivastava 2017): each element's hash is permuted once and falls into
+/// one of `n` bins by its top bits; a bin's value is the smallest there. An empty bin (a
+/// short document) takes the value of the first non-empty bin on a probe sequence fixed per
+/// bin, the same for every document, so two sets agree on a bin with probability their
+/// Jaccard similarity, as with `n` independent permutations, at one hash per element
+/// instead of `n`. Fixed seeds: the same signatures on every run and machine.
 #[derive(Debug, Clone)]
 pub struct MinHasher {
-    s: Vec<u32>,
-    m: Vec<u32>,
+    bins: usize,
+    seed: u32,
+    mul: u32,
+    probe_seed: u64,
 }
 
 impl MinHasher {
+    /// Most bins (the configuration allows no more).
+    pub const MAX_BINS: usize = 4096;
+
+    /// `n` bins (1 to [`MinHasher::MAX_BINS`]).
     pub fn new(n: usize) -> Self {
         let mut st = 0x5EED_DED0_u64;
-        let s = (0..n).map(|_| splitmix(&mut st) as u32).collect();
-        let m = (0..n).map(|_| (splitmix(&mut st) as u32) | 1).collect();
-        MinHasher { s, m }
+        let seed = splitmix(&mut st) as u32;
+        let mul = (splitmix(&mut st) as u32) | 1;
+        MinHasher { bins: n.clamp(1, Self::MAX_BINS), seed, mul, probe_seed: splitmix(&mut st) }
     }
 
-    /// MinHash signature of a set given by its (possibly repeated) element hashes.
+    /// MinHash signature of a set given by its (possibly repeated) element hashes; empty for
+    /// an empty set.
     pub fn signature(&self, hashes: &[u64], sig: &mut Vec<u32>) {
         sig.clear();
-        sig.resize(self.s.len(), u32::MAX);
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2 (checked just above).
-                unsafe { signature_avx2(&self.s, &self.m, hashes, sig) };
-                return;
+        if hashes.is_empty() {
+            return;
+        }
+        let n = self.bins;
+        // `u32::MAX` marks an empty bin (a bin whose smallest value is `u32::MAX` counts as
+        // empty too: still a function of the set alone).
+        sig.resize(n, u32::MAX);
+        for &h in hashes {
+            // Fold the high half in so that all 64 bits count, then permute.
+            let x = (h as u32) ^ ((h >> 32) as u32).rotate_left(7);
+            let v = (x ^ self.seed).wrapping_mul(self.mul);
+            let v = v ^ (v >> 15);
+            let b = ((v as u64 * n as u64) >> 32) as usize;
+            sig[b] = sig[b].min(v);
+        }
+        let mut own = [0u64; Self::MAX_BINS / 64];
+        let mut filled = 0;
+        for (i, &v) in sig.iter().enumerate() {
+            if v != u32::MAX {
+                own[i / 64] |= 1 << (i % 64);
+                filled += 1;
             }
         }
-        signature_generic(&self.s, &self.m, hashes, sig);
-    }
-}
-
-/// The same computation compiled for AVX2 (8 lanes of 32-bit multiply and min).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn signature_avx2(s: &[u32], m: &[u32], hashes: &[u64], sig: &mut [u32]) {
-    signature_generic(s, m, hashes, sig)
-}
-
-#[inline(always)]
-fn signature_generic(s: &[u32], m: &[u32], hashes: &[u64], sig: &mut [u32]) {
-    let n = sig.len().min(s.len()).min(m.len());
-    let (s, m, sig) = (&s[..n], &m[..n], &mut sig[..n]);
-    for &h in hashes {
-        // Fold the high half in so that all 64 bits count.
-        let x = (h as u32) ^ ((h >> 32) as u32).rotate_left(7);
+        if filled == n || filled == 0 {
+            return;
+        }
+        let is_own = |j: usize| own[j / 64] >> (j % 64) & 1 == 1;
         for i in 0..n {
-            let v = (x ^ s[i]).wrapping_mul(m[i]);
-            let v = v ^ (v >> 15);
-            sig[i] = sig[i].min(v);
+            if is_own(i) {
+                continue;
+            }
+            // Bin `i`'s probe sequence (the same for every set) up to the first bin the set
+            // itself filled; after `8 n` probes (a probe hits one with chance at least 1/n)
+            // the next such bin in order.
+            let mut st = self.probe_seed ^ ((i as u64) << 32);
+            let j = (0..8 * n)
+                .map(|_| (splitmix(&mut st) % n as u64) as usize)
+                .find(|&j| is_own(j))
+                .or_else(|| (1..n).map(|d| (i + d) % n).find(|&j| is_own(j)))
+                .unwrap_or(i);
+            sig[i] = sig[j];
         }
     }
 }
@@ -414,6 +436,35 @@ mod tests {
         band_keys(&s1, 4, &mut k2);
         assert_eq!(k1.len(), 16);
         assert_eq!(k1, k2);
+    }
+
+    /// Short sets leave most bins empty: densified, two sets still agree on a bin about as
+    /// often as their Jaccard similarity, and every bin has a value of the set.
+    #[test]
+    fn densified_signatures_of_short_sets_estimate_jaccard() {
+        let m = MinHasher::new(64);
+        let mut st = 99u64;
+        let (mut agree, mut bins) = (0usize, 0usize);
+        let (mut sa, mut sb) = (Vec::new(), Vec::new());
+        for _ in 0..400 {
+            let common: Vec<u64> = (0..12).map(|_| splitmix(&mut st)).collect();
+            let mut a = common.clone();
+            let mut b = common;
+            a.extend((0..3).map(|_| splitmix(&mut st)));
+            b.extend((0..3).map(|_| splitmix(&mut st)));
+            m.signature(&a, &mut sa);
+            m.signature(&b, &mut sb);
+            assert!(sa.iter().all(|&v| v != u32::MAX) && sa.len() == 64);
+            agree += sa.iter().zip(&sb).filter(|(x, y)| x == y).count();
+            bins += 64;
+        }
+        // J = 12 / 18.
+        let est = agree as f64 / bins as f64;
+        assert!((est - 12.0 / 18.0).abs() < 0.05, "{est}");
+        m.signature(&[], &mut sa);
+        assert!(sa.is_empty());
+        m.signature(&[7], &mut sa);
+        assert!(sa.iter().all(|&v| v == sa[0]));
     }
 
     #[test]
