@@ -30,6 +30,13 @@ impl Tokens {
         &self.hashes[a as usize..b as usize]
     }
 
+    /// Number of tokens of line `i`.
+    #[inline]
+    pub fn line_len(&self, i: usize) -> usize {
+        let (a, b) = self.lines[i];
+        (b - a) as usize
+    }
+
     /// Line `i` of the text these tokens were made from.
     pub fn text_line<'t>(&self, text: &'t str, i: usize) -> &'t str {
         let (a, b) = self.spans[i];
@@ -535,6 +542,11 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
     };
     // A 64-bit set of each line's tokens: most pairs of lines are told apart by it alone.
     let masks: Vec<u64> = toks.lines.iter().map(|&(a, b)| mask(&toks.hashes[a as usize..b as usize])).collect();
+    // `may_repeat` needs the shorter line's bits outside the longer's to be at most
+    // `short * (1 - similarity)` (none for a containment): in 64ths, rounded up, a test in
+    // integers that turns away almost every pair before it.
+    let slack = ((1.0 - o.similarity).clamp(0.0, 1.0) * 64.0).ceil() as usize + 1;
+    let min_words = o.min_words.max(1);
     let line_text = |i: usize| toks.text_line(text, i);
     // Earlier kept units: (line index of the position, line index of the current text).
     let mut kept: Vec<(usize, usize)> = Vec::new();
@@ -563,11 +575,14 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
         }
         let b_ends = ends_sentence(line_text(i));
         let mut verdict = None;
+        let (lb, mb) = (t.len(), masks[i]);
         for (k, &(pos, cur)) in kept.iter().enumerate() {
-            let a = toks.line(cur);
-            if !may_repeat(a.len(), t.len(), masks[cur], masks[i], o) {
+            let (la, ma) = (toks.line_len(cur), masks[cur]);
+            let (short, ms, ml) = if la <= lb { (la, ma, mb) } else { (lb, mb, ma) };
+            if short < min_words || (ms & !ml).count_ones() as usize * 64 > short * slack || !may_repeat(la, lb, ma, mb, o) {
                 continue;
             }
+            let a = toks.line(cur);
             let overlap = || token_overlap(&sorted_line(cur), &sorted_line(i));
             if let Some(fuller) = repeat_of(a, t, ends_sentence(line_text(cur)), b_ends, o, overlap) {
                 verdict = Some((k, pos, fuller));
