@@ -23,8 +23,9 @@
 //!    `containment_threshold` inside the larger (a truncated copy). Verified pairs are
 //!    joined with union-find; candidates are visited in input order, so the clusters do not
 //!    depend on the number of threads.
-//! 4. One document per cluster is kept by the `keep` policy: `first` decides at once
-//!    (streaming); `longest` and `most-complete` decide after the last document.
+//! 4. One document per cluster is kept by the `keep` policy: `most-complete` (the
+//!    default) and `longest` decide after the last document; `first` decides at once
+//!    (streaming, no second pass, but a cluster joined late can keep two documents).
 //!
 //! # Example `pipeline.toml`
 //! ```toml
@@ -35,7 +36,7 @@
 //! rows = 2
 //! jaccard_threshold = 0.5
 //! containment_threshold = 0.8
-//! keep = "first"          # or "longest", "most-complete"
+//! keep = "most-complete"  # or "longest", "first" (streaming)
 //! [stages.dedup.intra]
 //! enabled = true
 //! [stages.dedup.paragraphs]
@@ -159,13 +160,17 @@ pub trait BarrierStage: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeepPolicy {
-    /// The first one in input order (streaming: decided as each document arrives).
-    #[default]
+    /// The first one in input order (streaming: decided as each document arrives, so a
+    /// later copy that joins two clusters, each with a document already kept, cannot
+    /// take one of them back).
     First,
     /// The one with the most characters of text (decided after the last document).
     Longest,
     /// The one with the most distinct content shingles, i.e. the fullest copy of the story,
-    /// not cut short (decided after the last document).
+    /// not cut short (decided after the last document). The default: it keeps the best
+    /// copy for training, and the clusters it keeps one of are whole (a full copy seen after
+    /// two partial ones links them), which `first` cannot undo.
+    #[default]
     MostComplete,
 }
 
@@ -267,7 +272,7 @@ impl Default for Config {
             sketch_size: 256,
             min_line_words: 6,
             max_bucket_scan: 256,
-            keep: KeepPolicy::First,
+            keep: KeepPolicy::MostComplete,
             intra: IntraConfig::default(),
             paragraphs: ParagraphConfig::default(),
         }

@@ -125,8 +125,19 @@ fn keep_policies_choose_the_fullest_copy() {
         check_clusters(&fx, &kept);
         assert_ne!(kept["a-origin"], "a-truncated", "{keep:?} kept the truncated copy");
     }
-    let (kept, _) = run(&Config::default(), &mut docs(&f));
+    let (kept, _) = run(&streaming(), &mut docs(&f));
     assert_eq!(kept["a-truncated"], "a-origin");
+}
+
+/// The default configuration with the streaming `first` policy (verdicts at once).
+fn streaming() -> Config {
+    Config { keep: KeepPolicy::First, ..Config::default() }
+}
+
+#[test]
+fn default_policy_keeps_the_most_complete_copy() {
+    assert_eq!(Config::default().keep, KeepPolicy::MostComplete);
+    assert!(!Config::default().build().expect("config").streaming());
 }
 
 #[test]
@@ -155,7 +166,7 @@ fn intra_document_repeats_counted_in_the_log() {
 
 #[test]
 fn paragraph_level_pass_drops_only_widespread_paragraphs() {
-    let cfg = Config { paragraphs: ParagraphConfig { enabled: true, min_docs: 3, ..ParagraphConfig::default() }, ..Config::default() };
+    let cfg = Config { paragraphs: ParagraphConfig { enabled: true, min_docs: 3, ..ParagraphConfig::default() }, ..streaming() };
     let mut stage = cfg.build().expect("config");
     let stories = [
         "Lifeboat crew rescues two kayakers swept out beyond the harbour mouth by a strong tide on Saturday.",
@@ -268,7 +279,7 @@ fn run_in_two(cfg: &Config, docs: &mut [Document], cut: usize) -> (HashMap<Strin
 #[test]
 fn saved_index_gives_the_verdicts_of_one_run() {
     let f = fixture();
-    let cfg = Config::default();
+    let cfg = streaming();
     let (whole, _) = run(&cfg, &mut docs(&f));
     for cut in [1, f.len() / 2, f.len() - 1] {
         let (split, bytes) = run_in_two(&cfg, &mut docs(&f), cut);
@@ -454,11 +465,11 @@ fn run_batch_matches_one_by_one_admission() {
         }
         d
     };
-    let mut cfgs = vec![Config::default()];
-    let mut c = Config::default();
+    let mut cfgs = vec![streaming()];
+    let mut c = streaming();
     c.max_bucket_scan = 1;
     cfgs.push(c);
-    let mut c = Config::default();
+    let mut c = streaming();
     c.paragraphs.enabled = true;
     c.paragraphs.min_docs = 2;
     cfgs.push(c);
