@@ -508,3 +508,44 @@ fn run_batch_matches_one_by_one_admission() {
         }
     }
 }
+
+/// A story of `paras` paragraphs of made-up words (every 3-word shingle all but unique).
+fn made_up_story(seed: u64, paras: usize) -> Vec<String> {
+    const SYL: [&str; 16] = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "do", "pe", "gu", "ha", "ze", "bo", "fi", "wa"];
+    let mut st = seed;
+    let mut next = || {
+        st = st.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = st;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    (0..paras)
+        .map(|_| {
+            let words: Vec<String> = (0..24)
+                .map(|_| {
+                    let r = next();
+                    (0..2 + r % 3).map(|k| SYL[(r >> (4 + 4 * k)) as usize & 15]).collect()
+                })
+                .collect();
+            format!("{}.", words.join(" "))
+        })
+        .collect()
+}
+
+#[test]
+fn a_fuller_copy_seen_last_joins_two_partial_copies_into_one_cluster() {
+    // A copy cut short after five paragraphs and one that starts at the sixth share nothing;
+    // the whole story, seen after both, contains each. The default policy keeps the whole
+    // story alone; `first` has published both partial copies before the story comes.
+    let story = made_up_story(7, 12);
+    let texts = [story[..5].join("\n\n"), story[5..].join("\n\n"), story.join("\n\n")];
+    let ids = ["cut-short", "second-half", "whole"];
+    let mk = || -> Vec<Document> { texts.iter().zip(ids).enumerate().map(|(i, (t, id))| Document::new(i as u64, id.into(), "t".into(), Format::Text, t.clone())).collect() };
+    let (kept, _) = run(&Config::default(), &mut mk());
+    assert_eq!(kept["whole"], "whole");
+    assert_eq!(kept["cut-short"], "whole");
+    assert_eq!(kept["second-half"], "whole");
+    let (kept, _) = run(&streaming(), &mut mk());
+    assert_eq!((kept["cut-short"].as_str(), kept["second-half"].as_str(), kept["whole"].as_str()), ("cut-short", "second-half", "cut-short"));
+}
