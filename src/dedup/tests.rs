@@ -513,13 +513,7 @@ fn run_batch_matches_one_by_one_admission() {
 fn made_up_story(seed: u64, paras: usize) -> Vec<String> {
     const SYL: [&str; 16] = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "do", "pe", "gu", "ha", "ze", "bo", "fi", "wa"];
     let mut st = seed;
-    let mut next = || {
-        st = st.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = st;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut next = || sketch::splitmix(&mut st);
     (0..paras)
         .map(|_| {
             let words: Vec<String> = (0..24)
