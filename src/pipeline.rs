@@ -9,7 +9,7 @@
 //! sequential step runs in input order, so output is byte-identical for any thread count.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use crate::error::RunError;
 use crate::input::{self, InputFile, RawItem, RejectRecord};
 use crate::output::{self, AtomicFile, Chunk, Outputs};
 use crate::report::Report;
+use crate::shard::codec::{self, Dec, Enc};
 use crate::stages::DocStage;
 
 /// How the run talks to the terminal.
@@ -114,8 +115,8 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
     // Writer threads: append serialised chunks in order. `clean.csv` has a thread of its own
     // (it is as big as `clean.jsonl`), so the two big files are copied and throttled by the
     // kernel side by side instead of one after the other.
-    let (wtx, wrx) = sync_channel::<(Chunk, Vec<u8>)>(3);
-    let writer = std::thread::spawn(move || -> Result<(Outputs, Option<std::fs::File>, f64), RunError> {
+    let (wtx, wrx) = sync_channel::<ToWriter>(3);
+    let writer = std::thread::spawn(move || -> Result<(Outputs, f64), RunError> {
         let mut spool = spool_file;
         let mut secs = 0.0;
         let csv_writer = outputs.csv.take().map(|mut file| {
@@ -131,7 +132,14 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
             (ctx, handle)
         });
         let mut result = Ok(());
-        for (mut chunk, spooled) in wrx {
+        for msg in wrx {
+            let (mut chunk, spooled) = match msg {
+                ToWriter::Batch(chunk, spooled) => (chunk, spooled),
+                ToWriter::TakeSpool(back) => {
+                    let _ = back.send(spool.take());
+                    continue;
+                }
+            };
             let t = Instant::now();
             if let Some((ctx, _)) = &csv_writer {
                 if ctx.send(std::mem::take(&mut chunk.csv)).is_err() {
@@ -143,7 +151,7 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
                 result = Err(e);
                 break;
             }
-            if let Some(f) = spool.as_mut() {
+            if let Some(f) = spool.as_mut().filter(|_| !spooled.is_empty()) {
                 if let Err(e) = f.write_all(&spooled) {
                     result = Err(RunError::io("spool", e));
                     break;
@@ -158,7 +166,7 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
             result = result.and(r);
         }
         result?;
-        Ok((outputs, spool, secs))
+        Ok((outputs, secs))
     });
 
     let bar = progress_bar(opts.progress, total_bytes);
@@ -183,7 +191,7 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
             let mut back_report = Report::default();
             for slots in frx {
                 let chunk = finish_batch(slots, &ctx, &pool, &mut back_report, dedup.as_deref_mut());
-                if wtx.send(chunk).is_err() {
+                if wtx.send(ToWriter::Batch(chunk.0, chunk.1)).is_err() {
                     return (back_report, true);
                 }
             }
@@ -202,20 +210,36 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
         back.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
     });
     report.add(&back_report);
+    // A keep policy that needed the whole corpus: the writer hands the spool back once every
+    // batch before is in it, and the resolved documents go to the same writer threads, so
+    // reading and serialising the next batch overlaps writing this one.
+    let t_resolve = Instant::now();
+    let mut resolved = Ok(());
+    if let (Some(d), false) = (dedup.as_mut(), streaming) {
+        let (stx, srx) = sync_channel(1);
+        if wtx.send(ToWriter::TakeSpool(stx)).is_ok() {
+            if let Ok(Some(spool)) = srx.recv() {
+                let verdicts: HashMap<u64, Admission> = d.finish().into_iter().collect();
+                let mut send = |c: Chunk| wtx.send(ToWriter::Batch(c, Vec::new())).map_err(|_| RunError::Other("writer stopped early".into()));
+                resolved = resolve_spool(&verdicts, spool, &pool, &mut send, &mut report);
+            }
+        }
+    }
     drop(wtx);
     let written = writer.join().map_err(|_| RunError::Other("writer thread panicked".into()))?;
     let _ = reader.join();
-    let (mut outputs, spool, write_secs) = written?;
+    let (outputs, write_secs) = written?;
+    resolved?;
     if send_failed {
         return Err(RunError::Other("writer stopped early".into()));
+    }
+    if !streaming {
+        report.seconds_resolve = t_resolve.elapsed().as_secs_f64();
     }
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
 
-    if let (Some(d), Some(spool)) = (dedup.as_mut(), spool) {
-        resolve_deferred(d.as_mut(), spool, &mut outputs, &mut report)?;
-    }
     if let Some(d) = &dedup {
         report.dedup = d.report();
     }
@@ -462,15 +486,15 @@ pub(crate) fn back_batch(mut slots: Vec<Slot>, ctx: &BatchCtx, pool: &rayon::Thr
     let t = Instant::now();
     let pieces: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, usize)> = pool.install(|| {
         slots
-            .par_iter()
+            .par_iter_mut()
             .map(|s| match s {
                 Slot::Live(d) => {
                     let (j, c, chars) = output::serialize_kept_counted(d);
                     (j, c, output::removed_lines(d), chars)
                 }
                 Slot::Deferred(d) => {
-                    let (j, c, chars) = output::serialize_kept_counted(d);
-                    (spool_record(d, &j, &c, chars), Vec::new(), output::removed_lines(d), chars)
+                    let removed = output::removed_lines(d);
+                    (spool_record(d), Vec::new(), removed, 0)
                 }
                 Slot::Dup(d, of, sim) => (output::duplicate_line(&d.id, &d.source, of, *sim), Vec::new(), output::removed_lines(d), 0),
                 Slot::Gone(r) => (output::reject_line(r), Vec::new(), Vec::new(), 0),
@@ -524,71 +548,174 @@ fn placeholder() -> RejectRecord {
     RejectRecord { seq: 0, id: String::new(), source: String::new(), reject: Reject::new("", "") }
 }
 
-/// A deferred document on the spool: seq, id, source, chars, jsonl line, csv row.
-fn spool_record(d: &Document, jsonl: &[u8], csv: &[u8], chars: usize) -> Vec<u8> {
-    let mut v = Vec::with_capacity(jsonl.len() + csv.len() + d.id.len() + d.source.len() + 64);
-    v.extend_from_slice(&d.seq.to_le_bytes());
-    for part in [d.id.as_bytes(), d.source.as_bytes(), d.text.len().to_le_bytes().as_slice(), chars.to_le_bytes().as_slice(), jsonl, csv] {
-        v.extend_from_slice(&(part.len() as u64).to_le_bytes());
-        v.extend_from_slice(part);
-    }
+/// Tag of a deferred document on the spool.
+const SPOOL_DOC: u8 = 1;
+/// Text bytes of the spooled documents serialised together in the second pass: enough to
+/// keep both cores busy, little next to the dedup index.
+const RESOLVE_BATCH_BYTES: usize = 4 << 20;
+
+/// Messages to the writer thread.
+enum ToWriter {
+    /// A serialised chunk for the outputs, and spool records.
+    Batch(Chunk, Vec<u8>),
+    /// Hand the spool back; every batch sent before is in it.
+    TakeSpool(std::sync::mpsc::SyncSender<Option<std::fs::File>>),
+}
+
+/// A deferred document on the spool: the document itself, not its JSONL line and CSV row,
+/// so that its text is on the spool once (half the bytes through the page cache) and only
+/// the documents that stay are serialised, in parallel, by [`resolve_spool`]. The removed
+/// lines are left out: they are in the audit output already.
+fn spool_record(d: &mut Document) -> Vec<u8> {
+    d.log.removals = Vec::new();
+    let mut v = Vec::with_capacity(d.text.len() + d.id.len() + d.source.len() + d.input.len() + 256);
+    let mut e = Enc(&mut v);
+    e.u8(SPOOL_DOC);
+    codec::put_doc(&mut e, d);
     v
 }
 
 /// Second pass for keep policies that needed the whole corpus: read the spool back in
-/// input order and write each document where its final verdict sends it.
-pub(crate) fn resolve_deferred(
-    dedup: &mut dyn BarrierStage,
-    spool: std::fs::File,
-    outputs: &mut Outputs,
-    report: &mut Report,
-) -> Result<(), RunError> {
-    let verdicts: HashMap<u64, Admission> = dedup.finish().into_iter().collect();
-    resolve_spool(&verdicts, spool, &mut |c| outputs.write(c), report)
-}
-
-/// Write every spooled document where `verdicts` sends it (kept when it has none).
+/// input order, batch by batch, and hand each document, serialised where its final verdict
+/// sends it (kept when it has none), to `write`.
 pub(crate) fn resolve_spool(
     verdicts: &HashMap<u64, Admission>,
     mut spool: std::fs::File,
-    write: &mut dyn FnMut(&Chunk) -> Result<(), RunError>,
+    pool: &rayon::ThreadPool,
+    write: &mut dyn FnMut(Chunk) -> Result<(), RunError>,
     report: &mut Report,
 ) -> Result<(), RunError> {
     spool.seek(SeekFrom::Start(0)).map_err(|e| RunError::io("spool", e))?;
-    let mut r = BufReader::with_capacity(1 << 20, spool);
-    let read_u64 = |r: &mut BufReader<std::fs::File>| -> Option<u64> {
-        let mut b = [0u8; 8];
-        r.read_exact(&mut b).ok().map(|_| u64::from_le_bytes(b))
-    };
-    let read_part = |r: &mut BufReader<std::fs::File>| -> Result<Vec<u8>, RunError> {
-        let mut b = [0u8; 8];
-        r.read_exact(&mut b).map_err(|e| RunError::io("spool", e))?;
-        let mut v = vec![0u8; u64::from_le_bytes(b) as usize];
-        r.read_exact(&mut v).map_err(|e| RunError::io("spool", e))?;
-        Ok(v)
-    };
-    while let Some(seq) = read_u64(&mut r) {
-        let id = String::from_utf8_lossy(&read_part(&mut r)?).into_owned();
-        let source = String::from_utf8_lossy(&read_part(&mut r)?).into_owned();
-        let bytes = u64::from_le_bytes(read_part(&mut r)?.try_into().unwrap_or([0; 8]));
-        let chars = u64::from_le_bytes(read_part(&mut r)?.try_into().unwrap_or([0; 8]));
-        let jsonl = read_part(&mut r)?;
-        let csv = read_part(&mut r)?;
-        let mut chunk = Chunk::default();
-        match verdicts.get(&seq) {
-            Some(Admission::Duplicate { of, similarity }) => {
-                report.documents.duplicates += 1;
-                chunk.duplicates = output::duplicate_line(&id, &source, of, *similarity);
+    let mut dec = Dec { r: BufReader::with_capacity(1 << 20, spool) };
+    // A thread of its own decodes the next batch while this one is serialised.
+    let (btx, brx) = sync_channel::<Result<Vec<Document>, RunError>>(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || loop {
+            let batch = read_spool_batch(&mut dec);
+            let end = !matches!(&batch, Ok(docs) if !docs.is_empty());
+            if btx.send(batch).is_err() || end {
+                return;
             }
-            _ => {
-                report.documents.kept += 1;
-                report.bytes_out += bytes;
-                report.chars_out += chars;
-                chunk.jsonl = jsonl;
-                chunk.csv = csv;
+        });
+        for batch in brx {
+            let docs = batch?;
+            if docs.is_empty() {
+                break;
             }
+            // a kept document's JSONL line, CSV row and characters, or a duplicate's line
+            let lines: Vec<Result<(Vec<u8>, Vec<u8>, usize), Vec<u8>>> = pool.install(|| {
+                docs.par_iter()
+                    .map(|d| match verdicts.get(&d.seq) {
+                        Some(Admission::Duplicate { of, similarity }) => Err(output::duplicate_line(&d.id, &d.source, of, *similarity)),
+                        _ => Ok(output::serialize_kept_counted(d)),
+                    })
+                    .collect()
+            });
+            let mut chunk = Chunk::default();
+            for (d, line) in docs.iter().zip(lines) {
+                match line {
+                    Ok((j, c, chars)) => {
+                        report.kept_counted(d, chars);
+                        chunk.jsonl.extend_from_slice(&j);
+                        chunk.csv.extend_from_slice(&c);
+                    }
+                    Err(dup) => {
+                        report.documents.duplicates += 1;
+                        chunk.duplicates.extend_from_slice(&dup);
+                    }
+                }
+            }
+            write(chunk)?;
         }
-        write(&chunk)?;
+        Ok(())
+    })
+}
+
+/// The next documents of the spool, up to [`RESOLVE_BATCH_BYTES`] of text (none at its end).
+fn read_spool_batch(dec: &mut Dec<BufReader<std::fs::File>>) -> Result<Vec<Document>, RunError> {
+    let damaged = |e: std::io::Error| RunError::io("spool", e);
+    let (mut docs, mut bytes) = (Vec::new(), 0);
+    while bytes < RESOLVE_BATCH_BYTES {
+        match dec.tag().map_err(damaged)? {
+            None => break,
+            Some(SPOOL_DOC) => {
+                let d = codec::get_doc(dec).map_err(damaged)?;
+                bytes += d.text.len();
+                docs.push(d);
+            }
+            Some(t) => return Err(RunError::Other(format!("spool: damaged record (tag {t})"))),
+        }
     }
-    Ok(())
+    Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Format;
+
+    fn doc(seq: u64, text: &str) -> Document {
+        let mut d = Document::new(seq, format!("d{seq}"), format!("in.jsonl:{}", seq + 1), Format::Jsonl, text.to_string());
+        d.title = Some(format!("Title {seq}"));
+        d.meta.insert("url".into(), serde_json::json!(format!("https://example.org/{seq}")));
+        d.fields.insert("byline".into(), "By A. Writer".into());
+        d.log.counts.push(crate::document::Count { stage: "typography", rule: "space-run".into(), n: 2 });
+        d
+    }
+
+    fn resolve(docs: &[Document], verdicts: &HashMap<u64, Admission>) -> (Vec<Chunk>, Report) {
+        let mut spool = tempfile::tempfile().unwrap();
+        for d in docs {
+            spool.write_all(&spool_record(&mut d.clone())).unwrap();
+        }
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let (mut chunks, mut report) = (Vec::new(), Report::default());
+        resolve_spool(verdicts, spool, &pool, &mut |c| Ok(chunks.push(c)), &mut report).unwrap();
+        (chunks, report)
+    }
+
+    /// The second pass writes exactly what the first would have written for a kept
+    /// document (JSONL line, CSV row, counts), a duplicate line for the rest, in input
+    /// order, across several read batches.
+    #[test]
+    fn spooled_documents_come_back_as_the_streaming_writer_would_write_them() {
+        let big = "Paragraph of a long report, with \"quotes\", commas and ünïcödé.\n".repeat(RESOLVE_BATCH_BYTES / 40);
+        let docs = vec![doc(0, "A short kept report."), doc(1, &big), doc(2, "A copy that lost."), doc(3, &big)];
+        let mut verdicts = HashMap::new();
+        verdicts.insert(2, Admission::Duplicate { of: "d1".into(), similarity: 0.9 });
+        verdicts.insert(3, Admission::Keep);
+        let (chunks, report) = resolve(&docs, &verdicts);
+        assert!(chunks.len() >= 2, "the big documents span more than one batch");
+        let cat = |f: fn(&Chunk) -> &Vec<u8>| chunks.iter().flat_map(|c| f(c).clone()).collect::<Vec<u8>>();
+        let (mut jsonl, mut csv) = (Vec::new(), Vec::new());
+        let mut chars = 0;
+        for d in [&docs[0], &docs[1], &docs[3]] {
+            let (j, c, n) = output::serialize_kept_counted(d);
+            jsonl.extend(j);
+            csv.extend(c);
+            chars += n as u64;
+        }
+        assert_eq!(cat(|c| &c.jsonl), jsonl);
+        assert_eq!(cat(|c| &c.csv), csv);
+        assert_eq!(cat(|c| &c.duplicates), output::duplicate_line("d2", "in.jsonl:3", "d1", 0.9));
+        assert_eq!((report.documents.kept, report.documents.duplicates), (3, 1));
+        assert_eq!(report.chars_out, chars);
+    }
+
+    /// A damaged spool is an error naming the spool, never a panic or a silent stop.
+    #[test]
+    fn a_damaged_spool_is_an_error() {
+        let mut spool = tempfile::tempfile().unwrap();
+        let mut rec = spool_record(&mut doc(0, "Some text of a report."));
+        rec.truncate(rec.len() - 5);
+        spool.write_all(&rec).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let err = resolve_spool(&HashMap::new(), spool, &pool, &mut |_| Ok(()), &mut Report::default()).unwrap_err();
+        assert!(err.to_string().contains("spool"), "{err}");
+
+        let mut spool = tempfile::tempfile().unwrap();
+        spool.write_all(&[7, 0, 0]).unwrap();
+        let err = resolve_spool(&HashMap::new(), spool, &pool, &mut |_| Ok(()), &mut Report::default()).unwrap_err();
+        assert!(err.to_string().contains("damaged"), "{err}");
+    }
 }

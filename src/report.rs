@@ -49,6 +49,9 @@ pub struct Report {
     pub seconds_total: f64,
     pub seconds_read_parse: f64,
     pub seconds_write: f64,
+    /// The second pass of a keep policy that needs the whole corpus (`most-complete`,
+    /// `longest`): reading the spool back and writing each document where it goes.
+    pub seconds_resolve: f64,
     pub mb_per_s: f64,
 }
 

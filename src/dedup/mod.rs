@@ -118,7 +118,7 @@ pub trait BarrierStage: Send + Sync {
         docs.into_iter().zip(sums).map(|(d, s)| self.admit(d, s)).collect()
     }
     /// True when `admit` decides at once (never returns `Deferred`): the pipeline then writes
-    /// in one pass; otherwise kept documents are spooled to disk until [`BarrierStage::finish`].
+    /// in one pass; otherwise the documents are spooled to disk until [`BarrierStage::finish`].
     fn streaming(&self) -> bool {
         true
     }

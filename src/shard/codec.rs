@@ -66,8 +66,12 @@ impl<R: Read> Dec<R> {
         if n > 1 << 36 {
             return Err(damaged("length out of range"));
         }
-        let mut v = vec![0u8; n as usize];
-        self.r.read_exact(&mut v)?;
+        // read into spare capacity: zero-filling every text first cost as much as the read
+        let mut v = Vec::with_capacity(n as usize);
+        (&mut self.r).take(n).read_to_end(&mut v)?;
+        if v.len() as u64 != n {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "damaged shard record: truncated"));
+        }
         Ok(v)
     }
     pub fn string(&mut self) -> io::Result<String> {
@@ -84,6 +88,10 @@ pub fn intern(s: &str) -> &'static str {
         set.insert("UTF-8");
         Mutex::new(set)
     });
+    // the names of nearly every record, without a lock
+    if let Some(&k) = crate::stages::DOC_STAGE_NAMES.iter().chain(&["dedup", "UTF-8"]).find(|&&k| k == s) {
+        return k;
+    }
     if let Some(e) = encoding_rs::Encoding::for_label_no_replacement(s.as_bytes()) {
         if e.name() == s {
             return e.name();

@@ -690,7 +690,7 @@ pub fn run_filter(plan: &Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
         return Err(RunError::Other(format!("{}: truncated (no batch end)", rp.display())));
     }
     spool.seek(SeekFrom::Start(0)).map_err(io(&fdir))?;
-    pipeline::resolve_spool(&finals, spool, &mut |c| parts.write_tail(c), &mut report)?;
+    pipeline::resolve_spool(&finals, spool, &pool, &mut |c| parts.write_tail(&c), &mut report)?;
     parts.publish()?;
     write_json(&fdir, TALLY, &Tally::of(&report, start.elapsed().as_secs_f64()))?;
     write_json(&fdir, DONE, &marker)?;
