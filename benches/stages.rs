@@ -29,11 +29,62 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "the", "government", "said", "on", "Tuesday", "that", "prices", "would", "rise", "after", "a", "long", "winter",
-    "minister", "council", "report", "market", "shares", "fell", "per", "cent", "while", "analysts", "expected",
-    "growth", "in", "the", "second", "quarter", "city", "police", "officials", "residents", "school", "company",
-    "Regierung", "sagte", "Preise", "würden", "steigen", "gouvernement", "a", "déclaré", "que", "les", "prix",
-    "правительство", "заявило", "что", "цены", "вырастут", "café", "naïve", "São", "Paulo", "Zürich",
+    "the",
+    "government",
+    "said",
+    "on",
+    "Tuesday",
+    "that",
+    "prices",
+    "would",
+    "rise",
+    "after",
+    "a",
+    "long",
+    "winter",
+    "minister",
+    "council",
+    "report",
+    "market",
+    "shares",
+    "fell",
+    "per",
+    "cent",
+    "while",
+    "analysts",
+    "expected",
+    "growth",
+    "in",
+    "the",
+    "second",
+    "quarter",
+    "city",
+    "police",
+    "officials",
+    "residents",
+    "school",
+    "company",
+    "Regierung",
+    "sagte",
+    "Preise",
+    "würden",
+    "steigen",
+    "gouvernement",
+    "a",
+    "déclaré",
+    "que",
+    "les",
+    "prix",
+    "правительство",
+    "заявило",
+    "что",
+    "цены",
+    "вырастут",
+    "café",
+    "naïve",
+    "São",
+    "Paulo",
+    "Zürich",
 ];
 const CHROME: &[&str] = &[
     "Home | News | World | Business | Sport | Tech",
@@ -44,7 +95,14 @@ const CHROME: &[&str] = &[
     "© 2024 Example Media Ltd. All rights reserved.",
     "Privacy Policy | Terms of Use | Cookie Settings",
 ];
-const NOISE: &[&str] = &["CafÃ© sociÃ©tÃ©", "it&#39;s &amp; more", "\"quoted\" and 'single'", "--", "...", "Ã¼ber"];
+const NOISE: &[&str] = &[
+    "CafÃ© sociÃ©tÃ©",
+    "it&#39;s &amp; more",
+    "\"quoted\" and 'single'",
+    "--",
+    "...",
+    "Ã¼ber",
+];
 
 fn sentence(rng: &mut Rng) -> String {
     let n = 8 + (rng.next() % 14) as usize;
@@ -103,7 +161,9 @@ fn article(rng: &mut Rng) -> String {
 fn html_page(rng: &mut Rng) -> String {
     let mut h = String::from("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>");
     h.push_str(&sentence(rng));
-    h.push_str("</title><style>body{margin:0}</style><script>var x = 1;</script></head><body><nav><ul>");
+    h.push_str(
+        "</title><style>body{margin:0}</style><script>var x = 1;</script></head><body><nav><ul>",
+    );
     for _ in 0..8 {
         h.push_str("<li><a href=\"/s\">");
         h.push_str(rng.pick(WORDS));
@@ -143,7 +203,13 @@ fn text_batch() -> Vec<Document> {
             article(&mut rng)
         };
         bytes += text.len();
-        let mut d = Document::new(seq, format!("doc-{seq}"), format!("bench.jsonl:{}", seq + 1), Format::Jsonl, text);
+        let mut d = Document::new(
+            seq,
+            format!("doc-{seq}"),
+            format!("bench.jsonl:{}", seq + 1),
+            Format::Jsonl,
+            text,
+        );
         d.source = format!("site{}.example", seq % 8);
         docs.push(d);
         seq += 1;
@@ -154,7 +220,15 @@ fn text_batch() -> Vec<Document> {
 fn html_batch() -> Vec<Document> {
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
     (0..200u64)
-        .map(|seq| Document::new(seq, format!("page-{seq}"), format!("page-{seq}.html"), Format::Html, html_page(&mut rng)))
+        .map(|seq| {
+            Document::new(
+                seq,
+                format!("page-{seq}"),
+                format!("page-{seq}.html"),
+                Format::Html,
+                html_page(&mut rng),
+            )
+        })
         .collect()
 }
 

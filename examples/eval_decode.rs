@@ -12,8 +12,13 @@ fn main() {
     let out = std::io::stdout();
     let mut out = out.lock();
     for p in paths {
-        let Ok(bytes) = std::fs::read(&p) else { continue };
-        let id = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        let id = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let (text, enc) = match presswash::input::decode::decode(&bytes) {
             Ok(d) => (d.text, d.encoding.to_string()),
             Err(e) => (String::new(), format!("error: {e}")),

@@ -19,26 +19,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("usage: eval_dedup IN.jsonl OUT.jsonl [config-toml] [threads]");
         std::process::exit(2);
     }
-    let cfg: Config = toml::from_str(&args.get(3).cloned().unwrap_or_default().replace("\\n", "\n"))?;
+    let cfg: Config = toml::from_str(
+        &args
+            .get(3)
+            .cloned()
+            .unwrap_or_default()
+            .replace("\\n", "\n"),
+    )?;
     let threads: usize = args.get(4).and_then(|t| t.parse().ok()).unwrap_or(2);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     let mut stage = cfg.build()?;
     let mut docs = Vec::new();
     let mut bytes = 0usize;
-    for (i, line) in std::io::BufReader::new(std::fs::File::open(&args[1])?).lines().enumerate() {
+    for (i, line) in std::io::BufReader::new(std::fs::File::open(&args[1])?)
+        .lines()
+        .enumerate()
+    {
         let line = line?;
         let v: serde_json::Value = serde_json::from_str(&line)?;
         let id = v["id"].as_str().unwrap_or_default().to_string();
         let text = v["text"].as_str().unwrap_or_default().to_string();
         bytes += text.len();
-        docs.push(Document::new(i as u64, id, args[1].clone(), Format::Jsonl, text));
+        docs.push(Document::new(
+            i as u64,
+            id,
+            args[1].clone(),
+            Format::Jsonl,
+            text,
+        ));
     }
     let t = Instant::now();
     let mut verdicts: Vec<Admission> = Vec::with_capacity(docs.len());
     let (mut t_sum, mut t_admit) = (0.0, 0.0);
     for chunk in docs.chunks_mut(1024) {
         let t0 = Instant::now();
-        let sums: Vec<_> = pool.install(|| chunk.par_iter_mut().map(|d| stage.summarise(d)).collect());
+        let sums: Vec<_> =
+            pool.install(|| chunk.par_iter_mut().map(|d| stage.summarise(d)).collect());
         let t1 = Instant::now();
         for (d, s) in chunk.iter_mut().zip(sums) {
             verdicts.push(stage.admit(d, s));
@@ -52,7 +70,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut of: HashMap<String, String> = HashMap::new();
     let mut sims: Vec<(String, String, f64)> = Vec::new();
     for (d, v) in docs.iter().zip(&verdicts) {
-        let v = if *v == Admission::Deferred { fin.get(&d.seq).cloned().unwrap_or(Admission::Keep) } else { v.clone() };
+        let v = if *v == Admission::Deferred {
+            fin.get(&d.seq).cloned().unwrap_or(Admission::Keep)
+        } else {
+            v.clone()
+        };
         if let Admission::Duplicate { of: o, similarity } = v {
             of.insert(d.id.clone(), o.clone());
             sims.push((d.id.clone(), o, similarity));
@@ -74,7 +96,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(p) = std::env::var("DEDUP_SIMS") {
         let mut s = BufWriter::new(std::fs::File::create(p)?);
         for (a, b, x) in sims {
-            writeln!(s, "{}", serde_json::json!({"id": a, "duplicate_of": b, "similarity": x}))?;
+            writeln!(
+                s,
+                "{}",
+                serde_json::json!({"id": a, "duplicate_of": b, "similarity": x})
+            )?;
         }
     }
     eprintln!(

@@ -16,28 +16,41 @@ fn main() -> std::io::Result<()> {
     }
     let mut paths: Vec<_> = std::fs::read_dir(&args[1])?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().map(|x| x == "html" || x == "htm").unwrap_or(false))
+        .filter(|p| {
+            p.extension()
+                .map(|x| x == "html" || x == "htm")
+                .unwrap_or(false)
+        })
         .collect();
     paths.sort();
     let pages: Vec<(String, String)> = paths
         .iter()
         .map(|p| {
             let bytes = std::fs::read(p)?;
-            let id = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let id = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             Ok((id, String::from_utf8_lossy(&bytes).into_owned()))
         })
         .collect::<std::io::Result<_>>()?;
     if let Ok(want) = std::env::var("TRACE") {
         for (id, html) in &pages {
             if id.starts_with(&want) {
-                print!("{}", presswash::stages::extract::trace(html, &Options::default()));
+                print!(
+                    "{}",
+                    presswash::stages::extract::trace(html, &Options::default())
+                );
             }
         }
         return Ok(());
     }
     let bytes: usize = pages.iter().map(|p| p.1.len()).sum();
     let opts = Options::default();
-    let reps = std::env::var("REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1usize);
+    let reps = std::env::var("REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1usize);
     let t0 = std::time::Instant::now();
     let mut results = Vec::new();
     for _ in 0..reps {

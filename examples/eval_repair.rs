@@ -18,7 +18,9 @@ fn main() {
     // Buffered: the row measures the function, not a write(2) per line of a LineWriter.
     let mut out = std::io::BufWriter::with_capacity(1 << 20, out.lock());
     for line in std::io::BufReader::new(f).lines().map_while(Result::ok) {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         let text = v.get(&field).and_then(|t| t.as_str()).unwrap_or("");
         let (fixed, _) = repair(text, &opts);
         let _ = writeln!(out, "{}", serde_json::json!({"id": v["id"], "text": fixed}));

@@ -10,7 +10,12 @@ use presswash::stages::typography::{quick_clean, typography, Options};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let field = flag("--field").unwrap_or_else(|| "input".into());
     let kind = flag("--kind");
     let lang = flag("--lang");
@@ -18,10 +23,15 @@ fn main() -> anyhow::Result<()> {
     let pos: Vec<&String> = args
         .iter()
         .enumerate()
-        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || !matches!(args[i - 1].as_str(), "--field" | "--kind" | "--lang")))
+        .filter(|(i, a)| {
+            !a.starts_with("--")
+                && (*i == 0 || !matches!(args[i - 1].as_str(), "--field" | "--kind" | "--lang"))
+        })
         .map(|(_, a)| a)
         .collect();
-    let input = pos.first().ok_or_else(|| anyhow::anyhow!("usage: eval_typography IN.jsonl OUT.jsonl"))?;
+    let input = pos
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("usage: eval_typography IN.jsonl OUT.jsonl"))?;
     let opts = Options::default();
     let mut docs = Vec::new();
     for line in BufReader::new(std::fs::File::open(input)?).lines() {
@@ -37,7 +47,11 @@ fn main() -> anyhow::Result<()> {
             }
         }
         let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
-        let text = v.get(&field).and_then(|x| x.as_str()).unwrap_or("").to_string();
+        let text = v
+            .get(&field)
+            .and_then(|x| x.as_str())
+            .unwrap_or("")
+            .to_string();
         docs.push((id, text));
     }
     if bench {
@@ -51,7 +65,10 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..reps {
             n += docs.iter().map(|d| d.1.chars().count()).sum::<usize>();
         }
-        println!("calibration, chars().count(): {:.1} MB/s ({n})", (bytes * reps) as f64 / t.elapsed().as_secs_f64() / 1e6);
+        println!(
+            "calibration, chars().count(): {:.1} MB/s ({n})",
+            (bytes * reps) as f64 / t.elapsed().as_secs_f64() / 1e6
+        );
         let t = Instant::now();
         let mut changed = 0usize;
         for _ in 0..reps {
@@ -72,7 +89,9 @@ fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let out = pos.get(1).ok_or_else(|| anyhow::anyhow!("missing OUT.jsonl"))?;
+    let out = pos
+        .get(1)
+        .ok_or_else(|| anyhow::anyhow!("missing OUT.jsonl"))?;
     let mut w = BufWriter::new(std::fs::File::create(out)?);
     for (id, text) in &docs {
         let (t, _) = typography(text, &opts);

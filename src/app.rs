@@ -15,7 +15,11 @@ fn load(config: &Path) -> Result<(RawConfig, std::path::PathBuf), ConfigError> {
     // Only the implicit default may be missing; a file named on the command line must exist.
     let required = config != Path::new("pipeline.toml");
     let raw = RawConfig::load(config, required)?;
-    let base = config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    let base = config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
     Ok((raw, base))
 }
 
@@ -38,7 +42,10 @@ fn shard_of(args: &RunArgs) -> Result<Option<ShardSpec>, ConfigError> {
         Some(s) => {
             let spec = ShardSpec::parse(s)?;
             if args.shards.is_some_and(|n| n != spec.count) {
-                return Err(ConfigError::invalid("--shards", format!("disagrees with --shard {s}")));
+                return Err(ConfigError::invalid(
+                    "--shards",
+                    format!("disagrees with --shard {s}"),
+                ));
             }
             Ok(Some(spec))
         }
@@ -56,7 +63,9 @@ fn shard_count(args: &RunArgs) -> Result<usize, ConfigError> {
             .ok()
             .and_then(|v| v.trim().parse().ok())
             .filter(|&n: &usize| n > 0)
-            .ok_or_else(|| ConfigError::invalid("--shards", "give the number of shards (--shards N)")),
+            .ok_or_else(|| {
+                ConfigError::invalid("--shards", "give the number of shards (--shards N)")
+            }),
     }
 }
 
@@ -79,8 +88,13 @@ fn local_output(plan: &Plan, step: &str) -> Result<(), ConfigError> {
 
 fn say(args: &RunArgs, what: &str, outcome: Outcome, t: std::time::Instant) {
     let line = match outcome {
-        Outcome::Done => format!("presswash: {what}: done in {:.2} s", t.elapsed().as_secs_f64()),
-        Outcome::AlreadyDone => format!("presswash: {what}: already done (done marker matches), skipped"),
+        Outcome::Done => format!(
+            "presswash: {what}: done in {:.2} s",
+            t.elapsed().as_secs_f64()
+        ),
+        Outcome::AlreadyDone => {
+            format!("presswash: {what}: already done (done marker matches), skipped")
+        }
     };
     if args.summary_line {
         println!("{line}");
@@ -104,43 +118,77 @@ pub fn dedup_step(args: RunArgs) -> anyhow::Result<()> {
 pub fn buckets_step(args: RunArgs) -> anyhow::Result<()> {
     let t = std::time::Instant::now();
     // Not from SLURM_ARRAY_TASK_COUNT: in this array that is the number of ranges.
-    let count = args.shards.filter(|&n| n > 0).ok_or_else(|| ConfigError::invalid("--shards", "give the number of shards (--shards N)"))?;
+    let count = args.shards.filter(|&n| n > 0).ok_or_else(|| {
+        ConfigError::invalid("--shards", "give the number of shards (--shards N)")
+    })?;
     let range = match args.range.as_deref() {
-        Some("auto") => ShardSpec::from_env_as(args.ranges, &|k| std::env::var(k).ok(), "--range", "--ranges")?,
+        Some("auto") => ShardSpec::from_env_as(
+            args.ranges,
+            &|k| std::env::var(k).ok(),
+            "--range",
+            "--ranges",
+        )?,
         Some(s) => {
             let spec = ShardSpec::parse_as(s, "--range")?;
             if args.ranges.is_some_and(|n| n != spec.count) {
-                return Err(ConfigError::invalid("--ranges", format!("disagrees with --range {s}")).into());
+                return Err(ConfigError::invalid(
+                    "--ranges",
+                    format!("disagrees with --range {s}"),
+                )
+                .into());
             }
             spec
         }
-        None => return Err(ConfigError::invalid("--range", "give the band range (J/R or auto)").into()),
+        None => {
+            return Err(ConfigError::invalid("--range", "give the band range (J/R or auto)").into())
+        }
     };
     let plan = plan_of(&args)?;
     let outcome = crate::shard::split::run_buckets(plan, count, range).context("buckets step")?;
-    say(&args, &format!("buckets {}/{} of {count} shards", range.index, range.count), outcome, t);
+    say(
+        &args,
+        &format!("buckets {}/{} of {count} shards", range.index, range.count),
+        outcome,
+        t,
+    );
     Ok(())
 }
 
 /// `presswash clusters` (sharded runs, split dedup): verdicts from every range's matches.
 pub fn clusters_step(args: RunArgs) -> anyhow::Result<()> {
     let t = std::time::Instant::now();
-    let count = args.shards.filter(|&n| n > 0).ok_or_else(|| ConfigError::invalid("--shards", "give the number of shards (--shards N)"))?;
-    let ranges = args.ranges.ok_or_else(|| ConfigError::invalid("--ranges", "give the number of band ranges (--ranges R)"))?;
+    let count = args.shards.filter(|&n| n > 0).ok_or_else(|| {
+        ConfigError::invalid("--shards", "give the number of shards (--shards N)")
+    })?;
+    let ranges = args.ranges.ok_or_else(|| {
+        ConfigError::invalid("--ranges", "give the number of band ranges (--ranges R)")
+    })?;
     let plan = plan_of(&args)?;
-    let outcome = crate::shard::split::run_clusters(plan, count, ranges).context("clusters step")?;
-    say(&args, &format!("clusters of {count} shards, {ranges} band ranges"), outcome, t);
+    let outcome =
+        crate::shard::split::run_clusters(plan, count, ranges).context("clusters step")?;
+    say(
+        &args,
+        &format!("clusters of {count} shards, {ranges} band ranges"),
+        outcome,
+        t,
+    );
     Ok(())
 }
 
 /// `presswash filter` (sharded runs).
 pub fn filter_step(args: RunArgs) -> anyhow::Result<()> {
     let t = std::time::Instant::now();
-    let spec = shard_of(&args)?.ok_or_else(|| ConfigError::invalid("--shard", "give the shard (I/N or auto)"))?;
+    let spec = shard_of(&args)?
+        .ok_or_else(|| ConfigError::invalid("--shard", "give the shard (I/N or auto)"))?;
     let plan = plan_of(&args)?;
     local_output(&plan, "filter")?;
     let outcome = crate::shard::run_filter(&plan, spec).context("filter step")?;
-    say(&args, &format!("filter {}/{}", spec.index, spec.count), outcome, t);
+    say(
+        &args,
+        &format!("filter {}/{}", spec.index, spec.count),
+        outcome,
+        t,
+    );
     Ok(())
 }
 
@@ -150,7 +198,8 @@ pub fn merge(args: RunArgs) -> anyhow::Result<()> {
     let plan = plan_of(&args)?;
     local_output(&plan, "merge")?;
     let out_dir = plan.output_dir.clone();
-    let report = crate::shard::merge(plan, count).with_context(|| format!("merge into {}", out_dir.display()))?;
+    let report = crate::shard::merge(plan, count)
+        .with_context(|| format!("merge into {}", out_dir.display()))?;
     print_outcome(&args, &report, &out_dir);
     Ok(())
 }
@@ -185,14 +234,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         let t = std::time::Instant::now();
         let plan = plan_of(&args)?;
         local_output(&plan, "run --shard")?;
-        let outcome = crate::shard::run_shard(plan, spec).with_context(|| format!("shard {}/{}", spec.index, spec.count))?;
-        say(&args, &format!("shard {}/{}", spec.index, spec.count), outcome, t);
+        let outcome = crate::shard::run_shard(plan, spec)
+            .with_context(|| format!("shard {}/{}", spec.index, spec.count))?;
+        say(
+            &args,
+            &format!("shard {}/{}", spec.index, spec.count),
+            outcome,
+            t,
+        );
         return Ok(());
     }
     let plan = plan_of(&args)?;
     let out_dir = plan.output_dir.clone();
-    let report = pipeline::run(plan, RunOptions { progress: !args.quiet })
-        .with_context(|| format!("run writing to {}", out_dir.display()))?;
+    let report = pipeline::run(
+        plan,
+        RunOptions {
+            progress: !args.quiet,
+        },
+    )
+    .with_context(|| format!("run writing to {}", out_dir.display()))?;
     print_outcome(&args, &report, &out_dir);
     Ok(())
 }

@@ -37,14 +37,24 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
     /// Configuration file (TOML). Missing `./pipeline.toml` means all defaults.
-    #[arg(long, short = 'c', value_name = "FILE", default_value = "pipeline.toml")]
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        default_value = "pipeline.toml"
+    )]
     pub config: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Configuration file (TOML). Missing `./pipeline.toml` means all defaults.
-    #[arg(long, short = 'c', value_name = "FILE", default_value = "pipeline.toml")]
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        default_value = "pipeline.toml"
+    )]
     pub config: PathBuf,
     /// Input file or folder (repeatable); replaces the config's `input.paths`.
     #[arg(long, short = 'i', value_name = "PATH")]

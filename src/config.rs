@@ -69,7 +69,12 @@ pub struct OutputConfig {
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { dir: PathBuf::from("out"), jsonl: true, csv: true, removed: false }
+        OutputConfig {
+            dir: PathBuf::from("out"),
+            jsonl: true,
+            csv: true,
+            removed: false,
+        }
     }
 }
 
@@ -97,7 +102,10 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
-            stages: stages::all_stage_names().iter().map(|s| s.to_string()).collect(),
+            stages: stages::all_stage_names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             threads: 0,
             batch_docs: 2048,
             batch_bytes: 16 * 1024 * 1024,
@@ -113,14 +121,24 @@ impl RawConfig {
     pub fn load(path: &Path, required: bool) -> Result<RawConfig, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(RawConfig::default()),
-            Err(e) => return Err(ConfigError::Read { path: path.to_path_buf(), error: e }),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(RawConfig::default())
+            }
+            Err(e) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    error: e,
+                })
+            }
         };
         Self::parse(&text, path)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<RawConfig, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
     }
 
     /// The effective configuration as TOML (for `presswash config`).
@@ -159,19 +177,34 @@ impl Plan {
     pub fn build(mut raw: RawConfig, ov: Overrides, base: &Path) -> Result<Plan, ConfigError> {
         let p = &raw.pipeline;
         if p.batch_docs == 0 {
-            return Err(ConfigError::invalid("pipeline.batch_docs", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "pipeline.batch_docs",
+                "must be at least 1",
+            ));
         }
         if p.block_bytes == 0 {
-            return Err(ConfigError::invalid("pipeline.block_bytes", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "pipeline.block_bytes",
+                "must be at least 1",
+            ));
         }
         if p.batch_bytes == 0 {
-            return Err(ConfigError::invalid("pipeline.batch_bytes", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "pipeline.batch_bytes",
+                "must be at least 1",
+            ));
         }
         if raw.input.text_field.is_empty() {
-            return Err(ConfigError::invalid("input.text_field", "must not be empty"));
+            return Err(ConfigError::invalid(
+                "input.text_field",
+                "must not be empty",
+            ));
         }
         if raw.input.max_doc_bytes == 0 {
-            return Err(ConfigError::invalid("input.max_doc_bytes", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "input.max_doc_bytes",
+                "must be at least 1",
+            ));
         }
         let known = stages::all_stage_names();
         let mut seen = Vec::new();
@@ -183,14 +216,20 @@ impl Plan {
                 ));
             }
             if seen.contains(s) {
-                return Err(ConfigError::invalid("pipeline.stages", format!("stage `{s}` listed twice")));
+                return Err(ConfigError::invalid(
+                    "pipeline.stages",
+                    format!("stage `{s}` listed twice"),
+                ));
             }
             seen.push(s.clone());
         }
         let mut names: Vec<String> = p.stages.clone();
         // `--stages "repair, typography"`: names are trimmed and case-folded, empty ones ignored
         let selected: Option<Vec<String>> = ov.stages.as_ref().map(|sel| {
-            sel.iter().map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()
+            sel.iter()
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
         });
         if let Some(sel) = &selected {
             for s in sel {
@@ -202,7 +241,8 @@ impl Plan {
                 }
             }
             // The config's order for the stages it lists, then the others in registry order.
-            let mut ordered: Vec<String> = names.iter().filter(|n| sel.contains(n)).cloned().collect();
+            let mut ordered: Vec<String> =
+                names.iter().filter(|n| sel.contains(n)).cloned().collect();
             for k in &known {
                 if sel.iter().any(|s| s == k) && !ordered.iter().any(|o| o == k) {
                     ordered.push(k.to_string());
@@ -225,7 +265,18 @@ impl Plan {
             raw.input.paths = ov.inputs.clone();
         } else {
             // `s3://` URLs are kept as they are; relative paths are relative to the config.
-            raw.input.paths = raw.input.paths.iter().map(|p| if crate::storage::is_remote(p) { p.clone() } else { base.join(p) }).collect();
+            raw.input.paths = raw
+                .input
+                .paths
+                .iter()
+                .map(|p| {
+                    if crate::storage::is_remote(p) {
+                        p.clone()
+                    } else {
+                        base.join(p)
+                    }
+                })
+                .collect();
         }
         if raw.input.paths.is_empty() {
             return Err(ConfigError::invalid("input.paths", "no input given"));
@@ -271,22 +322,37 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named() {
-        let err = RawConfig::parse("[pipeline]\nthreds = 2\n", Path::new("p.toml")).unwrap_err().to_string();
+        let err = RawConfig::parse("[pipeline]\nthreds = 2\n", Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("threds"), "{err}");
         assert!(err.contains("line 2"), "{err}");
     }
 
     #[test]
     fn unknown_stage_is_rejected() {
-        let raw = RawConfig::parse("[pipeline]\nstages = [\"repair\", \"nope\"]\n", Path::new("p.toml")).unwrap();
-        let err = Plan::build(raw, Overrides::default(), Path::new(".")).err().expect("must fail").to_string();
-        assert!(err.contains("pipeline.stages") && err.contains("nope"), "{err}");
+        let raw = RawConfig::parse(
+            "[pipeline]\nstages = [\"repair\", \"nope\"]\n",
+            Path::new("p.toml"),
+        )
+        .unwrap();
+        let err = Plan::build(raw, Overrides::default(), Path::new("."))
+            .err()
+            .expect("must fail")
+            .to_string();
+        assert!(
+            err.contains("pipeline.stages") && err.contains("nope"),
+            "{err}"
+        );
     }
 
     #[test]
     fn stage_subset_keeps_config_order() {
         let raw = RawConfig::default();
-        let ov = Overrides { stages: Some(vec!["typography".into(), "repair".into()]), ..Default::default() };
+        let ov = Overrides {
+            stages: Some(vec!["typography".into(), "repair".into()]),
+            ..Default::default()
+        };
         let plan = Plan::build(raw, ov, Path::new(".")).unwrap();
         assert_eq!(plan.stage_names, vec!["repair", "typography"]);
         assert!(plan.dedup.is_none());

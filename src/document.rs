@@ -94,7 +94,11 @@ impl DocLog {
             return;
         }
         let rule = rule.into();
-        if let Some(c) = self.counts.iter_mut().find(|c| c.stage == stage && c.rule == rule) {
+        if let Some(c) = self
+            .counts
+            .iter_mut()
+            .find(|c| c.stage == stage && c.rule == rule)
+        {
             c.n += n;
         } else {
             self.counts.push(Count { stage, rule, n });
@@ -102,10 +106,21 @@ impl DocLog {
     }
 
     /// Record a removed line: counts it under its rule and keeps the text when auditing.
-    pub fn removed(&mut self, stage: &'static str, rule: impl Into<Cow<'static, str>>, line: usize, text: &str) {
+    pub fn removed(
+        &mut self,
+        stage: &'static str,
+        rule: impl Into<Cow<'static, str>>,
+        line: usize,
+        text: &str,
+    ) {
         let rule = rule.into();
         if self.audit {
-            self.removals.push(Removal { stage, rule: rule.clone(), line, text: text.to_string() });
+            self.removals.push(Removal {
+                stage,
+                rule: rule.clone(),
+                line,
+                text: text.to_string(),
+            });
         }
         self.count(stage, rule, 1);
     }
@@ -121,7 +136,10 @@ pub struct Reject {
 
 impl Reject {
     pub fn new(reason: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
-        Reject { reason: reason.into(), detail: detail.into() }
+        Reject {
+            reason: reason.into(),
+            detail: detail.into(),
+        }
     }
 }
 
@@ -136,7 +154,10 @@ pub struct TextBuilder {
 
 impl TextBuilder {
     pub fn with_capacity(n: usize) -> Self {
-        TextBuilder { out: String::with_capacity(n), pending_blank: false }
+        TextBuilder {
+            out: String::with_capacity(n),
+            pending_blank: false,
+        }
     }
 
     /// A paragraph break before the next line (ignored at the start).

@@ -9,7 +9,10 @@ pub enum ConfigError {
     // (The I/O errors are fields, not `source`s: the message already says them, and a
     // source would be printed a second time by the `{:#}` of `main`.)
     #[error("cannot read config {path}: {error}")]
-    Read { path: PathBuf, error: std::io::Error },
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("bad config {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("bad config value for `{key}`: {message}")]
@@ -18,7 +21,10 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError::Invalid { key: key.into(), message: message.into() }
+        ConfigError::Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -30,7 +36,10 @@ pub enum RunError {
     #[error("input not found: {0}")]
     MissingInput(PathBuf),
     #[error("I/O error on {path}: {error}")]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("internal accounting error: {0}")]
     Accounting(String),
     #[error("{0}")]
@@ -39,6 +48,9 @@ pub enum RunError {
 
 impl RunError {
     pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
-        RunError::Io { path: path.into(), error }
+        RunError::Io {
+            path: path.into(),
+            error,
+        }
     }
 }

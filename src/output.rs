@@ -24,10 +24,30 @@ pub const REPORT: &str = "report.json";
 
 /// Columns of `clean.csv`. Carried metadata and recognised fields go, as one JSON object,
 /// into `meta` so every row has the same columns.
-pub const CSV_COLUMNS: &[&str] = &["id", "source", "title", "text", "encoding", "chars_in", "chars_out", "input", "meta"];
+pub const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "source",
+    "title",
+    "text",
+    "encoding",
+    "chars_in",
+    "chars_out",
+    "input",
+    "meta",
+];
 
 /// Keys `clean.jsonl` sets itself; a carried metadata field of the same name is renamed `meta_<key>`.
-const RESERVED: &[&str] = &["id", "source", "title", "text", "encoding", "input", "chars_in", "chars_out", "changes"];
+const RESERVED: &[&str] = &[
+    "id",
+    "source",
+    "title",
+    "text",
+    "encoding",
+    "input",
+    "chars_in",
+    "chars_out",
+    "changes",
+];
 
 /// A file being written under a temporary name next to its final name.
 pub struct AtomicFile {
@@ -41,7 +61,11 @@ impl AtomicFile {
         let dest = dir.join(name);
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
         let f = File::create(&tmp).map_err(|e| RunError::io(&tmp, e))?;
-        Ok(AtomicFile { tmp, dest, w: Some(BlockWriter::new(f)) })
+        Ok(AtomicFile {
+            tmp,
+            dest,
+            w: Some(BlockWriter::new(f)),
+        })
     }
 
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), RunError> {
@@ -98,7 +122,13 @@ impl BlockWriter {
         let mem = vec![0u8; BLOCK + ALIGN];
         let start = mem.as_ptr().align_offset(ALIGN).min(ALIGN);
         let direct = set_direct(&file, true);
-        BlockWriter { file, mem, start, len: 0, direct }
+        BlockWriter {
+            file,
+            mem,
+            start,
+            len: 0,
+            direct,
+        }
     }
 
     fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
@@ -172,7 +202,11 @@ fn set_direct(file: &File, on: bool) -> bool {
         if flags < 0 {
             return false;
         }
-        let want = if on { flags | libc::O_DIRECT } else { flags & !libc::O_DIRECT };
+        let want = if on {
+            flags | libc::O_DIRECT
+        } else {
+            flags & !libc::O_DIRECT
+        };
         if libc::fcntl(fd, libc::F_SETFL, want) < 0 {
             return flags & libc::O_DIRECT != 0;
         }
@@ -219,11 +253,19 @@ impl Outputs {
     /// Create the output files in `dir`, or, for an `s3://` URL, in a local staging folder
     /// that [`Outputs::publish`] uploads (the bucket is checked here, before any work).
     pub fn create(dir: &Path, cfg: &OutputConfig) -> Result<Outputs, RunError> {
-        let remote = if crate::storage::is_remote(dir) { Some(crate::storage::RemoteOutput::prepare(dir)?) } else { None };
+        let remote = if crate::storage::is_remote(dir) {
+            Some(crate::storage::RemoteOutput::prepare(dir)?)
+        } else {
+            None
+        };
         let staging = remote.as_ref().map(|r| r.staging().to_path_buf());
         let dir = staging.as_deref().unwrap_or(dir);
         std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
-        let mut csv = if cfg.csv { Some(AtomicFile::create(dir, CLEAN_CSV)?) } else { None };
+        let mut csv = if cfg.csv {
+            Some(AtomicFile::create(dir, CLEAN_CSV)?)
+        } else {
+            None
+        };
         if let Some(c) = csv.as_mut() {
             let mut w = csv::Writer::from_writer(Vec::new());
             let _ = w.write_record(CSV_COLUMNS);
@@ -231,11 +273,19 @@ impl Outputs {
             c.write_all(&header)?;
         }
         Ok(Outputs {
-            jsonl: if cfg.jsonl { Some(AtomicFile::create(dir, CLEAN_JSONL)?) } else { None },
+            jsonl: if cfg.jsonl {
+                Some(AtomicFile::create(dir, CLEAN_JSONL)?)
+            } else {
+                None
+            },
             csv,
             duplicates: AtomicFile::create(dir, DUPLICATES)?,
             rejects: AtomicFile::create(dir, REJECTS)?,
-            removed: if cfg.removed { Some(AtomicFile::create(dir, REMOVED)?) } else { None },
+            removed: if cfg.removed {
+                Some(AtomicFile::create(dir, REMOVED)?)
+            } else {
+                None
+            },
             dir: dir.to_path_buf(),
             remote,
         })
@@ -275,8 +325,23 @@ impl Outputs {
             std::fs::remove_file(&old).map_err(|e| RunError::io(&old, e))?;
         }
         let mut names = Vec::new();
-        for f in [self.jsonl, self.csv, Some(self.duplicates), Some(self.rejects), self.removed].into_iter().flatten() {
-            names.push(f.dest.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string());
+        for f in [
+            self.jsonl,
+            self.csv,
+            Some(self.duplicates),
+            Some(self.rejects),
+            self.removed,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            names.push(
+                f.dest
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            );
             f.publish()?;
         }
         rep.publish()?;
@@ -293,7 +358,10 @@ pub fn doc_json(doc: &Document) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), Value::String(doc.id.clone()));
     m.insert("source".into(), Value::String(doc.source.clone()));
-    m.insert("title".into(), doc.title.clone().map(Value::String).unwrap_or(Value::Null));
+    m.insert(
+        "title".into(),
+        doc.title.clone().map(Value::String).unwrap_or(Value::Null),
+    );
     m.insert("text".into(), Value::String(doc.text.clone()));
     m.insert("encoding".into(), Value::String(doc.encoding.to_string()));
     for (k, v) in &doc.fields {
@@ -315,7 +383,10 @@ pub fn doc_json(doc: &Document) -> Map<String, Value> {
 pub fn changes(doc: &Document) -> Value {
     let mut by_stage = Map::new();
     for c in &doc.log.counts {
-        if let Value::Object(rules) = by_stage.entry(c.stage).or_insert_with(|| Value::Object(Map::new())) {
+        if let Value::Object(rules) = by_stage
+            .entry(c.stage)
+            .or_insert_with(|| Value::Object(Map::new()))
+        {
             rules.insert(c.rule.to_string(), json!(c.n));
         }
     }
@@ -352,7 +423,12 @@ impl Write for RowSink {
 
 fn row_writer() -> (csv::Writer<RowSink>, RowSink) {
     let sink = RowSink::default();
-    (csv::WriterBuilder::new().has_headers(false).from_writer(sink.clone()), sink)
+    (
+        csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(sink.clone()),
+        sink,
+    )
 }
 
 thread_local! {
@@ -409,7 +485,9 @@ pub fn serialize_kept_counted(doc: &Document) -> (Vec<u8>, Vec<u8>, usize) {
         .ok()
         .flatten()
         .unwrap_or_else(|| {
-            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(size));
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::with_capacity(size));
             let _ = w.write_record(row);
             w.into_inner().unwrap_or_default()
         });
@@ -423,10 +501,17 @@ pub fn serialize_kept_counted(doc: &Document) -> (Vec<u8>, Vec<u8>, usize) {
 fn jsonl_line(doc: &Document, chars_out: usize) -> Vec<u8> {
     let extra = doc.fields.len() + doc.meta.len();
     let distinct = extra <= 32 && {
-        let keys: Vec<std::borrow::Cow<str>> = doc.fields.keys().chain(doc.meta.keys()).map(|k| meta_key_cow(k)).collect();
+        let keys: Vec<std::borrow::Cow<str>> = doc
+            .fields
+            .keys()
+            .chain(doc.meta.keys())
+            .map(|k| meta_key_cow(k))
+            .collect();
         keys.iter().enumerate().all(|(i, k)| !keys[..i].contains(k))
     };
-    let mut out = Vec::with_capacity(doc.text.len() + doc.id.len() + doc.source.len() + doc.input.len() + 160);
+    let mut out = Vec::with_capacity(
+        doc.text.len() + doc.id.len() + doc.source.len() + doc.input.len() + 160,
+    );
     if !distinct {
         let mut m = doc_json(doc);
         m.insert("chars_out".into(), json!(chars_out));
@@ -500,7 +585,14 @@ pub fn json_string(out: &mut Vec<u8>, v: &str) {
             b'\t' => out.extend_from_slice(b"\\t"),
             0x08 => out.extend_from_slice(b"\\b"),
             0x0C => out.extend_from_slice(b"\\f"),
-            _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(x >> 4) as usize], HEX[(x & 0xF) as usize]]),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(x >> 4) as usize],
+                HEX[(x & 0xF) as usize],
+            ]),
         }
         start = i + 1;
     }
@@ -518,12 +610,19 @@ fn next_escape(b: &[u8], from: usize) -> usize {
         use std::arch::x86_64::*;
         // SAFETY: SSE2 is part of x86_64; every load reads 16 bytes inside `b`.
         unsafe {
-            let (low, quote, slash) = (_mm_set1_epi8(0x1F), _mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8));
+            let (low, quote, slash) = (
+                _mm_set1_epi8(0x1F),
+                _mm_set1_epi8(b'"' as i8),
+                _mm_set1_epi8(b'\\' as i8),
+            );
             while i + 16 <= b.len() {
                 let v = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
                 // `max(v, 0x1F) == 0x1F` is `v <= 0x1F` for unsigned bytes.
                 let ctrl = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
-                let hit = _mm_or_si128(ctrl, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)));
+                let hit = _mm_or_si128(
+                    ctrl,
+                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+                );
                 let mask = _mm_movemask_epi8(hit) as u32;
                 if mask != 0 {
                     return i + mask.trailing_zeros() as usize;
@@ -549,8 +648,10 @@ fn meta_key_cow(k: &str) -> std::borrow::Cow<'_, str> {
 /// A `duplicates.jsonl` line.
 pub fn duplicate_line(id: &str, source: &str, of: &str, similarity: f64) -> Vec<u8> {
     let sim = (similarity * 10000.0).round() / 10000.0;
-    let mut v = serde_json::to_vec(&json!({"id": id, "duplicate_of": of, "similarity": sim, "source": source}))
-        .unwrap_or_default();
+    let mut v = serde_json::to_vec(
+        &json!({"id": id, "duplicate_of": of, "similarity": sim, "source": source}),
+    )
+    .unwrap_or_default();
     v.push(b'\n');
     v
 }
@@ -594,7 +695,19 @@ mod tests {
     #[test]
     fn block_writer_keeps_every_byte_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let sizes = [0, 1, 7, ALIGN - 1, ALIGN, ALIGN + 1, BLOCK - 3, BLOCK, BLOCK + 5, 3 * BLOCK / 2, 100_000];
+        let sizes = [
+            0,
+            1,
+            7,
+            ALIGN - 1,
+            ALIGN,
+            ALIGN + 1,
+            BLOCK - 3,
+            BLOCK,
+            BLOCK + 5,
+            3 * BLOCK / 2,
+            100_000,
+        ];
         for direct in [true, false] {
             let path = dir.path().join(format!("out-{direct}"));
             let mut w = BlockWriter::new(File::create(&path).unwrap());
@@ -628,12 +741,23 @@ mod tests {
         f.write_all(&vec![b'a'; BLOCK + 10]).unwrap();
         assert!(!dir.path().join("x.jsonl").exists());
         f.publish().unwrap();
-        assert_eq!(std::fs::read(dir.path().join("x.jsonl")).unwrap().len(), BLOCK + 10);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            std::fs::read(dir.path().join("x.jsonl")).unwrap().len(),
+            BLOCK + 10
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         let mut g = AtomicFile::create(dir.path(), "y.jsonl").unwrap();
         g.write_all(b"half").unwrap();
         drop(g);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "an unpublished file is removed");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "an unpublished file is removed"
+        );
     }
 
     #[test]
@@ -642,16 +766,32 @@ mod tests {
         // made only of them.
         for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', '\t'] {
             for at in 0..40 {
-                let mut t: String = "abcdefghijklmnopqrstuvwxyz é 0123456789 ".chars().take(40).collect();
-                t.replace_range(t.char_indices().nth(at).map(|(i, c)| i..i + c.len_utf8()).unwrap(), &special.to_string());
+                let mut t: String = "abcdefghijklmnopqrstuvwxyz é 0123456789 "
+                    .chars()
+                    .take(40)
+                    .collect();
+                t.replace_range(
+                    t.char_indices()
+                        .nth(at)
+                        .map(|(i, c)| i..i + c.len_utf8())
+                        .unwrap(),
+                    &special.to_string(),
+                );
                 let mut got = Vec::new();
                 json_string(&mut got, &t);
-                assert_eq!(String::from_utf8(got).unwrap(), serde_json::to_string(&t).unwrap(), "{t:?}");
+                assert_eq!(
+                    String::from_utf8(got).unwrap(),
+                    serde_json::to_string(&t).unwrap(),
+                    "{t:?}"
+                );
             }
             let all: String = std::iter::repeat_n(special, 37).collect();
             let mut got = Vec::new();
             json_string(&mut got, &all);
-            assert_eq!(String::from_utf8(got).unwrap(), serde_json::to_string(&all).unwrap());
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                serde_json::to_string(&all).unwrap()
+            );
         }
     }
 
@@ -664,24 +804,56 @@ mod tests {
             }
         }
         let long = "plain text of some length, \"quoted\" and \\ back\nslashed\t".repeat(7);
-        for s in ["", "a", "\"", "\\", "\u{1}\u{1f}\u{7f}", "x\ny\r\n\u{8}\u{c}", all.as_str(), long.as_str()] {
+        for s in [
+            "",
+            "a",
+            "\"",
+            "\\",
+            "\u{1}\u{1f}\u{7f}",
+            "x\ny\r\n\u{8}\u{c}",
+            all.as_str(),
+            long.as_str(),
+        ] {
             let mut got = Vec::new();
             json_string(&mut got, s);
-            assert_eq!(String::from_utf8(got).unwrap(), serde_json::to_string(s).unwrap(), "{s:?}");
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                serde_json::to_string(s).unwrap(),
+                "{s:?}"
+            );
         }
     }
 
     #[test]
     fn reused_csv_writer_matches_a_fresh_one() {
-        let texts = ["plain", "with \"quotes\", commas\nand lines", "", "x\r\ny", "é €"];
+        let texts = [
+            "plain",
+            "with \"quotes\", commas\nand lines",
+            "",
+            "x\r\ny",
+            "é €",
+        ];
         for t in texts {
             let mut d = Document::new(1, "id,1".into(), "f:1".into(), Format::Jsonl, t.into());
             d.title = Some("T\"".into());
             d.meta.insert("k".into(), json!([1, "a,b"]));
             let (_, row, chars) = serialize_kept_counted(&d);
-            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
             let chars_s = t.chars().count().to_string();
-            w.write_record(["id,1", "f:1", "T\"", t, "UTF-8", &chars_s, &chars_s, "f:1", r#"{"k":[1,"a,b"]}"#]).unwrap();
+            w.write_record([
+                "id,1",
+                "f:1",
+                "T\"",
+                t,
+                "UTF-8",
+                &chars_s,
+                &chars_s,
+                "f:1",
+                r#"{"k":[1,"a,b"]}"#,
+            ])
+            .unwrap();
             assert_eq!(row, w.into_inner().unwrap(), "{t:?}");
             assert_eq!(chars, t.chars().count());
         }
@@ -689,7 +861,13 @@ mod tests {
 
     #[test]
     fn direct_jsonl_line_matches_the_map() {
-        let mut d = Document::new(3, "a\"1".into(), "f.jsonl:4".into(), Format::Jsonl, "Line one\n\nZweite «Zeile» \u{1}\t€".into());
+        let mut d = Document::new(
+            3,
+            "a\"1".into(),
+            "f.jsonl:4".into(),
+            Format::Jsonl,
+            "Line one\n\nZweite «Zeile» \u{1}\t€".into(),
+        );
         assert_eq!(serialize_kept(&d).0, via_map(&d));
         d.title = Some("T \\ t".into());
         d.encoding = "windows-1252";
@@ -716,7 +894,10 @@ mod tests {
         d.log.count("repair", "mojibake", 1);
         d.meta.insert("changes".into(), json!("carried"));
         let v = line(&d);
-        assert_eq!(v["changes"], json!({"repair": {"mojibake": 3, "html-entity": 3}, "typography": {"space-run": 1}}));
+        assert_eq!(
+            v["changes"],
+            json!({"repair": {"mojibake": 3, "html-entity": 3}, "typography": {"space-run": 1}})
+        );
         assert_eq!(v["meta_changes"], "carried");
         let text = String::from_utf8(serialize_kept(&d).0).unwrap();
         assert!(text.contains(r#""changes":{"repair":{"mojibake":3,"html-entity":3},"typography":{"space-run":1}}"#), "{text}");

@@ -39,6 +39,8 @@ pub(crate) enum Slot {
     Live(Document),
     Dup(Document, String, f64),
     Deferred(Document),
+    /// A certain duplicate whose keeper is named at the end ([`Admission::Outranked`]).
+    Outranked(Document),
     Gone(RejectRecord),
 }
 
@@ -68,7 +70,11 @@ pub struct RunExt {
 }
 
 /// [`run`] with hooks; also hands back the barrier stage (with its index) after publishing.
-pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Option<Box<dyn BarrierStage>>), RunError> {
+pub fn run_ext(
+    plan: Plan,
+    opts: RunOptions,
+    ext: RunExt,
+) -> Result<(Report, Option<Box<dyn BarrierStage>>), RunError> {
     let start = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.threads)
@@ -105,10 +111,19 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
         let first_seq = ext.first_seq;
         std::thread::spawn(move || {
             let mut batcher = Batcher::new(max_docs, max_bytes);
-            input::read_blocks(&files, &blocks, &which, &cfg, counter, false, first_seq, |ev| match batcher.push(ev) {
-                Some(batch) => btx.send(batch).is_ok(),
-                None => true,
-            });
+            input::read_blocks(
+                &files,
+                &blocks,
+                &which,
+                &cfg,
+                counter,
+                false,
+                first_seq,
+                |ev| match batcher.push(ev) {
+                    Some(batch) => btx.send(batch).is_ok(),
+                    None => true,
+                },
+            );
         })
     };
 
@@ -161,7 +176,9 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
         }
         if let Some((ctx, handle)) = csv_writer {
             drop(ctx);
-            let (file, r) = handle.join().map_err(|_| RunError::Other("csv writer thread panicked".into()))?;
+            let (file, r) = handle
+                .join()
+                .map_err(|_| RunError::Other("csv writer thread panicked".into()))?;
             outputs.csv = Some(file);
             result = result.and(r);
         }
@@ -190,7 +207,8 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
         let back = scope.spawn(|| {
             let mut back_report = Report::default();
             for slots in frx {
-                let chunk = finish_batch(slots, &ctx, &pool, &mut back_report, dedup.as_deref_mut());
+                let chunk =
+                    finish_batch(slots, &ctx, &pool, &mut back_report, dedup.as_deref_mut());
                 if wtx.send(ToWriter::Batch(chunk.0, chunk.1)).is_err() {
                     return (back_report, true);
                 }
@@ -220,13 +238,18 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
         if wtx.send(ToWriter::TakeSpool(stx)).is_ok() {
             if let Ok(Some(spool)) = srx.recv() {
                 let verdicts: HashMap<u64, Admission> = d.finish().into_iter().collect();
-                let mut send = |c: Chunk| wtx.send(ToWriter::Batch(c, Vec::new())).map_err(|_| RunError::Other("writer stopped early".into()));
+                let mut send = |c: Chunk| {
+                    wtx.send(ToWriter::Batch(c, Vec::new()))
+                        .map_err(|_| RunError::Other("writer stopped early".into()))
+                };
                 resolved = resolve_spool(&verdicts, spool, &pool, &mut send, &mut report);
             }
         }
     }
     drop(wtx);
-    let written = writer.join().map_err(|_| RunError::Other("writer thread panicked".into()))?;
+    let written = writer
+        .join()
+        .map_err(|_| RunError::Other("writer thread panicked".into()))?;
     let _ = reader.join();
     let (outputs, write_secs) = written?;
     resolved?;
@@ -245,7 +268,11 @@ pub fn run_ext(plan: Plan, opts: RunOptions, ext: RunExt) -> Result<(Report, Opt
     }
     report.seconds_write = write_secs;
     report.seconds_total = start.elapsed().as_secs_f64();
-    report.mb_per_s = if report.seconds_total > 0.0 { report.bytes_in as f64 / 1e6 / report.seconds_total } else { 0.0 };
+    report.mb_per_s = if report.seconds_total > 0.0 {
+        report.bytes_in as f64 / 1e6 / report.seconds_total
+    } else {
+        0.0
+    };
     if !report.check_accounting() {
         let d = &report.documents;
         return Err(RunError::Accounting(format!(
@@ -272,7 +299,12 @@ pub(crate) struct Batcher {
 
 impl Batcher {
     pub(crate) fn new(max_docs: usize, max_bytes: usize) -> Batcher {
-        Batcher { batch: Vec::new(), bytes: 0, max_docs, max_bytes }
+        Batcher {
+            batch: Vec::new(),
+            bytes: 0,
+            max_docs,
+            max_bytes,
+        }
     }
 
     /// Feed one event; a full batch comes back.
@@ -340,7 +372,10 @@ fn progress_bar(wanted: bool, total: u64) -> Option<indicatif::ProgressBar> {
 fn run_stage(stage: &dyn DocStage, slots: &mut [Slot], report: &mut Report) {
     let t = Instant::now();
     let state = {
-        let live: Vec<&Document> = slots.iter().filter_map(|s| if let Slot::Live(d) = s { Some(d) } else { None }).collect();
+        let live: Vec<&Document> = slots
+            .iter()
+            .filter_map(|s| if let Slot::Live(d) = s { Some(d) } else { None })
+            .collect();
         if live.is_empty() {
             return;
         }
@@ -349,15 +384,36 @@ fn run_stage(stage: &dyn DocStage, slots: &mut [Slot], report: &mut Report) {
     slots.par_iter_mut().for_each(|slot| {
         if let Some(doc) = slot.live_mut() {
             // A bug in a stage must cost one document, not the run: a panic becomes a reject.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stage.apply(doc, state.as_ref())))
-                .unwrap_or_else(|p| Err(Reject::new("internal-error", format!("{}: stage {} failed: {}", doc.input, stage.name(), panic_text(&p)))));
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                stage.apply(doc, state.as_ref())
+            }))
+            .unwrap_or_else(|p| {
+                Err(Reject::new(
+                    "internal-error",
+                    format!(
+                        "{}: stage {} failed: {}",
+                        doc.input,
+                        stage.name(),
+                        panic_text(&p)
+                    ),
+                ))
+            });
             if let Err(r) = outcome {
-                let rec = RejectRecord { seq: doc.seq, id: doc.id.clone(), source: doc.input.clone(), reject: r };
+                let rec = RejectRecord {
+                    seq: doc.seq,
+                    id: doc.id.clone(),
+                    source: doc.input.clone(),
+                    reject: r,
+                };
                 *slot = Slot::Gone(rec);
             }
         }
     });
-    report.stages.entry(stage.name().to_string()).or_default().seconds += t.elapsed().as_secs_f64();
+    report
+        .stages
+        .entry(stage.name().to_string())
+        .or_default()
+        .seconds += t.elapsed().as_secs_f64();
 }
 
 /// Reject documents left without text.
@@ -372,7 +428,12 @@ fn reject_empty(slots: &mut [Slot], min_chars: usize, after_stages: bool) {
             } else {
                 format!("{}: no text in input", doc.input)
             };
-            *slot = Slot::Gone(RejectRecord { seq: doc.seq, id: doc.id.clone(), source: doc.input.clone(), reject: Reject::new("empty", detail) });
+            *slot = Slot::Gone(RejectRecord {
+                seq: doc.seq,
+                id: doc.id.clone(),
+                source: doc.input.clone(),
+                reject: Reject::new("empty", detail),
+            });
         }
     }
 }
@@ -389,13 +450,22 @@ fn finish_batch(
     if let Some(d) = dedup {
         let t = Instant::now();
         barrier_batch(&mut slots, d, pool);
-        report.stages.entry(d.name().to_string()).or_default().seconds += t.elapsed().as_secs_f64();
+        report
+            .stages
+            .entry(d.name().to_string())
+            .or_default()
+            .seconds += t.elapsed().as_secs_f64();
     }
     back_batch(slots, ctx, pool, report)
 }
 
 /// Parse a batch and run the stages before dedup.
-pub(crate) fn front_batch(items: Vec<RawItem>, ctx: &BatchCtx, pool: &rayon::ThreadPool, report: &mut Report) -> Vec<Slot> {
+pub(crate) fn front_batch(
+    items: Vec<RawItem>,
+    ctx: &BatchCtx,
+    pool: &rayon::ThreadPool,
+    report: &mut Report,
+) -> Vec<Slot> {
     report.bytes_in += items.iter().map(|i| i.bytes() as u64).sum::<u64>();
     report.documents.read += items.len() as u64;
     let t = Instant::now();
@@ -433,12 +503,21 @@ pub(crate) fn summarise_batch(
     d: &(dyn BarrierStage + 'static),
     pool: &rayon::ThreadPool,
 ) -> Vec<Option<crate::dedup::Summary>> {
-    pool.install(|| slots.par_iter_mut().map(|s| s.live_mut().map(|doc| d.summarise(doc))).collect())
+    pool.install(|| {
+        slots
+            .par_iter_mut()
+            .map(|s| s.live_mut().map(|doc| d.summarise(doc)))
+            .collect()
+    })
 }
 
 /// The barrier over a batch's live documents ([`BarrierStage::run_batch`]), each sent where
 /// its verdict says.
-pub(crate) fn barrier_batch(slots: &mut [Slot], d: &mut (dyn BarrierStage + 'static), pool: &rayon::ThreadPool) {
+pub(crate) fn barrier_batch(
+    slots: &mut [Slot],
+    d: &mut (dyn BarrierStage + 'static),
+    pool: &rayon::ThreadPool,
+) {
     let mut at = Vec::new();
     let mut docs = Vec::new();
     for (k, slot) in slots.iter_mut().enumerate() {
@@ -467,12 +546,22 @@ pub(crate) fn apply_admission(slot: &mut Slot, verdict: Admission) {
                 *slot = Slot::Deferred(doc);
             }
         }
+        Admission::Outranked => {
+            if let Slot::Live(doc) = std::mem::replace(slot, Slot::Gone(placeholder())) {
+                *slot = Slot::Outranked(doc);
+            }
+        }
     }
 }
 
 /// Run the stages after dedup and serialise the batch: the chunk for the outputs, and the
 /// spool records of deferred documents.
-pub(crate) fn back_batch(mut slots: Vec<Slot>, ctx: &BatchCtx, pool: &rayon::ThreadPool, report: &mut Report) -> (Chunk, Vec<u8>) {
+pub(crate) fn back_batch(
+    mut slots: Vec<Slot>,
+    ctx: &BatchCtx,
+    pool: &rayon::ThreadPool,
+    report: &mut Report,
+) -> (Chunk, Vec<u8>) {
     if ctx.has_dedup && ctx.dedup_position < ctx.stages.len() {
         pool.install(|| {
             for stage in &ctx.stages[ctx.dedup_position..] {
@@ -496,14 +585,22 @@ pub(crate) fn back_batch(mut slots: Vec<Slot>, ctx: &BatchCtx, pool: &rayon::Thr
                     let removed = output::removed_lines(d);
                     (spool_record(d), Vec::new(), removed, 0)
                 }
-                Slot::Dup(d, of, sim) => (output::duplicate_line(&d.id, &d.source, of, *sim), Vec::new(), output::removed_lines(d), 0),
+                Slot::Outranked(d) => (spool_outranked(d), Vec::new(), output::removed_lines(d), 0),
+                Slot::Dup(d, of, sim) => (
+                    output::duplicate_line(&d.id, &d.source, of, *sim),
+                    Vec::new(),
+                    output::removed_lines(d),
+                    0,
+                ),
                 Slot::Gone(r) => (output::reject_line(r), Vec::new(), Vec::new(), 0),
             })
             .collect()
     });
     let mut chunk = Chunk::default();
     let mut spool = Vec::new();
-    let (jsonl_len, csv_len) = pieces.iter().fold((0, 0), |(j, c), p| (j + p.0.len(), c + p.1.len()));
+    let (jsonl_len, csv_len) = pieces
+        .iter()
+        .fold((0, 0), |(j, c), p| (j + p.0.len(), c + p.1.len()));
     chunk.jsonl.reserve_exact(jsonl_len);
     chunk.csv.reserve_exact(csv_len);
     for (slot, (a, b, removed, chars)) in slots.iter().zip(pieces) {
@@ -515,7 +612,7 @@ pub(crate) fn back_batch(mut slots: Vec<Slot>, ctx: &BatchCtx, pool: &rayon::Thr
                 chunk.jsonl.extend_from_slice(&a);
                 chunk.csv.extend_from_slice(&b);
             }
-            Slot::Deferred(d) => {
+            Slot::Deferred(d) | Slot::Outranked(d) => {
                 report.doc_log(d);
                 spool.extend_from_slice(&a);
             }
@@ -545,11 +642,18 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 fn placeholder() -> RejectRecord {
-    RejectRecord { seq: 0, id: String::new(), source: String::new(), reject: Reject::new("", "") }
+    RejectRecord {
+        seq: 0,
+        id: String::new(),
+        source: String::new(),
+        reject: Reject::new("", ""),
+    }
 }
 
 /// Tag of a deferred document on the spool.
 const SPOOL_DOC: u8 = 1;
+/// Tag of an outranked document on the spool: only what its duplicate line needs.
+const SPOOL_OUTRANKED: u8 = 2;
 /// Text bytes of the spooled documents serialised together in the second pass: enough to
 /// keep both cores busy, little next to the dedup index.
 const RESOLVE_BATCH_BYTES: usize = 4 << 20;
@@ -568,11 +672,34 @@ enum ToWriter {
 /// lines are left out: they are in the audit output already.
 fn spool_record(d: &mut Document) -> Vec<u8> {
     d.log.removals = Vec::new();
-    let mut v = Vec::with_capacity(d.text.len() + d.id.len() + d.source.len() + d.input.len() + 256);
+    let mut v =
+        Vec::with_capacity(d.text.len() + d.id.len() + d.source.len() + d.input.len() + 256);
     let mut e = Enc(&mut v);
     e.u8(SPOOL_DOC);
     codec::put_doc(&mut e, d);
     v
+}
+
+/// An outranked document on the spool: its number, id and source, so that its duplicate
+/// line comes out in input order with the others once its keeper is known.
+fn spool_outranked(d: &Document) -> Vec<u8> {
+    let mut v = Vec::with_capacity(d.id.len() + d.source.len() + 32);
+    let mut e = Enc(&mut v);
+    e.u8(SPOOL_OUTRANKED);
+    e.u64(d.seq);
+    e.str(&d.id);
+    e.str(&d.source);
+    v
+}
+
+/// A record read back from the spool.
+enum Spooled {
+    Doc(Document),
+    Outranked {
+        seq: u64,
+        id: String,
+        source: String,
+    },
 }
 
 /// Second pass for keep policies that needed the whole corpus: read the spool back in
@@ -585,10 +712,14 @@ pub(crate) fn resolve_spool(
     write: &mut dyn FnMut(Chunk) -> Result<(), RunError>,
     report: &mut Report,
 ) -> Result<(), RunError> {
-    spool.seek(SeekFrom::Start(0)).map_err(|e| RunError::io("spool", e))?;
-    let mut dec = Dec { r: BufReader::with_capacity(1 << 20, spool) };
+    spool
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| RunError::io("spool", e))?;
+    let mut dec = Dec {
+        r: BufReader::with_capacity(1 << 20, spool),
+    };
     // A thread of its own decodes the next batch while this one is serialised.
-    let (btx, brx) = sync_channel::<Result<Vec<Document>, RunError>>(1);
+    let (btx, brx) = sync_channel::<Result<Vec<Spooled>, RunError>>(1);
     std::thread::scope(|scope| {
         scope.spawn(move || loop {
             let batch = read_spool_batch(&mut dec);
@@ -602,19 +733,28 @@ pub(crate) fn resolve_spool(
             if docs.is_empty() {
                 break;
             }
-            // a kept document's JSONL line, CSV row and characters, or a duplicate's line
-            let lines: Vec<Result<(Vec<u8>, Vec<u8>, usize), Vec<u8>>> = pool.install(|| {
+            // a kept document with its JSONL line, CSV row and characters, or a duplicate's line
+            let lines: Vec<Result<(&Document, Vec<u8>, Vec<u8>, usize), Vec<u8>>> = pool.install(|| {
                 docs.par_iter()
-                    .map(|d| match verdicts.get(&d.seq) {
-                        Some(Admission::Duplicate { of, similarity }) => Err(output::duplicate_line(&d.id, &d.source, of, *similarity)),
-                        _ => Ok(output::serialize_kept_counted(d)),
+                    .map(|rec| match rec {
+                        Spooled::Doc(d) => Ok(match verdicts.get(&d.seq) {
+                            Some(Admission::Duplicate { of, similarity }) => Err(output::duplicate_line(&d.id, &d.source, of, *similarity)),
+                            _ => {
+                                let (j, c, chars) = output::serialize_kept_counted(d);
+                                Ok((d, j, c, chars))
+                            }
+                        }),
+                        Spooled::Outranked { seq, id, source } => match verdicts.get(seq) {
+                            Some(Admission::Duplicate { of, similarity }) => Ok(Err(output::duplicate_line(id, source, of, *similarity))),
+                            _ => Err(RunError::Other(format!("dedup: document {id} was outranked but has no keeper at the end"))),
+                        },
                     })
-                    .collect()
-            });
+                    .collect::<Result<_, RunError>>()
+            })?;
             let mut chunk = Chunk::default();
-            for (d, line) in docs.iter().zip(lines) {
+            for line in lines {
                 match line {
-                    Ok((j, c, chars)) => {
+                    Ok((d, j, c, chars)) => {
                         report.kept_counted(d, chars);
                         chunk.jsonl.extend_from_slice(&j);
                         chunk.csv.extend_from_slice(&c);
@@ -631,22 +771,29 @@ pub(crate) fn resolve_spool(
     })
 }
 
-/// The next documents of the spool, up to [`RESOLVE_BATCH_BYTES`] of text (none at its end).
-fn read_spool_batch(dec: &mut Dec<BufReader<std::fs::File>>) -> Result<Vec<Document>, RunError> {
+/// The next records of the spool, up to [`RESOLVE_BATCH_BYTES`] of text (none at its end).
+fn read_spool_batch(dec: &mut Dec<BufReader<std::fs::File>>) -> Result<Vec<Spooled>, RunError> {
     let damaged = |e: std::io::Error| RunError::io("spool", e);
-    let (mut docs, mut bytes) = (Vec::new(), 0);
+    let (mut recs, mut bytes) = (Vec::new(), 0);
     while bytes < RESOLVE_BATCH_BYTES {
         match dec.tag().map_err(damaged)? {
             None => break,
             Some(SPOOL_DOC) => {
                 let d = codec::get_doc(dec).map_err(damaged)?;
                 bytes += d.text.len();
-                docs.push(d);
+                recs.push(Spooled::Doc(d));
+            }
+            Some(SPOOL_OUTRANKED) => {
+                let seq = dec.u64().map_err(damaged)?;
+                let id = dec.string().map_err(damaged)?;
+                let source = dec.string().map_err(damaged)?;
+                bytes += id.len() + source.len();
+                recs.push(Spooled::Outranked { seq, id, source });
             }
             Some(t) => return Err(RunError::Other(format!("spool: damaged record (tag {t})"))),
         }
     }
-    Ok(docs)
+    Ok(recs)
 }
 
 #[cfg(test)]
@@ -655,11 +802,24 @@ mod tests {
     use crate::document::Format;
 
     fn doc(seq: u64, text: &str) -> Document {
-        let mut d = Document::new(seq, format!("d{seq}"), format!("in.jsonl:{}", seq + 1), Format::Jsonl, text.to_string());
+        let mut d = Document::new(
+            seq,
+            format!("d{seq}"),
+            format!("in.jsonl:{}", seq + 1),
+            Format::Jsonl,
+            text.to_string(),
+        );
         d.title = Some(format!("Title {seq}"));
-        d.meta.insert("url".into(), serde_json::json!(format!("https://example.org/{seq}")));
+        d.meta.insert(
+            "url".into(),
+            serde_json::json!(format!("https://example.org/{seq}")),
+        );
         d.fields.insert("byline".into(), "By A. Writer".into());
-        d.log.counts.push(crate::document::Count { stage: "typography", rule: "space-run".into(), n: 2 });
+        d.log.counts.push(crate::document::Count {
+            stage: "typography",
+            rule: "space-run".into(),
+            n: 2,
+        });
         d
     }
 
@@ -668,9 +828,19 @@ mod tests {
         for d in docs {
             spool.write_all(&spool_record(&mut d.clone())).unwrap();
         }
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
         let (mut chunks, mut report) = (Vec::new(), Report::default());
-        resolve_spool(verdicts, spool, &pool, &mut |c| Ok(chunks.push(c)), &mut report).unwrap();
+        resolve_spool(
+            verdicts,
+            spool,
+            &pool,
+            &mut |c| Ok(chunks.push(c)),
+            &mut report,
+        )
+        .unwrap();
         (chunks, report)
     }
 
@@ -679,14 +849,34 @@ mod tests {
     /// order, across several read batches.
     #[test]
     fn spooled_documents_come_back_as_the_streaming_writer_would_write_them() {
-        let big = "Paragraph of a long report, with \"quotes\", commas and ünïcödé.\n".repeat(RESOLVE_BATCH_BYTES / 40);
-        let docs = vec![doc(0, "A short kept report."), doc(1, &big), doc(2, "A copy that lost."), doc(3, &big)];
+        let big = "Paragraph of a long report, with \"quotes\", commas and ünïcödé.\n"
+            .repeat(RESOLVE_BATCH_BYTES / 40);
+        let docs = vec![
+            doc(0, "A short kept report."),
+            doc(1, &big),
+            doc(2, "A copy that lost."),
+            doc(3, &big),
+        ];
         let mut verdicts = HashMap::new();
-        verdicts.insert(2, Admission::Duplicate { of: "d1".into(), similarity: 0.9 });
+        verdicts.insert(
+            2,
+            Admission::Duplicate {
+                of: "d1".into(),
+                similarity: 0.9,
+            },
+        );
         verdicts.insert(3, Admission::Keep);
         let (chunks, report) = resolve(&docs, &verdicts);
-        assert!(chunks.len() >= 2, "the big documents span more than one batch");
-        let cat = |f: fn(&Chunk) -> &Vec<u8>| chunks.iter().flat_map(|c| f(c).clone()).collect::<Vec<u8>>();
+        assert!(
+            chunks.len() >= 2,
+            "the big documents span more than one batch"
+        );
+        let cat = |f: fn(&Chunk) -> &Vec<u8>| {
+            chunks
+                .iter()
+                .flat_map(|c| f(c).clone())
+                .collect::<Vec<u8>>()
+        };
         let (mut jsonl, mut csv) = (Vec::new(), Vec::new());
         let mut chars = 0;
         for d in [&docs[0], &docs[1], &docs[3]] {
@@ -697,9 +887,78 @@ mod tests {
         }
         assert_eq!(cat(|c| &c.jsonl), jsonl);
         assert_eq!(cat(|c| &c.csv), csv);
-        assert_eq!(cat(|c| &c.duplicates), output::duplicate_line("d2", "in.jsonl:3", "d1", 0.9));
+        assert_eq!(
+            cat(|c| &c.duplicates),
+            output::duplicate_line("d2", "in.jsonl:3", "d1", 0.9)
+        );
         assert_eq!((report.documents.kept, report.documents.duplicates), (3, 1));
         assert_eq!(report.chars_out, chars);
+    }
+
+    /// An outranked document holds only its duplicate line's place on the spool: the line
+    /// comes out in input order with the keeper named at the end; one left without a
+    /// keeper is an error, not a document silently kept or lost.
+    #[test]
+    fn outranked_documents_come_back_as_duplicate_lines_in_order() {
+        let docs = [
+            doc(0, "The first report."),
+            doc(1, "A copy that cannot win."),
+            doc(2, "A second copy that lost in the end."),
+        ];
+        let mut spool = tempfile::tempfile().unwrap();
+        spool
+            .write_all(&spool_record(&mut docs[0].clone()))
+            .unwrap();
+        spool.write_all(&spool_outranked(&docs[1])).unwrap();
+        spool
+            .write_all(&spool_record(&mut docs[2].clone()))
+            .unwrap();
+        let mut verdicts = HashMap::new();
+        verdicts.insert(
+            1,
+            Admission::Duplicate {
+                of: "d0".into(),
+                similarity: 0.95,
+            },
+        );
+        verdicts.insert(
+            2,
+            Admission::Duplicate {
+                of: "d0".into(),
+                similarity: 0.8,
+            },
+        );
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let (mut chunks, mut report) = (Vec::new(), Report::default());
+        let mut sp = spool.try_clone().unwrap();
+        resolve_spool(
+            &verdicts,
+            spool,
+            &pool,
+            &mut |c| Ok(chunks.push(c)),
+            &mut report,
+        )
+        .unwrap();
+        let dups: Vec<u8> = chunks.iter().flat_map(|c| c.duplicates.clone()).collect();
+        let mut want = output::duplicate_line("d1", "in.jsonl:2", "d0", 0.95);
+        want.extend(output::duplicate_line("d2", "in.jsonl:3", "d0", 0.8));
+        assert_eq!(dups, want);
+        assert_eq!((report.documents.kept, report.documents.duplicates), (1, 2));
+
+        verdicts.insert(1, Admission::Keep);
+        sp.seek(SeekFrom::Start(0)).unwrap();
+        let err = resolve_spool(
+            &verdicts,
+            sp,
+            &pool,
+            &mut |_| Ok(()),
+            &mut Report::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("d1"), "{err}");
     }
 
     /// A damaged spool is an error naming the spool, never a panic or a silent stop.
@@ -709,13 +968,30 @@ mod tests {
         let mut rec = spool_record(&mut doc(0, "Some text of a report."));
         rec.truncate(rec.len() - 5);
         spool.write_all(&rec).unwrap();
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        let err = resolve_spool(&HashMap::new(), spool, &pool, &mut |_| Ok(()), &mut Report::default()).unwrap_err();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let err = resolve_spool(
+            &HashMap::new(),
+            spool,
+            &pool,
+            &mut |_| Ok(()),
+            &mut Report::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("spool"), "{err}");
 
         let mut spool = tempfile::tempfile().unwrap();
         spool.write_all(&[7, 0, 0]).unwrap();
-        let err = resolve_spool(&HashMap::new(), spool, &pool, &mut |_| Ok(()), &mut Report::default()).unwrap_err();
+        let err = resolve_spool(
+            &HashMap::new(),
+            spool,
+            &pool,
+            &mut |_| Ok(()),
+            &mut Report::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("damaged"), "{err}");
     }
 }

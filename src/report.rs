@@ -132,7 +132,11 @@ impl Report {
             d.kept,
             d.duplicates,
             d.rejected,
-            if self.accounting_ok { "" } else { "  (ACCOUNTING MISMATCH)" }
+            if self.accounting_ok {
+                ""
+            } else {
+                "  (ACCOUNTING MISMATCH)"
+            }
         ));
         s.push_str(&format!(
             "  {:.1} MB in, {:.1} MB out, {:.2} s, {:.1} MB/s, {} threads\n",
@@ -146,7 +150,11 @@ impl Report {
             if let Some(st) = self.stages.get(name) {
                 let mut rules: Vec<_> = st.rules.iter().collect();
                 rules.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-                let top: Vec<String> = rules.iter().take(4).map(|(k, v)| format!("{k} {v}")).collect();
+                let top: Vec<String> = rules
+                    .iter()
+                    .take(4)
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
                 s.push_str(&format!(
                     "  {:<12} {:>7.2} s  {} docs touched{}{}\n",
                     name,
@@ -158,7 +166,11 @@ impl Report {
             }
         }
         if !self.rejects.is_empty() {
-            let r: Vec<String> = self.rejects.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let r: Vec<String> = self
+                .rejects
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
             s.push_str(&format!("  rejects: {}\n", r.join(", ")));
         }
         s.push_str(&format!("  output: {}\n", out_dir.display()));

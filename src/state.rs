@@ -66,7 +66,11 @@ pub fn lock(dir: &Path) -> Result<Lock, RunError> {
     std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
     let path = dir.join("lock");
     for _ in 0..2 {
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(mut f) => {
                 let _ = writeln!(f, "{}", std::process::id());
                 return Ok(Lock { path });
@@ -75,14 +79,22 @@ pub fn lock(dir: &Path) -> Result<Lock, RunError> {
                 let holder = std::fs::read_to_string(&path).unwrap_or_default();
                 match holder.trim().parse::<u32>() {
                     Ok(pid) if alive(pid) => {
-                        return Err(RunError::Other(format!("{LOCKED} {} (pid {pid})", path.display())));
+                        return Err(RunError::Other(format!(
+                            "{LOCKED} {} (pid {pid})",
+                            path.display()
+                        )));
                     }
                     Ok(_) => {
                         // The holder died without cleaning up: take the lock over.
                         let _ = std::fs::remove_file(&path);
                     }
                     // Being written this very moment, or not ours: do not touch it.
-                    Err(_) => return Err(RunError::Other(format!("{LOCKED} {} (unreadable)", path.display()))),
+                    Err(_) => {
+                        return Err(RunError::Other(format!(
+                            "{LOCKED} {} (unreadable)",
+                            path.display()
+                        )))
+                    }
                 }
             }
             Err(e) => return Err(RunError::io(&path, e)),
@@ -99,11 +111,14 @@ fn current_gen(dir: &Path) -> Option<String> {
 
 /// The state in force (empty for a first run).
 pub fn load(dir: &Path) -> Result<(State, Option<PathBuf>), RunError> {
-    let Some(gen) = current_gen(dir) else { return Ok((State::default(), None)) };
+    let Some(gen) = current_gen(dir) else {
+        return Ok((State::default(), None));
+    };
     let gdir = dir.join(&gen);
     let p = gdir.join("state.json");
     let bytes = std::fs::read(&p).map_err(|e| RunError::io(&p, e))?;
-    let st = serde_json::from_slice(&bytes).map_err(|e| RunError::Other(format!("{}: {e}", p.display())))?;
+    let st = serde_json::from_slice(&bytes)
+        .map_err(|e| RunError::Other(format!("{}: {e}", p.display())))?;
     Ok((st, Some(gdir)))
 }
 
@@ -130,7 +145,10 @@ fn hash_file(p: &Path) -> std::io::Result<String> {
 }
 
 fn key(f: &InputFile) -> String {
-    std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()).to_string_lossy().into_owned()
+    std::fs::canonicalize(&f.path)
+        .unwrap_or_else(|_| f.path.clone())
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// What an incremental run did.
@@ -148,14 +166,18 @@ pub fn run_with_state(plan: Plan, dir: &Path, opts: RunOptions) -> Result<Increm
     let mut plan = plan;
     if let Some(d) = plan.dedup.as_ref() {
         // Fail before doing any work if the index could not be kept afterwards.
-        d.save_index(&mut std::io::sink())
-            .map_err(|e| RunError::Other(format!("--state needs a dedup stage that can save its index: {e}")))?;
+        d.save_index(&mut std::io::sink()).map_err(|e| {
+            RunError::Other(format!(
+                "--state needs a dedup stage that can save its index: {e}"
+            ))
+        })?;
     }
     if let (Some(d), Some(g)) = (plan.dedup.as_mut(), gdir.as_ref()) {
         let p = g.join("index.bin");
         if p.exists() {
             let f = std::fs::File::open(&p).map_err(|e| RunError::io(&p, e))?;
-            d.load_index(&mut std::io::BufReader::with_capacity(1 << 20, f)).map_err(|e| RunError::io(&p, e))?;
+            d.load_index(&mut std::io::BufReader::with_capacity(1 << 20, f))
+                .map_err(|e| RunError::io(&p, e))?;
         }
     }
     let all = input::discover(&plan.inputs)?;
@@ -175,19 +197,41 @@ pub fn run_with_state(plan: Plan, dir: &Path, opts: RunOptions) -> Result<Increm
                 skipped += 1;
                 continue;
             }
-            (size, mtime, hash_file(&f.path).map_err(|e| RunError::io(&f.path, e))?)
+            (
+                size,
+                mtime,
+                hash_file(&f.path).map_err(|e| RunError::io(&f.path, e))?,
+            )
         };
         if old.is_some_and(|o| o.size == size && o.hash == hash) {
             // Touched but not changed.
             skipped += 1;
-            seen_now.push((k, Seen { size, mtime_ns: mtime, hash }));
+            seen_now.push((
+                k,
+                Seen {
+                    size,
+                    mtime_ns: mtime,
+                    hash,
+                },
+            ));
             continue;
         }
-        seen_now.push((k, Seen { size, mtime_ns: mtime, hash }));
+        seen_now.push((
+            k,
+            Seen {
+                size,
+                mtime_ns: mtime,
+                hash,
+            },
+        ));
         todo.push(f);
     }
     let new_files = todo.len() as u64;
-    let ext = RunExt { files: Some(todo), first_seq: state.next_seq, input_files_seen: Some(new_files) };
+    let ext = RunExt {
+        files: Some(todo),
+        first_seq: state.next_seq,
+        input_files_seen: Some(new_files),
+    };
     let (report, dedup) = pipeline::run_ext(plan, opts, ext)?;
 
     // The outputs are published: now write the next generation and switch to it.
@@ -200,7 +244,9 @@ pub fn run_with_state(plan: Plan, dir: &Path, opts: RunOptions) -> Result<Increm
         let f = std::fs::File::create(&p).map_err(|e| RunError::io(&p, e))?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
         d.save_index(&mut w).map_err(|e| RunError::io(&p, e))?;
-        let f = w.into_inner().map_err(|e| RunError::io(&p, e.into_error()))?;
+        let f = w
+            .into_inner()
+            .map_err(|e| RunError::io(&p, e.into_error()))?;
         f.sync_all().map_err(|e| RunError::io(&p, e))?;
     }
     for (k, s) in seen_now {
@@ -210,7 +256,8 @@ pub fn run_with_state(plan: Plan, dir: &Path, opts: RunOptions) -> Result<Increm
     state.runs += 1;
     state.kept_total += report.documents.kept;
     let p = ndir.join("state.json");
-    let mut bytes = serde_json::to_vec_pretty(&state).map_err(|e| RunError::Other(e.to_string()))?;
+    let mut bytes =
+        serde_json::to_vec_pretty(&state).map_err(|e| RunError::Other(e.to_string()))?;
     bytes.push(b'\n');
     write_synced(&p, &bytes)?;
     let tmp = dir.join(".CURRENT.tmp");
@@ -219,7 +266,11 @@ pub fn run_with_state(plan: Plan, dir: &Path, opts: RunOptions) -> Result<Increm
     if let Some(old) = gdir {
         let _ = std::fs::remove_dir_all(old);
     }
-    Ok(Incremental { report, new_files, skipped_files: skipped })
+    Ok(Incremental {
+        report,
+        new_files,
+        skipped_files: skipped,
+    })
 }
 
 fn write_synced(p: &Path, bytes: &[u8]) -> Result<(), RunError> {
@@ -237,7 +288,11 @@ pub fn summary_line(r: &Report, files: Option<(u64, u64)>) -> String {
     };
     format!(
         "presswash: {}: {files}, {} read, {} kept, {} duplicates, {} rejected, {:.1} MB in {:.1} s",
-        if r.complete && r.accounting_ok { "ok" } else { "INCOMPLETE" },
+        if r.complete && r.accounting_ok {
+            "ok"
+        } else {
+            "INCOMPLETE"
+        },
         d.read,
         d.kept,
         d.duplicates,
@@ -250,18 +305,34 @@ pub fn summary_line(r: &Report, files: Option<(u64, u64)>) -> String {
 /// `presswash run --state DIR`.
 pub fn run_incremental(args: &RunArgs, plan: Plan) -> anyhow::Result<()> {
     use anyhow::Context;
-    let Some(dir) = args.state.as_ref() else { return Ok(()) };
+    let Some(dir) = args.state.as_ref() else {
+        return Ok(());
+    };
     let t = Instant::now();
     let out_dir = plan.output_dir.clone();
-    let inc = run_with_state(plan, dir, RunOptions { progress: !args.quiet && !args.summary_line })
-        .with_context(|| format!("incremental run with state {}", dir.display()))?;
+    let inc = run_with_state(
+        plan,
+        dir,
+        RunOptions {
+            progress: !args.quiet && !args.summary_line,
+        },
+    )
+    .with_context(|| format!("incremental run with state {}", dir.display()))?;
     let _ = t;
     if args.summary_line {
-        println!("{}", summary_line(&inc.report, Some((inc.new_files, inc.skipped_files))));
+        println!(
+            "{}",
+            summary_line(&inc.report, Some((inc.new_files, inc.skipped_files)))
+        );
     }
     if !args.quiet {
         eprint!("{}", inc.report.summary(&out_dir));
-        eprintln!("  state: {} ({} new files, {} already seen)", dir.display(), inc.new_files, inc.skipped_files);
+        eprintln!(
+            "  state: {} ({} new files, {} already seen)",
+            dir.display(),
+            inc.new_files,
+            inc.skipped_files
+        );
     }
     Ok(())
 }

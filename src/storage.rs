@@ -31,7 +31,10 @@ use bytes::{Buf, Bytes};
 use futures_util::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjPath;
-use object_store::{BackoffConfig, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart};
+use object_store::{
+    BackoffConfig, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    WriteMultipart,
+};
 use once_cell::sync::Lazy;
 
 use crate::error::{ConfigError, RunError};
@@ -57,16 +60,30 @@ impl S3Url {
     pub fn parse(p: &Path) -> Result<S3Url, ConfigError> {
         let s = p.to_str().unwrap_or_default();
         let Some(rest) = s.strip_prefix(SCHEME) else {
-            return Err(ConfigError::invalid("s3 URL", format!("`{}` is not an s3:// URL", p.display())));
+            return Err(ConfigError::invalid(
+                "s3 URL",
+                format!("`{}` is not an s3:// URL", p.display()),
+            ));
         };
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
-            return Err(ConfigError::invalid("s3 URL", format!("`{s}` names no bucket (s3://BUCKET/PREFIX)")));
+            return Err(ConfigError::invalid(
+                "s3 URL",
+                format!("`{s}` names no bucket (s3://BUCKET/PREFIX)"),
+            ));
         }
         let folder = key.is_empty() || key.ends_with('/');
-        let key = key.split('/').filter(|c| !c.is_empty()).collect::<Vec<_>>().join("/");
+        let key = key
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .collect::<Vec<_>>()
+            .join("/");
         let folder = folder || key.is_empty();
-        Ok(S3Url { bucket: bucket.to_string(), key, folder })
+        Ok(S3Url {
+            bucket: bucket.to_string(),
+            key,
+            folder,
+        })
     }
 
     /// `s3://bucket/key` (`s3://bucket` for the whole bucket).
@@ -80,8 +97,16 @@ impl S3Url {
 
     /// The object `name` under this URL taken as a folder.
     pub fn child(&self, name: &str) -> S3Url {
-        let key = if self.key.is_empty() { name.to_string() } else { format!("{}/{name}", self.key) };
-        S3Url { bucket: self.bucket.clone(), key, folder: false }
+        let key = if self.key.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}/{name}", self.key)
+        };
+        S3Url {
+            bucket: self.bucket.clone(),
+            key,
+            folder: false,
+        }
     }
 
     fn path(&self) -> ObjPath {
@@ -102,20 +127,30 @@ static RUNTIME: Lazy<Result<tokio::runtime::Runtime, String>> = Lazy::new(|| {
 });
 
 fn runtime() -> Result<&'static tokio::runtime::Runtime, RunError> {
-    RUNTIME.as_ref().map_err(|e| RunError::Other(format!("cannot start the s3 client runtime: {e}")))
+    RUNTIME
+        .as_ref()
+        .map_err(|e| RunError::Other(format!("cannot start the s3 client runtime: {e}")))
 }
 
 static STORES: Lazy<Mutex<HashMap<String, Arc<AmazonS3>>>> = Lazy::new(Default::default);
 
 fn env_true(k: &str) -> bool {
-    std::env::var(k).is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+    std::env::var(k)
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 
 /// Retries of one request (object_store retries connection errors, 5xx and throttling with
 /// exponential backoff); `PRESSWASH_S3_RETRIES` overrides the default of 10.
 fn retry_config() -> RetryConfig {
-    let max_retries = std::env::var("PRESSWASH_S3_RETRIES").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(10);
-    RetryConfig { max_retries, retry_timeout: Duration::from_secs(180), backoff: BackoffConfig::default() }
+    let max_retries = std::env::var("PRESSWASH_S3_RETRIES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(10);
+    RetryConfig {
+        max_retries,
+        retry_timeout: Duration::from_secs(180),
+        backoff: BackoffConfig::default(),
+    }
 }
 
 /// The client for `bucket`, from the AWS environment (built once per bucket).
@@ -127,7 +162,11 @@ fn store(bucket: &str) -> Result<Arc<AmazonS3>, RunError> {
     for var in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT"] {
         if let Ok(ep) = std::env::var(var) {
             if ep.trim().starts_with("http://") && !env_true("AWS_ALLOW_HTTP") {
-                return Err(ConfigError::invalid(var, format!("`{ep}` is plain HTTP: set AWS_ALLOW_HTTP=true to allow it")).into());
+                return Err(ConfigError::invalid(
+                    var,
+                    format!("`{ep}` is plain HTTP: set AWS_ALLOW_HTTP=true to allow it"),
+                )
+                .into());
             }
         }
     }
@@ -137,7 +176,12 @@ fn store(bucket: &str) -> Result<Arc<AmazonS3>, RunError> {
         .with_bucket_name(bucket)
         .with_retry(retry_config())
         .build()
-        .map_err(|e| ConfigError::invalid("s3", format!("cannot set up the S3 client for bucket `{bucket}`: {e}")))?;
+        .map_err(|e| {
+            ConfigError::invalid(
+                "s3",
+                format!("cannot set up the S3 client for bucket `{bucket}`: {e}"),
+            )
+        })?;
     let s3 = Arc::new(s3);
     stores.insert(bucket.to_string(), s3.clone());
     Ok(s3)
@@ -161,14 +205,19 @@ fn describe(url: &str, e: &object_store::Error) -> String {
 
 /// S3 error bodies are XML documents: keep their `<Code>` and `<Message>` only.
 fn shorten_xml(msg: &str) -> String {
-    let Some(start) = msg.find("<?xml").or_else(|| msg.find("<Error>")) else { return msg.to_string() };
+    let Some(start) = msg.find("<?xml").or_else(|| msg.find("<Error>")) else {
+        return msg.to_string();
+    };
     let tag = |t: &str| {
         let open = format!("<{t}>");
         let i = msg[start..].find(&open)? + start + open.len();
         let j = msg[i..].find("</")? + i;
         Some(msg[i..j].to_string())
     };
-    let end = msg.rfind("</Error>").map(|i| i + "</Error>".len()).unwrap_or(msg.len());
+    let end = msg
+        .rfind("</Error>")
+        .map(|i| i + "</Error>".len())
+        .unwrap_or(msg.len());
     let summary = match (tag("Code"), tag("Message")) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c,
@@ -218,7 +267,12 @@ pub fn list(root: &Path) -> Result<Vec<Listed>, RunError> {
             match store.head(&u.path()).await {
                 Ok(m) => {
                     let rel = u.key.rsplit('/').next().unwrap_or(&u.key).to_string();
-                    return Ok(vec![Listed { url: u.url(), rel, size: m.size, etag: m.e_tag }]);
+                    return Ok(vec![Listed {
+                        url: u.url(),
+                        rel,
+                        size: m.size,
+                        etag: m.e_tag,
+                    }]);
                 }
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => return Err(remote_error(&u.url(), e)),
@@ -230,21 +284,33 @@ pub fn list(root: &Path) -> Result<Vec<Listed>, RunError> {
         while let Some(m) = objects.next().await {
             let m = match m {
                 Ok(m) => m,
-                Err(e) if is_not_found(&e) => return Err(RunError::MissingInput(root.to_path_buf())),
+                Err(e) if is_not_found(&e) => {
+                    return Err(RunError::MissingInput(root.to_path_buf()))
+                }
                 Err(e) if no_such_bucket(&e) => {
-                    return Err(RunError::MissingInput(format!("{} (no such bucket `{}`)", root.display(), u.bucket).into()))
+                    return Err(RunError::MissingInput(
+                        format!("{} (no such bucket `{}`)", root.display(), u.bucket).into(),
+                    ))
                 }
                 Err(e) => return Err(remote_error(&u.url(), e)),
             };
             let key = m.location.as_ref();
             let rel = match &prefix {
-                Some(p) => key.strip_prefix(p.as_ref()).unwrap_or(key).trim_start_matches('/'),
+                Some(p) => key
+                    .strip_prefix(p.as_ref())
+                    .unwrap_or(key)
+                    .trim_start_matches('/'),
                 None => key,
             };
             if rel.is_empty() || rel.ends_with('/') || rel.split('/').any(|c| c.starts_with('.')) {
                 continue;
             }
-            out.push(Listed { url: format!("{SCHEME}{}/{key}", u.bucket), rel: rel.to_string(), size: m.size, etag: m.e_tag });
+            out.push(Listed {
+                url: format!("{SCHEME}{}/{key}", u.bucket),
+                rel: rel.to_string(),
+                size: m.size,
+                etag: m.e_tag,
+            });
         }
         if out.is_empty() {
             return Err(RunError::MissingInput(root.to_path_buf()));
@@ -278,7 +344,8 @@ pub struct RemoteReader {
 /// Open `s3://bucket/key` for streaming reads. Errors (the object is gone, the network
 /// failed after the client's retries) come from the reads and name the object.
 pub fn open(p: &Path) -> io::Result<RemoteReader> {
-    let u = S3Url::parse(p).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let u =
+        S3Url::parse(p).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     let store = store(&u.bucket).map_err(|e| io::Error::other(e.to_string()))?;
     open_in(store, &u)
 }
@@ -288,13 +355,24 @@ fn open_in(store: Arc<dyn ObjectStore>, u: &S3Url) -> io::Result<RemoteReader> {
     let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_CHUNKS);
     let url = u.url();
     let task = rt.spawn(download(store, u.path(), url.clone(), tx));
-    Ok(RemoteReader { rx, cur: Bytes::new(), done: false, url, task })
+    Ok(RemoteReader {
+        rx,
+        cur: Bytes::new(),
+        done: false,
+        url,
+        task,
+    })
 }
 
 /// Stream one object into `tx`. A body that breaks off (a reset connection, the client's
 /// 30 s request timeout on a slowly consumed body) is resumed with a ranged GET from where
 /// it stopped; only resumptions that bring no new byte count against [`RESUMES`].
-async fn download(store: Arc<dyn ObjectStore>, path: ObjPath, url: String, tx: tokio::sync::mpsc::Sender<io::Result<Piece>>) {
+async fn download(
+    store: Arc<dyn ObjectStore>,
+    path: ObjPath,
+    url: String,
+    tx: tokio::sync::mpsc::Sender<io::Result<Piece>>,
+) {
     let mut offset = 0u64;
     let mut etag: Option<String> = None;
     let mut size: Option<u64> = None;
@@ -314,7 +392,11 @@ async fn download(store: Arc<dyn ObjectStore>, path: ObjPath, url: String, tx: t
         let res = match store.get_opts(&path, opts).await {
             Ok(r) => r,
             Err(e) => {
-                let kind = if is_not_found(&e) { io::ErrorKind::NotFound } else { io::ErrorKind::Other };
+                let kind = if is_not_found(&e) {
+                    io::ErrorKind::NotFound
+                } else {
+                    io::ErrorKind::Other
+                };
                 let _ = tx.send(Err(io::Error::new(kind, describe(&url, &e)))).await;
                 return;
             }
@@ -357,7 +439,10 @@ async fn download(store: Arc<dyn ObjectStore>, path: ObjPath, url: String, tx: t
             Some(e) => describe(&url, &e),
             None => format!("{url}: the body ended early"),
         };
-        let msg = format!("{why} (after {offset} of {} bytes, {resumes} resumptions)", size.unwrap_or(0));
+        let msg = format!(
+            "{why} (after {offset} of {} bytes, {resumes} resumptions)",
+            size.unwrap_or(0)
+        );
         let _ = tx.send(Err(io::Error::other(msg))).await;
         return;
     }
@@ -414,7 +499,9 @@ pub fn failed() -> bool {
 /// The first failed object read, as an error that stops the run before publishing.
 pub fn take_failure() -> Result<(), RunError> {
     match FAILURE.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        Some(msg) => Err(RunError::Other(format!("s3 read failed: {msg}; nothing was published"))),
+        Some(msg) => Err(RunError::Other(format!(
+            "s3 read failed: {msg}; nothing was published"
+        ))),
         None => Ok(()),
     }
 }
@@ -454,7 +541,11 @@ impl RemoteOutput {
         match rt.block_on(store.list_with_delimiter(prefix.as_ref())) {
             Ok(_) => {}
             Err(e) if is_not_found(&e) || no_such_bucket(&e) => {
-                return Err(ConfigError::invalid("output", format!("{}: no such bucket `{}`", url.url(), url.bucket)).into())
+                return Err(ConfigError::invalid(
+                    "output",
+                    format!("{}: no such bucket `{}`", url.url(), url.bucket),
+                )
+                .into())
             }
             Err(e) => return Err(remote_error(&url.url(), e)),
         }
@@ -480,12 +571,24 @@ impl RemoteOutput {
     /// object; the prefix is then left without a report, so it never looks complete.
     pub fn publish(&self, data: &[&str], report: &str) -> Result<(), RunError> {
         let store = store(&self.url.bucket)?;
-        runtime()?.block_on(publish_to(store.as_ref(), self.staging.path(), &self.url, data, report))
+        runtime()?.block_on(publish_to(
+            store.as_ref(),
+            self.staging.path(),
+            &self.url,
+            data,
+            report,
+        ))
     }
 }
 
 /// [`RemoteOutput::publish`] of the files in `staging` to `url` on `store`.
-async fn publish_to(store: &dyn ObjectStore, staging: &Path, url: &S3Url, data: &[&str], report: &str) -> Result<(), RunError> {
+async fn publish_to(
+    store: &dyn ObjectStore,
+    staging: &Path,
+    url: &S3Url,
+    data: &[&str],
+    report: &str,
+) -> Result<(), RunError> {
     let old = url.child(report);
     match store.delete(&old.path()).await {
         Ok(()) => {}
@@ -507,11 +610,18 @@ pub async fn upload(store: &dyn ObjectStore, local: &Path, dest: &S3Url) -> Resu
     let part = part_bytes();
     if size <= part as u64 {
         let mut buf = Vec::with_capacity(size as usize);
-        f.read_to_end(&mut buf).map_err(|e| RunError::io(local, e))?;
-        store.put(&path, PutPayload::from(buf)).await.map_err(|e| upload_error(&url, e))?;
+        f.read_to_end(&mut buf)
+            .map_err(|e| RunError::io(local, e))?;
+        store
+            .put(&path, PutPayload::from(buf))
+            .await
+            .map_err(|e| upload_error(&url, e))?;
         return Ok(());
     }
-    let upload = store.put_multipart(&path).await.map_err(|e| upload_error(&url, e))?;
+    let upload = store
+        .put_multipart(&path)
+        .await
+        .map_err(|e| upload_error(&url, e))?;
     let mut w = WriteMultipart::new_with_chunk_size(upload, part);
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -545,7 +655,9 @@ fn upload_error(url: &str, e: object_store::Error) -> RunError {
 pub fn put(url: &Path, bytes: Vec<u8>) -> Result<(), RunError> {
     let u = S3Url::parse(url)?;
     let store = store(&u.bucket)?;
-    runtime()?.block_on(store.put(&u.path(), PutPayload::from(bytes))).map_err(|e| upload_error(&u.url(), e))?;
+    runtime()?
+        .block_on(store.put(&u.path(), PutPayload::from(bytes)))
+        .map_err(|e| upload_error(&u.url(), e))?;
     Ok(())
 }
 
@@ -555,7 +667,11 @@ pub fn get(url: &Path) -> Result<Option<Vec<u8>>, RunError> {
     let store = store(&u.bucket)?;
     runtime()?.block_on(async {
         match store.get(&u.path()).await {
-            Ok(r) => r.bytes().await.map(|b| Some(b.to_vec())).map_err(|e| remote_error(&u.url(), e)),
+            Ok(r) => r
+                .bytes()
+                .await
+                .map(|b| Some(b.to_vec()))
+                .map_err(|e| remote_error(&u.url(), e)),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(remote_error(&u.url(), e)),
         }
@@ -569,12 +685,18 @@ mod tests {
     #[test]
     fn parses_urls() {
         let u = S3Url::parse(Path::new("s3://b/dump/2024/")).unwrap();
-        assert_eq!((u.bucket.as_str(), u.key.as_str(), u.folder), ("b", "dump/2024", true));
+        assert_eq!(
+            (u.bucket.as_str(), u.key.as_str(), u.folder),
+            ("b", "dump/2024", true)
+        );
         assert_eq!(u.url(), "s3://b/dump/2024");
         let u = S3Url::parse(Path::new("s3://b//a.jsonl")).unwrap();
         assert_eq!((u.key.as_str(), u.folder), ("a.jsonl", false));
         let u = S3Url::parse(Path::new("s3://b")).unwrap();
-        assert_eq!((u.key.as_str(), u.folder, u.url().as_str()), ("", true, "s3://b"));
+        assert_eq!(
+            (u.key.as_str(), u.folder, u.url().as_str()),
+            ("", true, "s3://b")
+        );
         assert_eq!(u.child("report.json").url(), "s3://b/report.json");
         assert!(S3Url::parse(Path::new("s3:///x")).is_err());
         assert!(is_remote(Path::new("s3://b/x")) && !is_remote(Path::new("s3/x")));
@@ -601,7 +723,10 @@ mod tests {
         fn check(&self, location: &ObjPath) -> object_store::Result<()> {
             self.order.lock().unwrap().push(location.to_string());
             if location.as_ref().ends_with(self.fail) {
-                return Err(object_store::Error::Generic { store: "Flaky", source: "connection reset by peer".into() });
+                return Err(object_store::Error::Generic {
+                    store: "Flaky",
+                    source: "connection reset by peer".into(),
+                });
             }
             Ok(())
         }
@@ -609,7 +734,12 @@ mod tests {
 
     #[async_trait::async_trait]
     impl ObjectStore for Flaky {
-        async fn put_opts(&self, location: &ObjPath, payload: PutPayload, opts: object_store::PutOptions) -> object_store::Result<object_store::PutResult> {
+        async fn put_opts(
+            &self,
+            location: &ObjPath,
+            payload: PutPayload,
+            opts: object_store::PutOptions,
+        ) -> object_store::Result<object_store::PutResult> {
             self.check(location)?;
             self.inner.put_opts(location, payload, opts).await
         }
@@ -621,7 +751,11 @@ mod tests {
             self.check(location)?;
             self.inner.put_multipart_opts(location, opts).await
         }
-        async fn get_opts(&self, location: &ObjPath, options: GetOptions) -> object_store::Result<object_store::GetResult> {
+        async fn get_opts(
+            &self,
+            location: &ObjPath,
+            options: GetOptions,
+        ) -> object_store::Result<object_store::GetResult> {
             let mut res = self.inner.get_opts(location, options).await?;
             if self.break_after > 0 {
                 let body = res.bytes().await?;
@@ -630,7 +764,10 @@ mod tests {
                 let range = 0..cut.len() as u64;
                 let stream = futures_util::stream::iter(vec![
                     Ok(cut),
-                    Err(object_store::Error::Generic { store: "Flaky", source: "connection reset by peer".into() }),
+                    Err(object_store::Error::Generic {
+                        store: "Flaky",
+                        source: "connection reset by peer".into(),
+                    }),
                 ]);
                 res = object_store::GetResult {
                     payload: object_store::GetResultPayload::Stream(Box::pin(stream)),
@@ -648,13 +785,25 @@ mod tests {
         ) -> futures_util::stream::BoxStream<'static, object_store::Result<ObjPath>> {
             self.inner.delete_stream(locations)
         }
-        fn list(&self, prefix: Option<&ObjPath>) -> futures_util::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
+        fn list(
+            &self,
+            prefix: Option<&ObjPath>,
+        ) -> futures_util::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>
+        {
             self.inner.list(prefix)
         }
-        async fn list_with_delimiter(&self, prefix: Option<&ObjPath>) -> object_store::Result<object_store::ListResult> {
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&ObjPath>,
+        ) -> object_store::Result<object_store::ListResult> {
             self.inner.list_with_delimiter(prefix).await
         }
-        async fn copy_opts(&self, from: &ObjPath, to: &ObjPath, options: object_store::CopyOptions) -> object_store::Result<()> {
+        async fn copy_opts(
+            &self,
+            from: &ObjPath,
+            to: &ObjPath,
+            options: object_store::CopyOptions,
+        ) -> object_store::Result<()> {
             self.inner.copy_opts(from, to, options).await
         }
     }
@@ -672,25 +821,58 @@ mod tests {
     fn publish_uploads_report_last_and_a_failure_leaves_no_report() {
         let staging = tempfile::tempdir().unwrap();
         // Larger than a part: goes up as a multipart upload.
-        let big: Vec<u8> = (0..(part_bytes() + 12345)).map(|i| (i % 251) as u8).collect();
+        let big: Vec<u8> = (0..(part_bytes() + 12345))
+            .map(|i| (i % 251) as u8)
+            .collect();
         std::fs::write(staging.path().join("clean.jsonl"), &big).unwrap();
         std::fs::write(staging.path().join("duplicates.jsonl"), b"{}\n").unwrap();
         std::fs::write(staging.path().join("report.json"), b"{\"complete\": true}").unwrap();
         let url = S3Url::parse(Path::new("s3://b/runs/1")).unwrap();
         let data = ["clean.jsonl", "duplicates.jsonl"];
         for fail in ["duplicates.jsonl", "nothing"] {
-            let store = Flaky { inner: Default::default(), fail, order: Mutex::new(Vec::new()), break_after: 0 };
-            runtime().unwrap().block_on(store.put(&ObjPath::from("runs/1/report.json"), PutPayload::from(b"old".to_vec()))).unwrap();
+            let store = Flaky {
+                inner: Default::default(),
+                fail,
+                order: Mutex::new(Vec::new()),
+                break_after: 0,
+            };
+            runtime()
+                .unwrap()
+                .block_on(store.put(
+                    &ObjPath::from("runs/1/report.json"),
+                    PutPayload::from(b"old".to_vec()),
+                ))
+                .unwrap();
             store.order.lock().unwrap().clear();
-            let res = runtime().unwrap().block_on(publish_to(&store, staging.path(), &url, &data, "report.json"));
+            let res = runtime().unwrap().block_on(publish_to(
+                &store,
+                staging.path(),
+                &url,
+                &data,
+                "report.json",
+            ));
             if fail == "nothing" {
                 res.unwrap();
-                assert_eq!(*store.order.lock().unwrap(), ["runs/1/clean.jsonl", "runs/1/duplicates.jsonl", "runs/1/report.json"]);
-                assert_eq!(content(&store, "runs/1/report.json").as_deref(), Some(&b"{\"complete\": true}"[..]));
+                assert_eq!(
+                    *store.order.lock().unwrap(),
+                    [
+                        "runs/1/clean.jsonl",
+                        "runs/1/duplicates.jsonl",
+                        "runs/1/report.json"
+                    ]
+                );
+                assert_eq!(
+                    content(&store, "runs/1/report.json").as_deref(),
+                    Some(&b"{\"complete\": true}"[..])
+                );
                 assert!(content(&store, "runs/1/clean.jsonl").unwrap() == big);
             } else {
                 let err = res.unwrap_err().to_string();
-                assert!(err.contains("s3://b/runs/1/duplicates.jsonl") && err.contains("connection reset"), "{err}");
+                assert!(
+                    err.contains("s3://b/runs/1/duplicates.jsonl")
+                        && err.contains("connection reset"),
+                    "{err}"
+                );
                 // The old report is gone and the new one was never uploaded.
                 assert_eq!(content(&store, "runs/1/report.json"), None);
             }
@@ -700,8 +882,20 @@ mod tests {
     #[test]
     fn a_broken_off_body_is_resumed_where_it_stopped() {
         let data: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
-        let store = Arc::new(Flaky { inner: Default::default(), fail: "-", order: Mutex::new(Vec::new()), break_after: 7_777 });
-        runtime().unwrap().block_on(store.inner.put(&ObjPath::from("k"), PutPayload::from(data.clone()))).unwrap();
+        let store = Arc::new(Flaky {
+            inner: Default::default(),
+            fail: "-",
+            order: Mutex::new(Vec::new()),
+            break_after: 7_777,
+        });
+        runtime()
+            .unwrap()
+            .block_on(
+                store
+                    .inner
+                    .put(&ObjPath::from("k"), PutPayload::from(data.clone())),
+            )
+            .unwrap();
         let url = S3Url::parse(Path::new("s3://b/k")).unwrap();
         let mut got = Vec::new();
         open_in(store, &url).unwrap().read_to_end(&mut got).unwrap();
@@ -711,7 +905,10 @@ mod tests {
     #[test]
     fn s3_error_bodies_are_shortened() {
         let msg = "list: 404 Not Found: <?xml version=\"1.0\"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><RequestId>x</RequestId></Error> (tail)";
-        assert_eq!(shorten_xml(msg), "list: 404 Not Found: NoSuchBucket: The specified bucket does not exist (tail)");
+        assert_eq!(
+            shorten_xml(msg),
+            "list: 404 Not Found: NoSuchBucket: The specified bucket does not exist (tail)"
+        );
         assert_eq!(shorten_xml("connection refused"), "connection refused");
     }
 }

@@ -7,7 +7,9 @@ use common::*;
 use serde_json::Value;
 
 fn ids(v: &[Value]) -> Vec<String> {
-    v.iter().map(|o| o["id"].as_str().unwrap_or("").to_string()).collect()
+    v.iter()
+        .map(|o| o["id"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 fn report(s: &Scratch, out: &str) -> Value {
@@ -16,8 +18,12 @@ fn report(s: &Scratch, out: &str) -> Value {
 
 fn assert_accounting(r: &Value) {
     let d = &r["documents"];
-    let (read, kept, dup, rej) =
-        (d["read"].as_u64().unwrap(), d["kept"].as_u64().unwrap(), d["duplicates"].as_u64().unwrap(), d["rejected"].as_u64().unwrap());
+    let (read, kept, dup, rej) = (
+        d["read"].as_u64().unwrap(),
+        d["kept"].as_u64().unwrap(),
+        d["duplicates"].as_u64().unwrap(),
+        d["rejected"].as_u64().unwrap(),
+    );
     assert_eq!(read, kept + dup + rej, "accounting identity: {d}");
     assert_eq!(r["accounting_ok"], Value::Bool(true));
     assert_eq!(r["complete"], Value::Bool(true));
@@ -28,9 +34,15 @@ const STORY: &str = "The city council approved the new budget on Tuesday after a
 #[test]
 fn every_input_format_plain_and_compressed() {
     let s = Scratch::new();
-    let line = serde_json::json!({"id": "j1", "text": STORY, "title": "Budget passes", "lang": "en"}).to_string() + "\n";
+    let line =
+        serde_json::json!({"id": "j1", "text": STORY, "title": "Budget passes", "lang": "en"})
+            .to_string()
+            + "\n";
     let csv = format!("id,text,lang\nc1,\"{}\",en\n", STORY.replace('"', "\"\""));
-    let html = format!("<html><head><title>Budget</title></head><body><p>{}</p></body></html>", STORY);
+    let html = format!(
+        "<html><head><title>Budget</title></head><body><p>{}</p></body></html>",
+        STORY
+    );
     for (name, bytes) in [
         ("in/a.txt", STORY.as_bytes().to_vec()),
         ("in/b.html", html.clone().into_bytes()),
@@ -39,9 +51,24 @@ fn every_input_format_plain_and_compressed() {
     ] {
         s.write(name, &bytes);
         s.write(&format!("{name}.gz").replace("in/", "in/gz_"), gzip(&bytes));
-        s.write(&format!("{name}.zst").replace("in/", "in/zst_"), zstd(&bytes));
+        s.write(
+            &format!("{name}.zst").replace("in/", "in/zst_"),
+            zstd(&bytes),
+        );
     }
-    let out = presswash(s.dir.path(), &["run", "--input", "in", "--output", "out", "--stages", "repair,typography", "-q"]);
+    let out = presswash(
+        s.dir.path(),
+        &[
+            "run",
+            "--input",
+            "in",
+            "--output",
+            "out",
+            "--stages",
+            "repair,typography",
+            "-q",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let clean = s.jsonl("out/clean.jsonl");
     let got = ids(&clean);
@@ -83,7 +110,12 @@ fn every_input_format_plain_and_compressed() {
 fn bad_inputs_are_rejected_with_reasons_and_the_run_goes_on() {
     let s = Scratch::new();
     s.write("in/good.txt", STORY);
-    s.write("in/binary.txt", [0x7fu8, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x3e, 0, 1, 0, 0, 0]);
+    s.write(
+        "in/binary.txt",
+        [
+            0x7fu8, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x3e, 0, 1, 0, 0, 0,
+        ],
+    );
     s.write("in/empty.txt", "");
     // Latin-1 bytes: decoded, not rejected, and the encoding recorded.
     s.write("in/latin1.txt", b"Le conseil municipal a adopt\xe9 le budget apr\xe8s un long d\xe9bat. Le maire a d\xe9clar\xe9 que les \xe9coles en profiteraient.".to_vec());
@@ -95,25 +127,47 @@ fn bad_inputs_are_rejected_with_reasons_and_the_run_goes_on() {
     let gz = gzip(STORY.repeat(50).as_bytes());
     s.write("in/truncated.txt.gz", &gz[..gz.len() / 2]);
     s.write("in/notes.pdf", b"%PDF-1.4 something");
-    let out = presswash(s.dir.path(), &["run", "--input", "in", "--output", "out", "-q"]);
+    let out = presswash(
+        s.dir.path(),
+        &["run", "--input", "in", "--output", "out", "-q"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let kept = ids(&s.jsonl("out/clean.jsonl"));
     for want in ["good", "latin1", "ok2"] {
-        assert!(kept.contains(&want.to_string()), "{want} not kept: {kept:?}");
+        assert!(
+            kept.contains(&want.to_string()),
+            "{want} not kept: {kept:?}"
+        );
     }
     // `ok1` has the same text as `good`: dedup drops it as an exact duplicate.
     let dups = s.jsonl("out/duplicates.jsonl");
     assert!(
-        kept.contains(&"ok1".to_string()) || dups.iter().any(|d| d["id"] == "ok1" && d["duplicate_of"] == "good"),
+        kept.contains(&"ok1".to_string())
+            || dups
+                .iter()
+                .any(|d| d["id"] == "ok1" && d["duplicate_of"] == "good"),
         "ok1 neither kept nor a duplicate of good: {dups:?}"
     );
-    let latin = s.jsonl("out/clean.jsonl").into_iter().find(|o| o["id"] == "latin1").unwrap();
-    assert!(latin["text"].as_str().unwrap().contains("adopté"), "{latin}");
+    let latin = s
+        .jsonl("out/clean.jsonl")
+        .into_iter()
+        .find(|o| o["id"] == "latin1")
+        .unwrap();
+    assert!(
+        latin["text"].as_str().unwrap().contains("adopté"),
+        "{latin}"
+    );
     assert_ne!(latin["encoding"], "UTF-8");
     let rejects = s.jsonl("out/rejects.jsonl");
     let reason = |needle: &str| -> String {
-        let r = rejects.iter().find(|r| r["source"].as_str().unwrap_or("").contains(needle) || r["id"].as_str().unwrap_or("").contains(needle));
-        r.unwrap_or_else(|| panic!("no reject for {needle}: {rejects:?}"))["reason"].as_str().unwrap().to_string()
+        let r = rejects.iter().find(|r| {
+            r["source"].as_str().unwrap_or("").contains(needle)
+                || r["id"].as_str().unwrap_or("").contains(needle)
+        });
+        r.unwrap_or_else(|| panic!("no reject for {needle}: {rejects:?}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     assert_eq!(reason("binary"), "binary");
     assert_eq!(reason("empty"), "empty");
@@ -144,11 +198,34 @@ fn output_is_identical_for_one_and_two_threads() {
     s.write("in/dump.jsonl", &lines);
     s.write("p.toml", "[pipeline]\nbatch_docs = 37\n");
     for t in ["1", "2"] {
-        let out = presswash(s.dir.path(), &["run", "-c", "p.toml", "--input", "in", "--output", &format!("out{t}"), "--threads", t, "-q"]);
+        let out = presswash(
+            s.dir.path(),
+            &[
+                "run",
+                "-c",
+                "p.toml",
+                "--input",
+                "in",
+                "--output",
+                &format!("out{t}"),
+                "--threads",
+                t,
+                "-q",
+            ],
+        );
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    for f in ["clean.jsonl", "clean.csv", "duplicates.jsonl", "rejects.jsonl"] {
-        assert_eq!(s.read(&format!("out1/{f}")), s.read(&format!("out2/{f}")), "{f} differs between thread counts");
+    for f in [
+        "clean.jsonl",
+        "clean.csv",
+        "duplicates.jsonl",
+        "rejects.jsonl",
+    ] {
+        assert_eq!(
+            s.read(&format!("out1/{f}")),
+            s.read(&format!("out2/{f}")),
+            "{f} differs between thread counts"
+        );
     }
 }
 
@@ -156,23 +233,49 @@ fn output_is_identical_for_one_and_two_threads() {
 fn bad_config_fails_fast_naming_the_key() {
     let s = Scratch::new();
     s.write("in/a.txt", STORY);
-    s.write("bad.toml", "[pipeline]\nstages = [\"repair\"]\nthreds = 4\n");
-    let out = presswash(s.dir.path(), &["run", "-c", "bad.toml", "--input", "in", "--output", "out"]);
+    s.write(
+        "bad.toml",
+        "[pipeline]\nstages = [\"repair\"]\nthreds = 4\n",
+    );
+    let out = presswash(
+        s.dir.path(),
+        &["run", "-c", "bad.toml", "--input", "in", "--output", "out"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("threds") && err.contains("line 3"), "{err}");
-    assert!(!s.path("out/clean.jsonl").exists(), "nothing may be written on a config error");
+    assert!(
+        !s.path("out/clean.jsonl").exists(),
+        "nothing may be written on a config error"
+    );
 
     s.write("bad2.toml", "[stages.typography]\nquotes = 3\n");
-    let out = presswash(s.dir.path(), &["run", "-c", "bad2.toml", "--input", "in", "--output", "out"]);
+    let out = presswash(
+        s.dir.path(),
+        &["run", "-c", "bad2.toml", "--input", "in", "--output", "out"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("quotes"), "{}", stderr(&out));
 
-    let out = presswash(s.dir.path(), &["run", "--input", "in", "--output", "out", "--stages", "repair,nonsense"]);
+    let out = presswash(
+        s.dir.path(),
+        &[
+            "run",
+            "--input",
+            "in",
+            "--output",
+            "out",
+            "--stages",
+            "repair,nonsense",
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("nonsense"));
 
-    let out = presswash(s.dir.path(), &["run", "--input", "missing-folder", "--output", "out"]);
+    let out = presswash(
+        s.dir.path(),
+        &["run", "--input", "missing-folder", "--output", "out"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("missing-folder"));
 
@@ -186,7 +289,17 @@ fn config_command_prints_every_default() {
     let out = presswash(s.dir.path(), &["config"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    for key in ["[input]", "paths", "[output]", "[pipeline]", "stages", "[stages.repair]", "[stages.typography]", "[stages.boilerplate]", "[stages.dedup]"] {
+    for key in [
+        "[input]",
+        "paths",
+        "[output]",
+        "[pipeline]",
+        "stages",
+        "[stages.repair]",
+        "[stages.typography]",
+        "[stages.boilerplate]",
+        "[stages.dedup]",
+    ] {
         assert!(text.contains(key), "missing {key} in\n{text}");
     }
     // What it prints is itself a valid config.
@@ -200,7 +313,10 @@ fn unwritable_output_is_a_fatal_io_error() {
     let s = Scratch::new();
     s.write("in/a.txt", STORY);
     s.write("out", "a file where the output folder should be");
-    let out = presswash(s.dir.path(), &["run", "--input", "in", "--output", "out", "-q"]);
+    let out = presswash(
+        s.dir.path(),
+        &["run", "--input", "in", "--output", "out", "-q"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
 
@@ -209,7 +325,14 @@ fn help_and_version() {
     let s = Scratch::new();
     let out = presswash(s.dir.path(), &["run", "--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--config", "--input", "--output", "--threads", "--stages", "--quiet"] {
+    for flag in [
+        "--config",
+        "--input",
+        "--output",
+        "--threads",
+        "--stages",
+        "--quiet",
+    ] {
         assert!(help.contains(flag), "{flag} missing from help");
     }
     let out = presswash(s.dir.path(), &["--version"]);
@@ -221,16 +344,34 @@ fn json_files_as_lines_or_one_array_and_lenient_stage_lists() {
     let s = Scratch::new();
     let rec = |id: &str| serde_json::json!({"id": id, "text": STORY});
     s.write("in/lines.json", format!("{}\n{}\n", rec("l1"), rec("l2")));
-    s.write("in/array.json", format!("\u{feff}\n [{}, {}]", rec("a1"), rec("a2")));
+    s.write(
+        "in/array.json",
+        format!("\u{feff}\n [{}, {}]", rec("a1"), rec("a2")),
+    );
     s.write("in/broken.json", "[{\"id\": \"x\", \"text\": ");
-    let out = presswash(s.dir.path(), &["run", "--input", "in", "--output", "out", "--stages", "repair, Typography", "-q"]);
+    let out = presswash(
+        s.dir.path(),
+        &[
+            "run",
+            "--input",
+            "in",
+            "--output",
+            "out",
+            "--stages",
+            "repair, Typography",
+            "-q",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let kept = ids(&s.jsonl("out/clean.jsonl"));
     assert_eq!(kept, vec!["a1", "a2", "l1", "l2"]);
     let rejects = s.jsonl("out/rejects.jsonl");
     assert_eq!(rejects.len(), 1, "{rejects:?}");
     assert_eq!(rejects[0]["reason"], "bad-json");
-    assert!(rejects[0]["detail"].as_str().unwrap().contains("broken.json"));
+    assert!(rejects[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("broken.json"));
     let r = report(&s, "out");
     assert_eq!(r["stages_run"], serde_json::json!(["repair", "typography"]));
     assert_accounting(&r);
@@ -242,13 +383,36 @@ fn files_without_a_known_extension_are_read_by_content() {
     let line = serde_json::json!({"id": "j1", "text": STORY}).to_string() + "\n";
     // Named on the command line: JSON Lines, a JSON array, HTML and plain text by their content.
     s.write("cases.in", &line);
-    s.write("array.dat", format!("[{}]", line.trim()).replace("\"j1\"", "\"a1\""));
-    s.write("page.in", format!("<!doctype html><html><body><p>{STORY}</p></body></html>"));
+    s.write(
+        "array.dat",
+        format!("[{}]", line.trim()).replace("\"j1\"", "\"a1\""),
+    );
+    s.write(
+        "page.in",
+        format!("<!doctype html><html><body><p>{STORY}</p></body></html>"),
+    );
     s.write("story.in", STORY);
     // Found in a folder: JSON is recognised, other unknown files are rejected, never dropped.
     s.write("dir/more.data", line.replace("\"j1\"", "\"d1\""));
     s.write("dir/notes.xyz", STORY);
-    let args = ["run", "-i", "cases.in", "-i", "array.dat", "-i", "page.in", "-i", "story.in", "-i", "dir", "-o", "out", "--stages", "extract,repair", "-q"];
+    let args = [
+        "run",
+        "-i",
+        "cases.in",
+        "-i",
+        "array.dat",
+        "-i",
+        "page.in",
+        "-i",
+        "story.in",
+        "-i",
+        "dir",
+        "-o",
+        "out",
+        "--stages",
+        "extract,repair",
+        "-q",
+    ];
     let out = presswash(s.dir.path(), &args);
     assert!(out.status.success(), "{}", stderr(&out));
     let clean = s.jsonl("out/clean.jsonl");
@@ -256,7 +420,10 @@ fn files_without_a_known_extension_are_read_by_content() {
     got.sort();
     assert_eq!(got, ["a1", "d1", "j1", "page", "story"]);
     let page = clean.iter().find(|o| o["id"] == "page").unwrap();
-    assert!(!page["text"].as_str().unwrap().contains("<p>"), "HTML went through extract: {page}");
+    assert!(
+        !page["text"].as_str().unwrap().contains("<p>"),
+        "HTML went through extract: {page}"
+    );
     let rejects = s.jsonl("out/rejects.jsonl");
     assert_eq!(rejects.len(), 1, "{rejects:?}");
     assert_eq!(rejects[0]["reason"], "unsupported-format");

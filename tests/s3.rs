@@ -38,11 +38,17 @@ fn moto_binary() -> Option<PathBuf> {
         return Some(p);
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join("moto_server")).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join("moto_server"))
+        .find(|p| p.is_file())
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Start moto, or `None` (with a "skipped" line) when it is not installed and not required.
@@ -61,42 +67,63 @@ fn start_moto(test: &str) -> Option<Moto> {
         .stderr(std::fs::File::create(dir.path().join("moto.err")).unwrap())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    let mut moto = Moto { child, port, log, _dir: dir };
+    let mut moto = Moto {
+        child,
+        port,
+        log,
+        _dir: dir,
+    };
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         if let Ok(Some(status)) = moto.child.try_wait() {
-            let err = std::fs::read_to_string(moto._dir.path().join("moto.err")).unwrap_or_default();
+            let err =
+                std::fs::read_to_string(moto._dir.path().join("moto.err")).unwrap_or_default();
             panic!("moto_server exited with {status} before serving:\n{err}");
         }
         if TcpStream::connect(("127.0.0.1", port)).is_ok() && http(port, "GET", "/", b"").0 == 200 {
             return Some(moto);
         }
-        assert!(Instant::now() < deadline, "moto_server did not answer on port {port} within 90 s");
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not answer on port {port} within 90 s"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
 
 /// One plain HTTP/1.1 request to moto (it does not check signatures): `(status, body)`.
 fn http(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return (0, Vec::new()) };
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, Vec::new());
+    };
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    if s.write_all(head.as_bytes()).and_then(|_| s.write_all(body)).is_err() {
+    if s.write_all(head.as_bytes())
+        .and_then(|_| s.write_all(body))
+        .is_err()
+    {
         return (0, Vec::new());
     }
     let mut resp = Vec::new();
     let _ = s.read_to_end(&mut resp);
-    let Some(split) = resp.windows(4).position(|w| w == b"\r\n\r\n") else { return (0, Vec::new()) };
+    let Some(split) = resp.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return (0, Vec::new());
+    };
     let head = String::from_utf8_lossy(&resp[..split]).to_ascii_lowercase();
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut body = resp[split + 4..].to_vec();
     if head.contains("transfer-encoding: chunked") {
         let mut out = Vec::new();
         let mut rest = &body[..];
         while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
-            let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16).unwrap_or(0);
+            let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16)
+                .unwrap_or(0);
             if n == 0 {
                 break;
             }
@@ -114,7 +141,12 @@ impl Moto {
     }
     fn create_bucket(&self, bucket: &str) {
         let (status, body) = http(self.port, "PUT", &format!("/{bucket}"), b"");
-        assert_eq!(status, 200, "create bucket {bucket}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            status,
+            200,
+            "create bucket {bucket}: {}",
+            String::from_utf8_lossy(&body)
+        );
     }
     /// A signed client of this server (moto keeps objects private to signed requests).
     fn client(&self, bucket: &str) -> object_store::aws::AmazonS3 {
@@ -131,11 +163,16 @@ impl Moto {
             .unwrap()
     }
     fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
     fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
         let store = self.client(bucket);
-        Self::block_on(store.put(&key.into(), bytes.to_vec().into())).unwrap_or_else(|e| panic!("put {bucket}/{key}: {e}"));
+        Self::block_on(store.put(&key.into(), bytes.to_vec().into()))
+            .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e}"));
     }
     /// The object's bytes, `None` if it does not exist.
     fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
@@ -187,15 +224,64 @@ const STORY: &str = "The city council approved the new budget on Tuesday after a
 /// so near-duplicate detection keeps them apart).
 fn stories(n: usize, words: usize, seed: u64) -> Vec<String> {
     const WORDS: &[&str] = &[
-        "council", "budget", "minister", "river", "harbour", "election", "school", "hospital", "storm", "market",
-        "farmers", "police", "court", "museum", "bridge", "railway", "festival", "workers", "union", "village",
-        "approved", "rejected", "announced", "delayed", "opened", "closed", "reported", "warned", "said", "agreed",
-        "yesterday", "today", "north", "south", "coastal", "rural", "local", "national", "new", "old",
-        "plan", "tax", "water", "energy", "prices", "homes", "roads", "trains", "fishing", "weather",
+        "council",
+        "budget",
+        "minister",
+        "river",
+        "harbour",
+        "election",
+        "school",
+        "hospital",
+        "storm",
+        "market",
+        "farmers",
+        "police",
+        "court",
+        "museum",
+        "bridge",
+        "railway",
+        "festival",
+        "workers",
+        "union",
+        "village",
+        "approved",
+        "rejected",
+        "announced",
+        "delayed",
+        "opened",
+        "closed",
+        "reported",
+        "warned",
+        "said",
+        "agreed",
+        "yesterday",
+        "today",
+        "north",
+        "south",
+        "coastal",
+        "rural",
+        "local",
+        "national",
+        "new",
+        "old",
+        "plan",
+        "tax",
+        "water",
+        "energy",
+        "prices",
+        "homes",
+        "roads",
+        "trains",
+        "fishing",
+        "weather",
     ];
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (x >> 33) as usize
     };
     (0..n)
@@ -203,7 +289,13 @@ fn stories(n: usize, words: usize, seed: u64) -> Vec<String> {
             let mut s = String::new();
             for w in 0..words {
                 if w > 0 {
-                    s.push_str(if w % 60 == 0 { ".\n\n" } else if w % 12 == 0 { ". " } else { " " });
+                    s.push_str(if w % 60 == 0 {
+                        ".\n\n"
+                    } else if w % 12 == 0 {
+                        ". "
+                    } else {
+                        " "
+                    });
                 }
                 let word = WORDS[next() % WORDS.len()];
                 if w % 12 == 0 {
@@ -224,14 +316,16 @@ fn stories(n: usize, words: usize, seed: u64) -> Vec<String> {
 fn dump() -> Vec<(String, Vec<u8>)> {
     let mut a = String::new();
     for (i, t) in stories(40, 120, 1).iter().enumerate() {
-        a += &(serde_json::json!({"id": format!("a{i}"), "text": t, "lang": "en"}).to_string() + "\n");
+        a += &(serde_json::json!({"id": format!("a{i}"), "text": t, "lang": "en"}).to_string()
+            + "\n");
     }
     // A duplicate of a0 and a record without text (a reject).
     a += &(serde_json::json!({"id": "a0-again", "text": stories(1, 120, 1)[0]}).to_string() + "\n");
     a += "{\"id\":\"no-text\"}\n";
     let mut b = String::new();
     for (i, t) in stories(30, 200, 2).iter().enumerate() {
-        b += &(serde_json::json!({"id": format!("b{i}"), "text": t, "title": format!("Story {i}")}).to_string() + "\n");
+        b += &(serde_json::json!({"id": format!("b{i}"), "text": t, "title": format!("Story {i}")})
+            .to_string() + "\n");
     }
     let mut sniffed = String::new();
     for (i, t) in stories(5, 80, 3).iter().enumerate() {
@@ -241,9 +335,14 @@ fn dump() -> Vec<(String, Vec<u8>)> {
     // upload of clean.jsonl (parts of 5 MiB).
     let mut big = String::new();
     for (i, t) in stories(2400, 450, 4).iter().enumerate() {
-        big += &(serde_json::json!({"id": format!("big{i}"), "text": t, "source": "wire"}).to_string() + "\n");
+        big += &(serde_json::json!({"id": format!("big{i}"), "text": t, "source": "wire"})
+            .to_string()
+            + "\n");
     }
-    let paragraphs: Vec<String> = stories(6, 40, 5).iter().map(|p| format!("<p>{p}</p>")).collect();
+    let paragraphs: Vec<String> = stories(6, 40, 5)
+        .iter()
+        .map(|p| format!("<p>{p}</p>"))
+        .collect();
     let html = format!("<html><head><title>Budget</title></head><body><nav>Home | News</nav><article><h1>Budget passes</h1>{}</article></body></html>", paragraphs.join("\n"));
     vec![
         ("a.jsonl".into(), a.into_bytes()),
@@ -253,12 +352,22 @@ fn dump() -> Vec<(String, Vec<u8>)> {
         ("news/page.html".into(), html.into_bytes()),
         ("news/feed-dump".into(), sniffed.into_bytes()),
         ("news/.hidden.txt".into(), b"editor droppings".to_vec()),
-        ("news.txt".into(), "A story filed next to the news folder.\n\nIt sorts after news/ like a folder walk.".as_bytes().to_vec()),
+        (
+            "news.txt".into(),
+            "A story filed next to the news folder.\n\nIt sorts after news/ like a folder walk."
+                .as_bytes()
+                .to_vec(),
+        ),
     ]
 }
 
 const CONFIG: &str = "[pipeline]\nblock_bytes = 1048576\n";
-const OUTPUTS: &[&str] = &["clean.jsonl", "clean.csv", "duplicates.jsonl", "rejects.jsonl"];
+const OUTPUTS: &[&str] = &[
+    "clean.jsonl",
+    "clean.csv",
+    "duplicates.jsonl",
+    "rejects.jsonl",
+];
 const PART: &str = "5242880";
 
 fn report_of(bytes: &[u8]) -> Value {
@@ -267,7 +376,9 @@ fn report_of(bytes: &[u8]) -> Value {
 
 #[test]
 fn s3_inputs_and_outputs_match_a_local_run() {
-    let Some(moto) = start_moto("s3_inputs_and_outputs_match_a_local_run") else { return };
+    let Some(moto) = start_moto("s3_inputs_and_outputs_match_a_local_run") else {
+        return;
+    };
     let s = Scratch::new();
     s.write("cfg.toml", CONFIG);
     moto.create_bucket("inputs");
@@ -278,75 +389,226 @@ fn s3_inputs_and_outputs_match_a_local_run() {
     }
     let cwd = s.dir.path();
 
-    let local = presswash(cwd, &["run", "-c", "cfg.toml", "-i", "dump", "-o", "local", "-q"]);
+    let local = presswash(
+        cwd,
+        &["run", "-c", "cfg.toml", "-i", "dump", "-o", "local", "-q"],
+    );
     assert!(local.status.success(), "{}", stderr(&local));
     let remote = moto.presswash(
         cwd,
-        &["run", "-c", "cfg.toml", "-i", "s3://inputs/dump", "-o", "s3://outputs/runs/one", "-q"],
+        &[
+            "run",
+            "-c",
+            "cfg.toml",
+            "-i",
+            "s3://inputs/dump",
+            "-o",
+            "s3://outputs/runs/one",
+            "-q",
+        ],
         &[("PRESSWASH_S3_PART_BYTES", PART)],
     );
     assert!(remote.status.success(), "{}", stderr(&remote));
 
     for name in OUTPUTS {
         let want = std::fs::read(s.path(&format!("local/{name}"))).unwrap();
-        let got = moto.get("outputs", &format!("runs/one/{name}")).unwrap_or_else(|| panic!("s3://outputs/runs/one/{name} missing"));
-        assert!(got == want, "{name}: the s3 run differs from the local run ({} vs {} bytes)", got.len(), want.len());
+        let got = moto
+            .get("outputs", &format!("runs/one/{name}"))
+            .unwrap_or_else(|| panic!("s3://outputs/runs/one/{name} missing"));
+        assert!(
+            got == want,
+            "{name}: the s3 run differs from the local run ({} vs {} bytes)",
+            got.len(),
+            want.len()
+        );
     }
     let clean = std::fs::read(s.path("local/clean.jsonl")).unwrap();
-    assert!(clean.len() > 5242880, "clean.jsonl ({} bytes) is too small to need a multipart upload", clean.len());
+    assert!(
+        clean.len() > 5242880,
+        "clean.jsonl ({} bytes) is too small to need a multipart upload",
+        clean.len()
+    );
     let local_report = report_of(&std::fs::read(s.path("local/report.json")).unwrap());
-    let report = report_of(&moto.get("outputs", "runs/one/report.json").expect("report.json uploaded"));
+    let report = report_of(
+        &moto
+            .get("outputs", "runs/one/report.json")
+            .expect("report.json uploaded"),
+    );
     assert_eq!(report["complete"], Value::Bool(true));
     assert_eq!(report["accounting_ok"], Value::Bool(true));
     assert_eq!(report["documents"], local_report["documents"]);
     assert_eq!(report["input_files"], local_report["input_files"]);
     let d = &report["documents"];
-    assert!(d["duplicates"].as_u64().unwrap() >= 1 && d["rejected"].as_u64().unwrap() >= 1, "{d}");
+    assert!(
+        d["duplicates"].as_u64().unwrap() >= 1 && d["rejected"].as_u64().unwrap() >= 1,
+        "{d}"
+    );
     // Every input object, in folder-walk order, named by its key under the prefix.
-    let lines: Vec<Value> = clean.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
+    let lines: Vec<Value> = clean
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
     let rejects = std::fs::read_to_string(s.path("local/rejects.jsonl")).unwrap();
-    let rejected: Vec<Value> = rejects.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let inputs: Vec<&str> = lines.iter().map(|o| o["input"].as_str().unwrap()).chain(rejected.iter().map(|o| o["source"].as_str().unwrap())).collect();
-    for want in ["a.jsonl:1", "big.jsonl:2400", "news/2024/b.jsonl.gz:1", "news/c.txt", "news/page.html", "news/feed-dump:1", "news.txt"] {
+    let rejected: Vec<Value> = rejects
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let inputs: Vec<&str> = lines
+        .iter()
+        .map(|o| o["input"].as_str().unwrap())
+        .chain(rejected.iter().map(|o| o["source"].as_str().unwrap()))
+        .collect();
+    for want in [
+        "a.jsonl:1",
+        "big.jsonl:2400",
+        "news/2024/b.jsonl.gz:1",
+        "news/c.txt",
+        "news/page.html",
+        "news/feed-dump:1",
+        "news.txt",
+    ] {
         assert!(inputs.contains(&want), "no document from {want}");
     }
-    assert!(!inputs.iter().any(|i| i.contains(".hidden")), "hidden object read");
+    assert!(
+        !inputs.iter().any(|i| i.contains(".hidden")),
+        "hidden object read"
+    );
     let pos = |p: &str| inputs.iter().position(|i| i.starts_with(p)).unwrap();
-    assert!(pos("news/c.txt") < pos("news.txt"), "objects not in folder-walk order");
+    assert!(
+        pos("news/c.txt") < pos("news.txt"),
+        "objects not in folder-walk order"
+    );
 
     // One object named on its own; `input` names it like a file.
-    let local = presswash(cwd, &["run", "-i", "dump/news/2024/b.jsonl.gz", "-o", "local-one", "-q"]);
+    let local = presswash(
+        cwd,
+        &[
+            "run",
+            "-i",
+            "dump/news/2024/b.jsonl.gz",
+            "-o",
+            "local-one",
+            "-q",
+        ],
+    );
     assert!(local.status.success(), "{}", stderr(&local));
-    let remote = moto.presswash(cwd, &["run", "-i", "s3://inputs/dump/news/2024/b.jsonl.gz", "-o", "s3://outputs/one-object/", "-q"], &[]);
+    let remote = moto.presswash(
+        cwd,
+        &[
+            "run",
+            "-i",
+            "s3://inputs/dump/news/2024/b.jsonl.gz",
+            "-o",
+            "s3://outputs/one-object/",
+            "-q",
+        ],
+        &[],
+    );
     assert!(remote.status.success(), "{}", stderr(&remote));
-    assert!(moto.get("outputs", "one-object/clean.jsonl").unwrap() == std::fs::read(s.path("local-one/clean.jsonl")).unwrap());
+    assert!(
+        moto.get("outputs", "one-object/clean.jsonl").unwrap()
+            == std::fs::read(s.path("local-one/clean.jsonl")).unwrap()
+    );
 
     // s3 URLs in pipeline.toml (not joined to the config's folder); s3 input, local output.
     s.write("conf/s3.toml", "[input]\npaths = [\"s3://inputs/dump/news\"]\n[output]\ndir = \"s3://outputs/from-config\"\n");
     let remote = moto.presswash(cwd, &["run", "-c", "conf/s3.toml", "-q"], &[]);
     assert!(remote.status.success(), "{}", stderr(&remote));
-    let report = report_of(&moto.get("outputs", "from-config/report.json").expect("report.json from the config's output.dir"));
+    let report = report_of(
+        &moto
+            .get("outputs", "from-config/report.json")
+            .expect("report.json from the config's output.dir"),
+    );
     assert_eq!(report["complete"], Value::Bool(true));
     assert_eq!(report["input_files"], Value::from(4));
-    let local_out = moto.presswash(cwd, &["run", "-i", "s3://inputs/dump/news", "-o", "news-local", "-q"], &[]);
+    let local_out = moto.presswash(
+        cwd,
+        &[
+            "run",
+            "-i",
+            "s3://inputs/dump/news",
+            "-o",
+            "news-local",
+            "-q",
+        ],
+        &[],
+    );
     assert!(local_out.status.success(), "{}", stderr(&local_out));
-    assert!(moto.get("outputs", "from-config/clean.jsonl").unwrap() == std::fs::read(s.path("news-local/clean.jsonl")).unwrap());
+    assert!(
+        moto.get("outputs", "from-config/clean.jsonl").unwrap()
+            == std::fs::read(s.path("news-local/clean.jsonl")).unwrap()
+    );
 
     // Rerunning into the same prefix replaces the run; nothing is left in the staging area.
-    let again = moto.presswash(cwd, &["run", "-c", "conf/s3.toml", "-q", "--stages", "repair"], &[]);
+    let again = moto.presswash(
+        cwd,
+        &["run", "-c", "conf/s3.toml", "-q", "--stages", "repair"],
+        &[],
+    );
     assert!(again.status.success(), "{}", stderr(&again));
     let report = report_of(&moto.get("outputs", "from-config/report.json").unwrap());
-    assert_eq!(report["stages_run"].as_array().map(|a| a.len()), Some(1), "{report}");
+    assert_eq!(
+        report["stages_run"].as_array().map(|a| a.len()),
+        Some(1),
+        "{report}"
+    );
 
     // --state keeps s3 objects by ETag: a second run reads nothing new.
-    let first = moto.presswash(cwd, &["run", "-i", "s3://inputs/dump/news", "-o", "s3://outputs/cron/1", "--state", "state", "-q", "--summary-line"], &[]);
+    let first = moto.presswash(
+        cwd,
+        &[
+            "run",
+            "-i",
+            "s3://inputs/dump/news",
+            "-o",
+            "s3://outputs/cron/1",
+            "--state",
+            "state",
+            "-q",
+            "--summary-line",
+        ],
+        &[],
+    );
     assert!(first.status.success(), "{}", stderr(&first));
-    let second = moto.presswash(cwd, &["run", "-i", "s3://inputs/dump/news", "-o", "s3://outputs/cron/2", "--state", "state", "-q", "--summary-line"], &[]);
+    let second = moto.presswash(
+        cwd,
+        &[
+            "run",
+            "-i",
+            "s3://inputs/dump/news",
+            "-o",
+            "s3://outputs/cron/2",
+            "--state",
+            "state",
+            "-q",
+            "--summary-line",
+        ],
+        &[],
+    );
     assert!(second.status.success(), "{}", stderr(&second));
     let line = String::from_utf8_lossy(&second.stdout);
     assert!(line.contains("0 new files (4 already seen)"), "{line}");
-    moto.put("inputs", "dump/news/c.txt", b"An updated story replaces the old one.\n\nIt has new words in it.");
-    let third = moto.presswash(cwd, &["run", "-i", "s3://inputs/dump/news", "-o", "s3://outputs/cron/3", "--state", "state", "-q", "--summary-line"], &[]);
+    moto.put(
+        "inputs",
+        "dump/news/c.txt",
+        b"An updated story replaces the old one.\n\nIt has new words in it.",
+    );
+    let third = moto.presswash(
+        cwd,
+        &[
+            "run",
+            "-i",
+            "s3://inputs/dump/news",
+            "-o",
+            "s3://outputs/cron/3",
+            "--state",
+            "state",
+            "-q",
+            "--summary-line",
+        ],
+        &[],
+    );
     assert!(third.status.success(), "{}", stderr(&third));
     let line = String::from_utf8_lossy(&third.stdout);
     assert!(line.contains("1 new files (3 already seen)"), "{line}");
@@ -354,7 +616,9 @@ fn s3_inputs_and_outputs_match_a_local_run() {
 
 #[test]
 fn s3_errors_are_clear() {
-    let Some(moto) = start_moto("s3_errors_are_clear") else { return };
+    let Some(moto) = start_moto("s3_errors_are_clear") else {
+        return;
+    };
     let s = Scratch::new();
     let cwd = s.dir.path();
     moto.create_bucket("inputs");
@@ -362,20 +626,55 @@ fn s3_errors_are_clear() {
     let code = |o: &Output| o.status.code().unwrap_or(-1);
 
     // Missing bucket, prefix or object: exit 2 naming the URL, like a missing local input.
-    for url in ["s3://no-such-bucket/dump", "s3://inputs/nothing-here", "s3://inputs/dump/missing.jsonl"] {
+    for url in [
+        "s3://no-such-bucket/dump",
+        "s3://inputs/nothing-here",
+        "s3://inputs/dump/missing.jsonl",
+    ] {
         let o = moto.presswash(cwd, &["run", "-i", url, "-o", "outputs", "-q"], &[]);
         assert_eq!(code(&o), 2, "{url}: {}", stderr(&o));
         assert!(stderr(&o).contains(url), "{url}: {}", stderr(&o));
     }
     // A missing output bucket is found before any work.
-    let o = moto.presswash(cwd, &["run", "-i", "s3://inputs/dump", "-o", "s3://no-such-bucket/out", "-q"], &[]);
+    let o = moto.presswash(
+        cwd,
+        &[
+            "run",
+            "-i",
+            "s3://inputs/dump",
+            "-o",
+            "s3://no-such-bucket/out",
+            "-q",
+        ],
+        &[],
+    );
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("no-such-bucket"), "{}", stderr(&o));
     // Unsupported combinations say what to do.
-    let o = moto.presswash(cwd, &["run", "-i", "s3://inputs/dump", "-o", "outputs", "--state", "s3://inputs/state", "-q"], &[]);
+    let o = moto.presswash(
+        cwd,
+        &[
+            "run",
+            "-i",
+            "s3://inputs/dump",
+            "-o",
+            "outputs",
+            "--state",
+            "s3://inputs/state",
+            "-q",
+        ],
+        &[],
+    );
     assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(stderr(&o).contains("--state needs a local folder") || stderr(&o).contains("--state"), "{}", stderr(&o));
-    for step in [&["run", "--shard", "0/2"][..], &["merge", "--shards", "2"][..]] {
+    assert!(
+        stderr(&o).contains("--state needs a local folder") || stderr(&o).contains("--state"),
+        "{}",
+        stderr(&o)
+    );
+    for step in [
+        &["run", "--shard", "0/2"][..],
+        &["merge", "--shards", "2"][..],
+    ] {
         let mut args = step.to_vec();
         args.extend(["-i", "s3://inputs/dump", "-o", "s3://inputs/out", "-q"]);
         let o = moto.presswash(cwd, &args, &[]);
@@ -383,12 +682,20 @@ fn s3_errors_are_clear() {
         assert!(stderr(&o).contains("local output folder"), "{}", stderr(&o));
     }
     // Plain HTTP needs AWS_ALLOW_HTTP.
-    let o = moto.presswash(cwd, &["run", "-i", "s3://inputs/dump", "-o", "outputs", "-q"], &[("AWS_ALLOW_HTTP", "false")]);
+    let o = moto.presswash(
+        cwd,
+        &["run", "-i", "s3://inputs/dump", "-o", "outputs", "-q"],
+        &[("AWS_ALLOW_HTTP", "false")],
+    );
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("AWS_ALLOW_HTTP"), "{}", stderr(&o));
     // An unreachable endpoint is an I/O error (exit 1) naming the URL.
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let o = moto.presswash(cwd, &["run", "-i", "s3://inputs/dump", "-o", "outputs", "-q"], &[("AWS_ENDPOINT_URL", &dead), ("PRESSWASH_S3_RETRIES", "0")]);
+    let o = moto.presswash(
+        cwd,
+        &["run", "-i", "s3://inputs/dump", "-o", "outputs", "-q"],
+        &[("AWS_ENDPOINT_URL", &dead), ("PRESSWASH_S3_RETRIES", "0")],
+    );
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("s3://inputs/dump"), "{}", stderr(&o));
     assert!(!s.path("outputs/report.json").exists());

@@ -72,8 +72,8 @@ pub mod sketch;
 mod store;
 pub mod text;
 
-pub(crate) use store::{Buckets, Chunked};
 use store::Slices;
+pub(crate) use store::{Buckets, Chunked};
 
 use rayon::prelude::*;
 use std::any::Any;
@@ -95,9 +95,24 @@ pub type Summary = Box<dyn Any + Send>;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Admission {
     Keep,
-    Duplicate { of: String, similarity: f64 },
+    Duplicate {
+        of: String,
+        similarity: f64,
+    },
     /// Not decidable until the whole corpus has been seen (keep policies other than `first`).
     Deferred,
+    /// A duplicate for certain, whose keeper is named only at the end (keep policies other
+    /// than `first`): its cluster already holds a member at least as good as it by the keep
+    /// policy, and earlier, and clusters only grow, so it can never be the one kept. The
+    /// pipeline need not hold its text until the end, only its duplicate line.
+    Outranked,
+}
+
+impl Admission {
+    /// Whether the final verdict comes from [`BarrierStage::finish`].
+    pub fn pending(&self) -> bool {
+        matches!(self, Admission::Deferred | Admission::Outranked)
+    }
 }
 
 /// A stage that must see the whole corpus before it can decide on every document.
@@ -112,10 +127,18 @@ pub trait BarrierStage: Send + Sync {
     /// verdicts of `summarise` and then `admit` one by one. The default summarises in
     /// parallel, then admits in order; a stage may overlap the two (dedup: see
     /// [`Dedup::run_batch`]).
-    fn run_batch(&mut self, mut docs: Vec<&mut Document>, pool: &rayon::ThreadPool) -> Vec<Admission> {
+    fn run_batch(
+        &mut self,
+        mut docs: Vec<&mut Document>,
+        pool: &rayon::ThreadPool,
+    ) -> Vec<Admission> {
         let this = &*self;
-        let sums: Vec<Summary> = pool.install(|| docs.par_iter_mut().map(|d| this.summarise(d)).collect());
-        docs.into_iter().zip(sums).map(|(d, s)| self.admit(d, s)).collect()
+        let sums: Vec<Summary> =
+            pool.install(|| docs.par_iter_mut().map(|d| this.summarise(d)).collect());
+        docs.into_iter()
+            .zip(sums)
+            .map(|(d, s)| self.admit(d, s))
+            .collect()
     }
     /// True when `admit` decides at once (never returns `Deferred`): the pipeline then writes
     /// in one pass; otherwise the documents are spooled to disk until [`BarrierStage::finish`].
@@ -138,12 +161,16 @@ pub trait BarrierStage: Send + Sync {
     }
     /// Save the index of admitted documents (for incremental `--state` runs).
     fn save_index(&self, _w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        Err(std::io::Error::other("this barrier stage cannot save its index"))
+        Err(std::io::Error::other(
+            "this barrier stage cannot save its index",
+        ))
     }
     /// Load an index saved by [`BarrierStage::save_index`]; later documents are checked
     /// against everything in it.
     fn load_index(&mut self, _r: &mut dyn std::io::Read) -> std::io::Result<()> {
-        Err(std::io::Error::other("this barrier stage cannot load an index"))
+        Err(std::io::Error::other(
+            "this barrier stage cannot load an index",
+        ))
     }
     /// Statistics for `report.json`.
     fn report(&self) -> serde_json::Value {
@@ -194,7 +221,13 @@ pub struct IntraConfig {
 
 impl Default for IntraConfig {
     fn default() -> Self {
-        IntraConfig { enabled: true, min_words: 4, containment: 0.6, similarity: 0.9, title: true }
+        IntraConfig {
+            enabled: true,
+            min_words: 4,
+            containment: 0.6,
+            similarity: 0.9,
+            title: true,
+        }
     }
 }
 
@@ -216,7 +249,12 @@ pub struct ParagraphConfig {
 
 impl Default for ParagraphConfig {
     fn default() -> Self {
-        ParagraphConfig { enabled: false, min_docs: 10, min_words: 3, max_entries: 2_000_000 }
+        ParagraphConfig {
+            enabled: false,
+            min_docs: 10,
+            min_words: 3,
+            max_entries: 2_000_000,
+        }
     }
 }
 
@@ -281,7 +319,10 @@ impl Default for Config {
 
 fn check_unit(key: &str, v: f64) -> Result<(), ConfigError> {
     if !(v > 0.0 && v <= 1.0) {
-        return Err(ConfigError::invalid(format!("stages.dedup.{key}"), format!("must be in (0, 1], got {v}")));
+        return Err(ConfigError::invalid(
+            format!("stages.dedup.{key}"),
+            format!("must be in (0, 1], got {v}"),
+        ));
     }
     Ok(())
 }
@@ -290,7 +331,10 @@ impl Config {
     pub fn build(&self) -> Result<Dedup, ConfigError> {
         let bad = |k: &str, m: String| Err(ConfigError::invalid(format!("stages.dedup.{k}"), m));
         if self.shingle_size == 0 || self.shingle_size > 32 {
-            return bad("shingle_size", format!("must be 1..=32, got {}", self.shingle_size));
+            return bad(
+                "shingle_size",
+                format!("must be 1..=32, got {}", self.shingle_size),
+            );
         }
         if self.rows == 0 || self.rows > 64 {
             return bad("rows", format!("must be 1..=64, got {}", self.rows));
@@ -301,14 +345,26 @@ impl Config {
         if self.bands * self.rows != self.num_hashes {
             return bad(
                 "num_hashes",
-                format!("must equal bands * rows ({} * {} = {}), got {}", self.bands, self.rows, self.bands * self.rows, self.num_hashes),
+                format!(
+                    "must equal bands * rows ({} * {} = {}), got {}",
+                    self.bands,
+                    self.rows,
+                    self.bands * self.rows,
+                    self.num_hashes
+                ),
             );
         }
         if self.num_hashes > MinHasher::MAX_BINS {
-            return bad("num_hashes", format!("at most {}, got {}", MinHasher::MAX_BINS, self.num_hashes));
+            return bad(
+                "num_hashes",
+                format!("at most {}, got {}", MinHasher::MAX_BINS, self.num_hashes),
+            );
         }
         if self.sketch_size < 16 || self.sketch_size > 65_535 {
-            return bad("sketch_size", format!("must be 16..=65535, got {}", self.sketch_size));
+            return bad(
+                "sketch_size",
+                format!("must be 16..=65535, got {}", self.sketch_size),
+            );
         }
         if self.max_bucket_scan == 0 {
             return bad("max_bucket_scan", "must be at least 1".into());
@@ -316,7 +372,10 @@ impl Config {
         check_unit("jaccard_threshold", self.jaccard_threshold)?;
         check_unit("containment_threshold", self.containment_threshold)?;
         if !(0.0..=1.0).contains(&self.containment_min_jaccard) {
-            return bad("containment_min_jaccard", format!("must be in [0, 1], got {}", self.containment_min_jaccard));
+            return bad(
+                "containment_min_jaccard",
+                format!("must be in [0, 1], got {}", self.containment_min_jaccard),
+            );
         }
         check_unit("intra.containment", self.intra.containment)?;
         check_unit("intra.similarity", self.intra.similarity)?;
@@ -324,7 +383,10 @@ impl Config {
             return bad("intra.min_words", "must be at least 1".into());
         }
         if self.paragraphs.min_docs < 2 {
-            return bad("paragraphs.min_docs", format!("must be at least 2, got {}", self.paragraphs.min_docs));
+            return bad(
+                "paragraphs.min_docs",
+                format!("must be at least 2, got {}", self.paragraphs.min_docs),
+            );
         }
         Ok(Dedup {
             minhash: MinHasher::new(self.num_hashes),
@@ -381,7 +443,11 @@ pub(crate) const QUICK: usize = 48;
 pub(crate) fn link_bands(buckets: &mut Buckets, me: u32, keys: &[u64], before: &mut Vec<u32>) {
     before.clear();
     for (b, &key) in keys.iter().enumerate() {
-        before.push(if keys[..b].contains(&key) { NONE } else { buckets.push(key, me) });
+        before.push(if keys[..b].contains(&key) {
+            NONE
+        } else {
+            buckets.push(key, me)
+        });
     }
 }
 
@@ -412,7 +478,9 @@ fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults and has no visible effect; SSE is part of x86_64.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(x as *const T as *const i8)
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            x as *const T as *const i8,
+        )
     };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = x;
@@ -453,7 +521,14 @@ struct Entry {
 
 impl Entry {
     fn new(id: Box<str>, seq: u64, shingles: u32, chars: u32) -> Entry {
-        Entry { id, seq, shingles, chars, best: 0.0, published: false }
+        Entry {
+            id,
+            seq,
+            shingles,
+            chars,
+            best: 0.0,
+            published: false,
+        }
     }
 }
 
@@ -473,6 +548,9 @@ struct Index {
     buckets: Buckets,
     exact: KeyMap<u32>,
     parent: Chunked<u32>,
+    /// At a root of the union-find forest: the member its cluster keeps so far under the keep
+    /// policy ([`Dedup::rank`]; ties go to the earlier document). Elsewhere stale.
+    top: Chunked<u32>,
     /// Documents read from a saved index (earlier runs): they come first.
     loaded: u32,
     candidates_checked: u64,
@@ -506,7 +584,12 @@ impl Index {
     /// document's look-up reads of it is then in place; the decision on it is not taken yet.
     fn link(&mut self, nb: usize, me: u32, s: &DocSummary) -> Linked {
         let mut handles = Vec::with_capacity(nb);
-        link_bands(&mut self.buckets, me, &s.bands[..nb.min(s.bands.len())], &mut handles);
+        link_bands(
+            &mut self.buckets,
+            me,
+            &s.bands[..nb.min(s.bands.len())],
+            &mut handles,
+        );
         let exact_of = match self.exact.entry(s.exact) {
             std::collections::hash_map::Entry::Occupied(o) => Some(*o.get()),
             std::collections::hash_map::Entry::Vacant(v) => {
@@ -525,7 +608,11 @@ impl Index {
         p.0[..n].copy_from_slice(&sketch[..n]);
         self.prefixes.push(p);
         let tail = self.sketches.push(&sketch[n..]);
-        self.sizes.push(Sizes { shingles, len: sketch.len() as u32, tail });
+        self.sizes.push(Sizes {
+            shingles,
+            len: sketch.len() as u32,
+            tail,
+        });
     }
 
     /// The first [`QUICK`] values of document `i`'s sketch.
@@ -537,7 +624,8 @@ impl Index {
     /// The rest of document `i`'s sketch.
     fn tail(&self, i: u32) -> &[u32] {
         let z = self.sizes[i as usize];
-        self.sketches.get(z.tail, (z.len as usize).saturating_sub(QUICK))
+        self.sketches
+            .get(z.tail, (z.len as usize).saturating_sub(QUICK))
     }
 
     /// Document `i`'s whole sketch, into `out`.
@@ -596,7 +684,8 @@ fn hash_tokens(tokens: &[u64]) -> u64 {
     {
         // SAFETY: a `u64` slice is readable as `8 * len` bytes (no padding, any byte is a
         // valid `u8`), which on little-endian are the tokens' little-endian bytes.
-        let bytes = unsafe { std::slice::from_raw_parts(tokens.as_ptr() as *const u8, tokens.len() * 8) };
+        let bytes =
+            unsafe { std::slice::from_raw_parts(tokens.as_ptr() as *const u8, tokens.len() * 8) };
         xxhash_rust::xxh3::xxh3_64(bytes)
     }
     #[cfg(not(target_endian = "little"))]
@@ -651,7 +740,15 @@ impl Dedup {
         let c = &self.cfg;
         let mut h = Xxh3::new();
         h.update(SUMMARY_FORMAT);
-        for v in [c.shingle_size, c.num_hashes, c.bands, c.rows, c.sketch_size, c.min_line_words, c.paragraphs.min_words] {
+        for v in [
+            c.shingle_size,
+            c.num_hashes,
+            c.bands,
+            c.rows,
+            c.sketch_size,
+            c.min_line_words,
+            c.paragraphs.min_words,
+        ] {
             h.update(&(v as u64).to_le_bytes());
         }
         h.digest()
@@ -664,24 +761,34 @@ impl Dedup {
         let mut fates: Option<Vec<LineFate>> = None;
         let mut old_text = None;
         if self.cfg.intra.enabled {
-            let title = if self.intra.title { doc.title.as_deref().map(|t| text::tokenize(t).hashes) } else { None };
+            let title = if self.intra.title {
+                doc.title.as_deref().map(|t| text::tokenize(t).hashes)
+            } else {
+                None
+            };
             let f = text::intra_fates(&doc.text, &toks, title.as_deref(), &self.intra);
             if f.iter().any(|x| *x != LineFate::Keep) {
                 let first_unit = toks.lines.iter().position(|&(a, b)| b > a);
                 let mut n = 0u64;
                 for (i, x) in f.iter().enumerate() {
                     if *x == LineFate::Drop {
-                        let rule = if Some(i) == first_unit { "repeated-title" } else { "repeated-paragraph" };
+                        let rule = if Some(i) == first_unit {
+                            "repeated-title"
+                        } else {
+                            "repeated-paragraph"
+                        };
                         n += u64::from(rule == "repeated-paragraph");
                         if doc.log.audit {
-                            doc.log.removed("dedup", rule, i + 1, toks.text_line(&doc.text, i));
+                            doc.log
+                                .removed("dedup", rule, i + 1, toks.text_line(&doc.text, i));
                         } else {
                             doc.log.count("dedup", rule, 1);
                         }
                     }
                 }
                 self.repeated_lines.fetch_add(n, Ordering::Relaxed);
-                let new_text = text::apply_fates(&f, |i| toks.text_line(&doc.text, i), doc.text.len());
+                let new_text =
+                    text::apply_fates(&f, |i| toks.text_line(&doc.text, i), doc.text.len());
                 old_text = Some(std::mem::replace(&mut doc.text, new_text));
                 fates = Some(f);
             }
@@ -715,7 +822,13 @@ impl Dedup {
                 sc.stream.clear();
                 sc.stream.extend_from_slice(&toks.hashes);
             }
-            let Scratch { stream, sh, keys, sig, .. } = sc;
+            let Scratch {
+                stream,
+                sh,
+                keys,
+                sig,
+                ..
+            } = sc;
             sketch::shingles(stream, self.cfg.shingle_size, sh);
             let (bk, n) = sketch::bottom_k(sh, self.cfg.sketch_size, keys);
             let mut bands = Vec::new();
@@ -730,7 +843,13 @@ impl Dedup {
         summary
     }
 
-    fn finish_summary(&self, doc: &Document, toks: &text::Tokens, parts: (u64, Vec<u32>, u32, Vec<u64>), retokenize: bool) -> DocSummary {
+    fn finish_summary(
+        &self,
+        doc: &Document,
+        toks: &text::Tokens,
+        parts: (u64, Vec<u32>, u32, Vec<u64>),
+        retokenize: bool,
+    ) -> DocSummary {
         let (exact, bk, n, bands) = parts;
         let paragraphs = if self.cfg.paragraphs.enabled {
             let new_toks;
@@ -797,9 +916,20 @@ impl Dedup {
 
     /// The sequential last part, in input order: record the document with its matches and
     /// decide (the paragraph-level pass edits only documents that start a cluster).
-    fn decide(&mut self, doc: &mut Document, s: &DocSummary, exact: bool, matches: &[(u32, f64)]) -> Admission {
+    fn decide(
+        &mut self,
+        doc: &mut Document,
+        s: &DocSummary,
+        exact: bool,
+        matches: &[(u32, f64)],
+    ) -> Admission {
         let me = self.index.entries.len() as u32;
-        let entry = Entry::new(doc.id.clone().into_boxed_str(), doc.seq, s.shingles, s.chars);
+        let entry = Entry::new(
+            doc.id.clone().into_boxed_str(),
+            doc.seq,
+            s.shingles,
+            s.chars,
+        );
         let best = self.record(entry, exact, matches);
         if self.cfg.paragraphs.enabled && best.is_none() {
             self.paragraph_pass(doc, &s.paragraphs);
@@ -810,16 +940,38 @@ impl Dedup {
     /// The verified near matches of a document whose bucket walks start at `handles`:
     /// `(earlier document, similarity)` in index order, into `matches`. Returns the number of
     /// candidates looked at. Reads the index only.
-    fn find_matches(&self, s: &DocSummary, handles: &[u32], bufs: &mut Bufs, matches: &mut Vec<(u32, f64)>) -> u64 {
-        let Bufs { cands, other, close } = bufs;
+    fn find_matches(
+        &self,
+        s: &DocSummary,
+        handles: &[u32],
+        bufs: &mut Bufs,
+        matches: &mut Vec<(u32, f64)>,
+    ) -> u64 {
+        let Bufs {
+            cands,
+            other,
+            close,
+        } = bufs;
         // Candidates: every earlier document sharing a band key, in index order.
-        walk_bands(&self.index.buckets, handles, self.cfg.max_bucket_scan, cands);
+        walk_bands(
+            &self.index.buckets,
+            handles,
+            self.cfg.max_bucket_scan,
+            cands,
+        );
         self.check_candidates(s, cands, other, close, matches)
     }
 
     /// Verify `cands` (sorted) against `s`, appending the matches in that order; returns
     /// their number.
-    fn check_candidates(&self, s: &DocSummary, cands: &[u32], other: &mut Vec<u32>, close: &mut Vec<u32>, matches: &mut Vec<(u32, f64)>) -> u64 {
+    fn check_candidates(
+        &self,
+        s: &DocSummary,
+        cands: &[u32],
+        other: &mut Vec<u32>,
+        close: &mut Vec<u32>,
+        matches: &mut Vec<(u32, f64)>,
+    ) -> u64 {
         // First look at every candidate on the bottom-48 prefixes: clearly unrelated
         // pairs stop here. Then the whole sketches of the rest.
         close.clear();
@@ -832,7 +984,12 @@ impl Dedup {
                     prefetch(&p[at]);
                 }
             }
-            if self.quick_look(&s.sketch, s.shingles, self.index.prefix(c), self.index.sizes[c as usize].shingles) {
+            if self.quick_look(
+                &s.sketch,
+                s.shingles,
+                self.index.prefix(c),
+                self.index.sizes[c as usize].shingles,
+            ) {
                 close.push(c);
             }
         }
@@ -844,7 +1001,12 @@ impl Dedup {
                 }
             }
             self.index.sketch_into(c, other);
-            if let Some(sim) = self.verify(&s.sketch, s.shingles, other, self.index.sizes[c as usize].shingles) {
+            if let Some(sim) = self.verify(
+                &s.sketch,
+                s.shingles,
+                other,
+                self.index.sizes[c as usize].shingles,
+            ) {
                 matches.push((c, sim));
             }
         }
@@ -853,14 +1015,32 @@ impl Dedup {
 
     /// The first look at a candidate pair, on the first [`QUICK`] values of the candidate's
     /// sketch (`prefix`): false when the pair is clearly unrelated. Pure.
-    pub(crate) fn quick_look(&self, sketch: &[u32], shingles: u32, prefix: &[u32], prefix_shingles: u32) -> bool {
-        let quick = sketch::similarity(sketch::prefix(sketch, QUICK), shingles, prefix, prefix_shingles);
-        quick.jaccard >= self.cfg.jaccard_threshold * 0.4 || quick.containment >= self.cfg.containment_threshold * 0.5
+    pub(crate) fn quick_look(
+        &self,
+        sketch: &[u32],
+        shingles: u32,
+        prefix: &[u32],
+        prefix_shingles: u32,
+    ) -> bool {
+        let quick = sketch::similarity(
+            sketch::prefix(sketch, QUICK),
+            shingles,
+            prefix,
+            prefix_shingles,
+        );
+        quick.jaccard >= self.cfg.jaccard_threshold * 0.4
+            || quick.containment >= self.cfg.containment_threshold * 0.5
     }
 
     /// A candidate pair verified on the whole sketches: its similarity if the two documents
     /// are duplicates. Pure.
-    pub(crate) fn verify(&self, sketch: &[u32], shingles: u32, other: &[u32], other_shingles: u32) -> Option<f64> {
+    pub(crate) fn verify(
+        &self,
+        sketch: &[u32],
+        shingles: u32,
+        other: &[u32],
+        other_shingles: u32,
+    ) -> Option<f64> {
         let sim = sketch::similarity(sketch, shingles, other, other_shingles);
         let small = shingles.min(other_shingles) as usize;
         let by_j = sim.jaccard >= self.cfg.jaccard_threshold;
@@ -878,9 +1058,10 @@ impl Dedup {
         let me = self.index.entries.len() as u32;
         self.index.entries.push(entry);
         self.index.parent.push(me);
+        self.index.top.push(me);
         let mut best: Option<(u32, f64)> = None;
         for &(c, sim) in matches {
-            self.index.union(me, c);
+            self.join(me, c);
             let e = &mut self.index.entries[c as usize];
             e.best = e.best.max(sim as f32);
             if best.is_none_or(|(_, b)| sim > b) {
@@ -908,10 +1089,63 @@ impl Dedup {
                 }
                 Some((_, sim)) => {
                     let root = self.index.find(me);
-                    Admission::Duplicate { of: self.index.entries[root as usize].id.to_string(), similarity: round_sim(sim) }
+                    Admission::Duplicate {
+                        of: self.index.entries[root as usize].id.to_string(),
+                        similarity: round_sim(sim),
+                    }
                 }
             },
-            _ => Admission::Deferred,
+            _ => {
+                let root = self.index.find(me);
+                if self.index.top[root as usize] == me {
+                    Admission::Deferred
+                } else {
+                    Admission::Outranked
+                }
+            }
+        }
+    }
+
+    /// How good a keeper a document is under the keep policy (higher is better): a document
+    /// kept by an earlier run (published) always wins.
+    fn rank(&self, i: u32) -> (bool, u32, u32) {
+        let e = &self.index.entries[i as usize];
+        match self.cfg.keep {
+            KeepPolicy::Longest => (e.published, e.chars, 0),
+            _ => (e.published, e.shingles, e.chars),
+        }
+    }
+
+    /// The better keeper of `a` and `b` ([`Dedup::rank`]; the earlier on a tie).
+    fn better_of(&self, a: u32, b: u32) -> u32 {
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        if self.rank(hi) > self.rank(lo) {
+            hi
+        } else {
+            lo
+        }
+    }
+
+    /// Join the clusters of `a` and `b` ([`Index::union`]), keeping the joined cluster's
+    /// best member at its root.
+    fn join(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.index.find(a), self.index.find(b));
+        if ra != rb {
+            let top = self.better_of(self.index.top[ra as usize], self.index.top[rb as usize]);
+            self.index.union(ra, rb);
+            let r = ra.min(rb);
+            self.index.top[r as usize] = top;
+        }
+    }
+
+    /// [`Index::top`] of an index read from disk, where only the forest is saved.
+    fn rebuild_top(&mut self) {
+        let n = self.index.entries.len() as u32;
+        self.index.top = (0..n).collect();
+        for i in 0..n {
+            let r = self.index.find(i);
+            let t = self.better_of(self.index.top[r as usize], i);
+            self.index.top[r as usize] = t;
         }
     }
 
@@ -919,11 +1153,23 @@ impl Dedup {
     /// with the verified near-duplicate `matches` found by the band ranges (merged in
     /// candidate order), decided exactly as [`Dedup::admit_summary`] does: an exact copy of
     /// an earlier document matches only that one (its band candidates are not used).
-    pub fn admit_matches(&mut self, id: &str, seq: u64, shingles: u32, chars: u32, exact: u64, matches: &[(u32, f64)]) -> Admission {
+    pub fn admit_matches(
+        &mut self,
+        id: &str,
+        seq: u64,
+        shingles: u32,
+        chars: u32,
+        exact: u64,
+        matches: &[(u32, f64)],
+    ) -> Admission {
         let me = self.index.entries.len() as u32;
         let exact_of = *self.index.exact.entry(exact).or_insert(me);
         let entry = Entry::new(id.into(), seq, shingles, chars);
-        let best = if exact_of != me { self.record(entry, true, &[(exact_of, 1.0)]) } else { self.record(entry, false, matches) };
+        let best = if exact_of != me {
+            self.record(entry, true, &[(exact_of, 1.0)])
+        } else {
+            self.record(entry, false, matches)
+        };
         self.verdict(me, best)
     }
 
@@ -936,7 +1182,11 @@ impl Dedup {
     /// 2. every document's candidates are looked up and verified in parallel (each reads
     ///    only documents linked before it, all in place by then);
     /// 3. the decisions are taken in input order.
-    pub fn run_batch(&mut self, mut docs: Vec<&mut Document>, pool: &rayon::ThreadPool) -> Vec<Admission> {
+    pub fn run_batch(
+        &mut self,
+        mut docs: Vec<&mut Document>,
+        pool: &rayon::ThreadPool,
+    ) -> Vec<Admission> {
         use std::sync::atomic::AtomicUsize;
         use std::sync::Mutex;
         /// Documents per chunk: small enough for the linking to follow the summaries
@@ -951,9 +1201,15 @@ impl Dedup {
         let n = docs.len();
         let nb = self.cfg.bands;
         let base = self.index.entries.len() as u32;
-        let linker = Mutex::new(Linker { index: std::mem::take(&mut self.index), next: 0, sums: Vec::with_capacity(n), linked: Vec::with_capacity(n) });
+        let linker = Mutex::new(Linker {
+            index: std::mem::take(&mut self.index),
+            next: 0,
+            sums: Vec::with_capacity(n),
+            linked: Vec::with_capacity(n),
+        });
         let done: Mutex<BTreeMap<usize, Vec<DocSummary>>> = Mutex::new(BTreeMap::new());
-        let chunks: Vec<Mutex<&mut [&mut Document]>> = docs.chunks_mut(CHUNK).map(Mutex::new).collect();
+        let chunks: Vec<Mutex<&mut [&mut Document]>> =
+            docs.chunks_mut(CHUNK).map(Mutex::new).collect();
         let taken = AtomicUsize::new(0);
         let this = &*self;
         // Link every chunk that is next in order; a worker that finds the linker busy leaves
@@ -961,7 +1217,13 @@ impl Dedup {
         let link_ready = || loop {
             let Ok(mut l) = linker.try_lock() else { return };
             loop {
-                let Some(sums) = done.lock().unwrap_or_else(|e| e.into_inner()).remove(&l.next) else { break };
+                let Some(sums) = done
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&l.next)
+                else {
+                    break;
+                };
                 for s in sums {
                     let me = base + l.linked.len() as u32;
                     let Linker { index, linked, .. } = &mut *l;
@@ -972,29 +1234,50 @@ impl Dedup {
             }
             let next = l.next;
             drop(l);
-            if !done.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&next) {
+            if !done
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(&next)
+            {
                 return;
             }
         };
         pool.install(|| {
-            (0..pool.current_num_threads().max(1)).into_par_iter().for_each(|_| loop {
-                // Chunks are taken in input order, whichever worker is free.
-                let k = taken.fetch_add(1, Ordering::Relaxed);
-                let Some(chunk) = chunks.get(k) else { return };
-                let mut chunk = chunk.lock().unwrap_or_else(|e| e.into_inner());
-                let sums: Vec<DocSummary> = chunk.iter_mut().map(|d| this.summarise_doc(d)).collect();
-                done.lock().unwrap_or_else(|e| e.into_inner()).insert(k, sums);
-                link_ready();
-            })
+            (0..pool.current_num_threads().max(1))
+                .into_par_iter()
+                .for_each(|_| loop {
+                    // Chunks are taken in input order, whichever worker is free.
+                    let k = taken.fetch_add(1, Ordering::Relaxed);
+                    let Some(chunk) = chunks.get(k) else { return };
+                    let mut chunk = chunk.lock().unwrap_or_else(|e| e.into_inner());
+                    let sums: Vec<DocSummary> =
+                        chunk.iter_mut().map(|d| this.summarise_doc(d)).collect();
+                    done.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(k, sums);
+                    link_ready();
+                })
         });
         drop(chunks);
-        let Linker { index, sums, linked, .. } = linker.into_inner().unwrap_or_else(|e| e.into_inner());
+        let Linker {
+            index,
+            sums,
+            linked,
+            ..
+        } = linker.into_inner().unwrap_or_else(|e| e.into_inner());
         self.index = index;
         debug_assert_eq!(sums.len(), n, "every chunk linked");
         let this = &*self;
-        let found: Vec<(Vec<(u32, f64)>, u64)> = pool.install(|| sums.par_iter().zip(&linked).map(|(s, l)| this.matches_of(s, l)).collect());
+        let found: Vec<(Vec<(u32, f64)>, u64)> = pool.install(|| {
+            sums.par_iter()
+                .zip(&linked)
+                .map(|(s, l)| this.matches_of(s, l))
+                .collect()
+        });
         let mut out = Vec::with_capacity(n);
-        for (((doc, s), l), (matches, checked)) in docs.iter_mut().zip(&sums).zip(&linked).zip(found) {
+        for (((doc, s), l), (matches, checked)) in
+            docs.iter_mut().zip(&sums).zip(&linked).zip(found)
+        {
             self.index.candidates_checked += checked;
             out.push(self.decide(doc, s, l.exact_of.is_some(), &matches));
         }
@@ -1033,10 +1316,26 @@ impl Dedup {
         if nb != self.cfg.bands && nb != 0 {
             return None;
         }
-        let sketch = take(ns.checked_mul(4)?)?.chunks_exact(4).map(u32_at).collect();
-        let bands = take(nb.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
-        let paragraphs = take(np.checked_mul(8)?)?.chunks_exact(8).map(u64_at).collect();
-        Some(DocSummary { exact, shingles, sketch, bands, chars, paragraphs })
+        let sketch = take(ns.checked_mul(4)?)?
+            .chunks_exact(4)
+            .map(u32_at)
+            .collect();
+        let bands = take(nb.checked_mul(8)?)?
+            .chunks_exact(8)
+            .map(u64_at)
+            .collect();
+        let paragraphs = take(np.checked_mul(8)?)?
+            .chunks_exact(8)
+            .map(u64_at)
+            .collect();
+        Some(DocSummary {
+            exact,
+            shingles,
+            sketch,
+            bands,
+            chars,
+            paragraphs,
+        })
     }
 
     /// Documents recorded so far.
@@ -1097,7 +1396,8 @@ impl Dedup {
                 for (line, fate) in fates.iter_mut().enumerate().take(b).skip(a) {
                     *fate = LineFate::Drop;
                     if doc.log.audit {
-                        doc.log.removed("dedup", "boilerplate-paragraph", line + 1, lines[line]);
+                        doc.log
+                            .removed("dedup", "boilerplate-paragraph", line + 1, lines[line]);
                     }
                 }
                 if !doc.log.audit {
@@ -1113,41 +1413,33 @@ impl Dedup {
     /// Final verdicts for `longest` / `most-complete`.
     fn resolve(&mut self) -> Vec<(u64, Admission)> {
         let n = self.index.entries.len() as u32;
-        let mut rep: HashMap<u32, u32> = HashMap::new();
-        for i in 0..n {
-            let r = self.index.find(i);
-            let better = |a: &Entry, b: &Entry| -> bool {
-                // Is `a` a better keeper than `b`? A document kept by an earlier run
-                // (already published) always is; ties go to the earlier document.
-                if a.published != b.published {
-                    return a.published;
-                }
-                match self.cfg.keep {
-                    KeepPolicy::Longest => a.chars > b.chars,
-                    _ => (a.shingles, a.chars) > (b.shingles, b.chars),
-                }
-            };
-            match rep.get(&r) {
-                Some(&cur) if !better(&self.index.entries[i as usize], &self.index.entries[cur as usize]) => {}
-                _ => {
-                    rep.insert(r, i);
-                }
-            }
-        }
+        // The keeper of each cluster is the best member at its root (see `Dedup::join`).
+        let rep = |ix: &mut Index, i: u32| {
+            let r = ix.find(i);
+            ix.top[r as usize]
+        };
         for i in self.index.loaded..n {
-            let r = self.index.find(i);
-            self.index.entries[i as usize].published = rep[&r] == i;
+            self.index.entries[i as usize].published = rep(&mut self.index, i) == i;
         }
         let mut out = Vec::with_capacity(n as usize);
         for i in 0..n {
-            let r = self.index.find(i);
-            let k = rep[&r];
+            let k = rep(&mut self.index, i);
             let e = &self.index.entries[i as usize];
             if k == i {
                 out.push((e.seq, Admission::Keep));
             } else {
-                let sim = if e.best > 0.0 { e.best as f64 } else { self.index.entries[k as usize].best as f64 };
-                out.push((e.seq, Admission::Duplicate { of: self.index.entries[k as usize].id.to_string(), similarity: round_sim(sim) }));
+                let sim = if e.best > 0.0 {
+                    e.best as f64
+                } else {
+                    self.index.entries[k as usize].best as f64
+                };
+                out.push((
+                    e.seq,
+                    Admission::Duplicate {
+                        of: self.index.entries[k as usize].id.to_string(),
+                        similarity: round_sim(sim),
+                    },
+                ));
             }
         }
         out
@@ -1189,16 +1481,27 @@ impl BarrierStage for Dedup {
 
     fn encode_summary(&self, summary: &Summary) -> Option<Vec<u8>> {
         let s = summary.downcast_ref::<DocSummary>()?;
-        let mut v = Vec::with_capacity(24 + 4 * s.sketch.len() + 8 * (s.bands.len() + s.paragraphs.len()));
+        let mut v =
+            Vec::with_capacity(24 + 4 * s.sketch.len() + 8 * (s.bands.len() + s.paragraphs.len()));
         v.extend_from_slice(&s.exact.to_le_bytes());
         v.extend_from_slice(&s.shingles.to_le_bytes());
         v.extend_from_slice(&s.chars.to_le_bytes());
-        for (n, _) in [(s.sketch.len(), 0), (s.bands.len(), 0), (s.paragraphs.len(), 0)] {
+        for (n, _) in [
+            (s.sketch.len(), 0),
+            (s.bands.len(), 0),
+            (s.paragraphs.len(), 0),
+        ] {
             v.extend_from_slice(&(n as u32).to_le_bytes());
         }
-        s.sketch.iter().for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
-        s.bands.iter().for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
-        s.paragraphs.iter().for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
+        s.sketch
+            .iter()
+            .for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
+        s.bands
+            .iter()
+            .for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
+        s.paragraphs
+            .iter()
+            .for_each(|x| v.extend_from_slice(&x.to_le_bytes()));
         Some(v)
     }
 
@@ -1207,15 +1510,25 @@ impl BarrierStage for Dedup {
     }
 
     fn save_index(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        persist::save(&self.index, &self.paragraphs, self.cfg.bands, self.fingerprint(), w)
+        persist::save(
+            &self.index,
+            &self.paragraphs,
+            self.cfg.bands,
+            self.fingerprint(),
+            w,
+        )
     }
 
     fn load_index(&mut self, r: &mut dyn std::io::Read) -> std::io::Result<()> {
         if !self.index.entries.is_empty() {
-            return Err(std::io::Error::other("dedup index: load into a fresh stage only"));
+            return Err(std::io::Error::other(
+                "dedup index: load into a fresh stage only",
+            ));
         }
         let fp = self.fingerprint();
-        persist::load(&mut self.index, &mut self.paragraphs, self.cfg.bands, fp, r)
+        persist::load(&mut self.index, &mut self.paragraphs, self.cfg.bands, fp, r)?;
+        self.rebuild_top();
+        Ok(())
     }
 
     fn as_dedup(&mut self) -> Option<&mut Dedup> {

@@ -21,7 +21,10 @@ const VERSION: u32 = 4;
 const MAX_ID: usize = 1 << 16;
 
 fn bad(msg: impl Into<String>) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("dedup index: {}", msg.into()))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("dedup index: {}", msg.into()),
+    )
 }
 
 struct W<'a>(&'a mut dyn Write);
@@ -40,7 +43,13 @@ struct R<'a>(&'a mut dyn Read);
 impl R<'_> {
     fn arr<const N: usize>(&mut self) -> io::Result<[u8; N]> {
         let mut b = [0u8; N];
-        self.0.read_exact(&mut b).map_err(|e| if e.kind() == io::ErrorKind::UnexpectedEof { bad("file cut short") } else { e })?;
+        self.0.read_exact(&mut b).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                bad("file cut short")
+            } else {
+                e
+            }
+        })?;
         Ok(b)
     }
     fn u32(&mut self) -> io::Result<u32> {
@@ -56,7 +65,13 @@ fn len32(n: usize, what: &str) -> io::Result<u32> {
 }
 
 /// Write `index` (built with `bands` bands and settings `fingerprint`).
-pub(super) fn save(index: &Index, paragraphs: &KeyMap<u32>, bands: usize, fingerprint: u64, w: &mut dyn Write) -> io::Result<()> {
+pub(super) fn save(
+    index: &Index,
+    paragraphs: &KeyMap<u32>,
+    bands: usize,
+    fingerprint: u64,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let mut w = W(w);
     w.0.write_all(MAGIC)?;
     w.u32(VERSION)?;
@@ -85,7 +100,8 @@ pub(super) fn save(index: &Index, paragraphs: &KeyMap<u32>, bands: usize, finger
     let mut buf = Vec::with_capacity(1 << 16);
     for i in 0..index.entries.len() as u32 {
         for part in [index.prefix(i), index.tail(i)] {
-            part.iter().for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+            part.iter()
+                .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
         }
         if buf.len() >= 1 << 15 {
             w.0.write_all(&buf)?;
@@ -95,7 +111,9 @@ pub(super) fn save(index: &Index, paragraphs: &KeyMap<u32>, bands: usize, finger
     w.0.write_all(&buf)?;
     for part in blocks.chunks(1 << 10) {
         buf.clear();
-        part.iter().flat_map(|b| b.iter()).for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+        part.iter()
+            .flat_map(|b| b.iter())
+            .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
         w.0.write_all(&buf)?;
     }
     // Hash maps in key order, so that the same index always gives the same bytes.
@@ -112,7 +130,13 @@ pub(super) fn save(index: &Index, paragraphs: &KeyMap<u32>, bands: usize, finger
 }
 
 /// Read an index saved by [`save`] into the (empty) `index` and `paragraphs`.
-pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize, fingerprint: u64, r: &mut dyn Read) -> io::Result<()> {
+pub(super) fn load(
+    index: &mut Index,
+    paragraphs: &mut KeyMap<u32>,
+    bands: usize,
+    fingerprint: u64,
+    r: &mut dyn Read,
+) -> io::Result<()> {
     let mut r = R(r);
     if &r.arr::<8>()? != MAGIC {
         return Err(bad("not a presswash dedup index"));
@@ -163,7 +187,14 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
         }
         at += sketch_len as u64;
         lens.push(sketch_len);
-        entries.push(Entry { id: id.into_boxed_str(), seq, shingles, chars, best, published });
+        entries.push(Entry {
+            id: id.into_boxed_str(),
+            seq,
+            shingles,
+            chars,
+            best,
+            published,
+        });
         parent.push(p);
     }
     if at != n_sketch as u64 {
@@ -186,17 +217,18 @@ pub(super) fn load(index: &mut Index, paragraphs: &mut KeyMap<u32>, bands: usize
         }
         blocks.push(b);
     }
-    let mut read_pairs = |count: usize, check: bool, put: &mut dyn FnMut(u64, u32)| -> io::Result<()> {
-        for _ in 0..count {
-            let k = r.u64()?;
-            let v = r.u32()?;
-            if check && v as usize >= n {
-                return Err(bad("document number out of range"));
+    let mut read_pairs =
+        |count: usize, check: bool, put: &mut dyn FnMut(u64, u32)| -> io::Result<()> {
+            for _ in 0..count {
+                let k = r.u64()?;
+                let v = r.u32()?;
+                if check && v as usize >= n {
+                    return Err(bad("document number out of range"));
+                }
+                put(k, v);
             }
-            put(k, v);
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     let mut handles = Vec::with_capacity(cap(n_heads));
     read_pairs(n_heads, false, &mut |k, v| handles.push((k, v)))?;
     let buckets = Buckets::from_parts(blocks, &handles, n as u32).map_err(bad)?;

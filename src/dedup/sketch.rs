@@ -30,7 +30,9 @@ pub fn shingles(tokens: &[u64], k: usize, out: &mut Vec<u64>) {
 /// Hash of one shingle (its tokens' hashes, in order).
 #[inline(always)]
 fn shingle_hash(w: &[u64]) -> u64 {
-    let h = w.iter().fold(0x9E37_79B9_7F4A_7C15u64, |h, &t| (h.rotate_left(23) ^ t).wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let h = w.iter().fold(0x9E37_79B9_7F4A_7C15u64, |h, &t| {
+        (h.rotate_left(23) ^ t).wrapping_mul(0x2545_F491_4F6C_DD1D)
+    });
     h ^ (h >> 29)
 }
 
@@ -66,7 +68,12 @@ impl MinHasher {
         let mut st = 0x5EED_DED0_u64;
         let seed = splitmix(&mut st) as u32;
         let mul = (splitmix(&mut st) as u32) | 1;
-        MinHasher { bins: n.clamp(1, Self::MAX_BINS), seed, mul, probe_seed: splitmix(&mut st) }
+        MinHasher {
+            bins: n.clamp(1, Self::MAX_BINS),
+            seed,
+            mul,
+            probe_seed: splitmix(&mut st),
+        }
     }
 
     /// MinHash signature of a set given by its (possibly repeated) element hashes; empty for
@@ -145,7 +152,10 @@ pub fn bottom_k(hashes: &[u64], k: usize, scratch: &mut Vec<u32>) -> (Vec<u32>, 
         scratch.extend(hashes.iter().map(|&h| (h >> 32) as u32));
         scratch.sort_unstable();
         scratch.dedup();
-        return (scratch[..scratch.len().min(k)].to_vec(), scratch.len() as u32);
+        return (
+            scratch[..scratch.len().min(k)].to_vec(),
+            scratch.len() as u32,
+        );
     }
     scratch.resize(2 * n, 0);
     let (a, b) = scratch.split_at_mut(n);
@@ -221,7 +231,10 @@ pub struct Similarity {
 /// the set's elements: so they are exact for small documents.
 pub fn similarity(a: &[u32], na: u32, b: &[u32], nb: u32) -> Similarity {
     if a.is_empty() || b.is_empty() {
-        return Similarity { jaccard: 0.0, containment: 0.0 };
+        return Similarity {
+            jaccard: 0.0,
+            containment: 0.0,
+        };
     }
     // A sketch holding fewer elements than its set covers only the range up to its last value.
     let limit = match ((na as usize) > a.len(), (nb as usize) > b.len()) {
@@ -231,16 +244,35 @@ pub fn similarity(a: &[u32], na: u32, b: &[u32], nb: u32) -> Similarity {
         (false, false) => u32::MAX,
     };
     // The values in range are a prefix of each (sorted) sketch.
-    let la = if a[a.len() - 1] <= limit { a.len() } else { a.partition_point(|&v| v <= limit) };
-    let lb = if b[b.len() - 1] <= limit { b.len() } else { b.partition_point(|&v| v <= limit) };
+    let la = if a[a.len() - 1] <= limit {
+        a.len()
+    } else {
+        a.partition_point(|&v| v <= limit)
+    };
+    let lb = if b[b.len() - 1] <= limit {
+        b.len()
+    } else {
+        b.partition_point(|&v| v <= limit)
+    };
     let both = intersection_len(&a[..la], &b[..lb]) as u32;
     let (ca, cb) = (la as u32 - both, lb as u32 - both);
     let union = ca + cb + both;
-    let jaccard = if union == 0 { 0.0 } else { both as f64 / union as f64 };
+    let jaccard = if union == 0 {
+        0.0
+    } else {
+        both as f64 / union as f64
+    };
     // Containment of the smaller set (by true size) in the larger.
     let small = if na <= nb { ca + both } else { cb + both };
-    let containment = if small == 0 { 0.0 } else { both as f64 / small as f64 };
-    Similarity { jaccard, containment }
+    let containment = if small == 0 {
+        0.0
+    } else {
+        both as f64 / small as f64
+    };
+    Similarity {
+        jaccard,
+        containment,
+    }
 }
 
 /// Number of values two sorted sets of distinct values (sorted slices) have in common.
@@ -286,7 +318,10 @@ unsafe fn intersection_len_avx2(a: &[u32], b: &[u32]) -> usize {
         // SAFETY: i + 8 <= a.len() and j + 8 <= b.len().
         let va = _mm256_loadu_si256(a.as_ptr().add(i) as *const __m256i);
         let vb = _mm256_loadu_si256(b.as_ptr().add(j) as *const __m256i);
-        let m01 = _mm256_or_si256(_mm256_cmpeq_epi32(va, vb), _mm256_cmpeq_epi32(va, _mm256_permutevar8x32_epi32(vb, r1)));
+        let m01 = _mm256_or_si256(
+            _mm256_cmpeq_epi32(va, vb),
+            _mm256_cmpeq_epi32(va, _mm256_permutevar8x32_epi32(vb, r1)),
+        );
         let m23 = _mm256_or_si256(
             _mm256_cmpeq_epi32(va, _mm256_permutevar8x32_epi32(vb, r2)),
             _mm256_cmpeq_epi32(va, _mm256_permutevar8x32_epi32(vb, r3)),
@@ -313,13 +348,18 @@ mod tests {
     use super::*;
 
     fn set(range: std::ops::Range<u64>) -> Vec<u64> {
-        range.map(|x| x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (x << 40)).collect()
+        range
+            .map(|x| x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (x << 40))
+            .collect()
     }
 
     /// The plain merge the estimates are defined by.
     fn similarity_reference(a: &[u32], na: u32, b: &[u32], nb: u32) -> Similarity {
         if a.is_empty() || b.is_empty() {
-            return Similarity { jaccard: 0.0, containment: 0.0 };
+            return Similarity {
+                jaccard: 0.0,
+                containment: 0.0,
+            };
         }
         let limit = match ((na as usize) > a.len(), (nb as usize) > b.len()) {
             (true, true) => a[a.len() - 1].min(b[b.len() - 1]),
@@ -337,10 +377,21 @@ mod tests {
         }
         cb += b.iter().filter(|&&y| y <= limit && !a.contains(&y)).count() as u32;
         let union = ca + cb + both;
-        let jaccard = if union == 0 { 0.0 } else { both as f64 / union as f64 };
+        let jaccard = if union == 0 {
+            0.0
+        } else {
+            both as f64 / union as f64
+        };
         let small = if na <= nb { ca + both } else { cb + both };
-        let containment = if small == 0 { 0.0 } else { both as f64 / small as f64 };
-        Similarity { jaccard, containment }
+        let containment = if small == 0 {
+            0.0
+        } else {
+            both as f64 / small as f64
+        };
+        Similarity {
+            jaccard,
+            containment,
+        }
     }
 
     #[test]
@@ -356,8 +407,16 @@ mod tests {
             let k = [16, 48, 64, 256][round % 4];
             let (a, na) = bottom_k(&set(a0.min(a1)..a0.max(a1)), k, &mut s);
             let (b, nb) = bottom_k(&set(b0.min(b1)..b0.max(b1)), k, &mut s);
-            for (x, y) in [(&a[..], &b[..]), (prefix(&a, 48), prefix(&b, 48)), (prefix(&a, 9), &b[..])] {
-                assert_eq!(similarity(x, na, y, nb), similarity_reference(x, na, y, nb), "round {round}");
+            for (x, y) in [
+                (&a[..], &b[..]),
+                (prefix(&a, 48), prefix(&b, 48)),
+                (prefix(&a, 9), &b[..]),
+            ] {
+                assert_eq!(
+                    similarity(x, na, y, nb),
+                    similarity_reference(x, na, y, nb),
+                    "round {round}"
+                );
             }
         }
     }

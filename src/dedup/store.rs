@@ -24,7 +24,10 @@ pub(crate) struct Chunked<T> {
 
 impl<T> Default for Chunked<T> {
     fn default() -> Self {
-        Chunked { chunks: Vec::new(), len: 0 }
+        Chunked {
+            chunks: Vec::new(),
+            len: 0,
+        }
     }
 }
 
@@ -56,7 +59,9 @@ impl<T> Chunked<T> {
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<&T> {
-        self.chunks.get(i >> CHUNK_BITS).and_then(|c| c.get(i & (CHUNK - 1)))
+        self.chunks
+            .get(i >> CHUNK_BITS)
+            .and_then(|c| c.get(i & (CHUNK - 1)))
     }
 }
 
@@ -99,7 +104,10 @@ impl Slices {
     /// Store `run`; a run longer than a block (never at the allowed sketch sizes) gets a
     /// block of its own size.
     pub(crate) fn push(&mut self, run: &[u32]) -> u64 {
-        let fits = self.blocks.last().is_some_and(|b| b.len() + run.len() <= BLOCK);
+        let fits = self
+            .blocks
+            .last()
+            .is_some_and(|b| b.len() + run.len() <= BLOCK);
         if !fits {
             self.blocks.push(Vec::with_capacity(BLOCK.max(run.len())));
         }
@@ -132,7 +140,9 @@ pub(crate) struct BandMap {
 
 impl Default for BandMap {
     fn default() -> Self {
-        BandMap { parts: (0..PARTS).map(|_| KeyMap::default()).collect() }
+        BandMap {
+            parts: (0..PARTS).map(|_| KeyMap::default()).collect(),
+        }
     }
 }
 
@@ -162,7 +172,9 @@ impl BandMap {
 
     /// Every entry, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
-        self.parts.iter().flat_map(|p| p.iter().map(|(&k, &v)| (k, v)))
+        self.parts
+            .iter()
+            .flat_map(|p| p.iter().map(|(&k, &v)| (k, v)))
     }
 }
 
@@ -202,7 +214,11 @@ impl Buckets {
         let blocks = &mut self.blocks;
         let slot = match self.map.parts[BandMap::part(key)].entry(key) {
             Entry::Vacant(v) => {
-                match if doc < BLOCK_BIT { Some(doc) } else { Self::new_block(blocks, NONE, &[doc]) } {
+                match if doc < BLOCK_BIT {
+                    Some(doc)
+                } else {
+                    Self::new_block(blocks, NONE, &[doc])
+                } {
                     Some(h) => {
                         v.insert(h);
                     }
@@ -287,7 +303,11 @@ impl Buckets {
     /// unused slots empty; it links to an earlier, full block whose documents are all older;
     /// a handle names a document below `docs` or the filled part of a block. Each block and
     /// handle is checked once (a damaged file costs no more than a good one).
-    pub(crate) fn from_parts(blocks: Chunked<[u32; 8]>, handles: &[(u64, u32)], docs: u32) -> Result<Buckets, &'static str> {
+    pub(crate) fn from_parts(
+        blocks: Chunked<[u32; 8]>,
+        handles: &[(u64, u32)],
+        docs: u32,
+    ) -> Result<Buckets, &'static str> {
         if blocks.len() > MAX_BLOCKS {
             return Err("too many bucket blocks");
         }
@@ -295,24 +315,35 @@ impl Buckets {
         for i in 0..blocks.len() {
             let b = &blocks[i];
             let k = filled(b) as usize;
-            let docs_ok = k > 0 && b[1..=k].iter().all(|&d| d < docs) && b[1..=k].windows(2).all(|w| w[0] < w[1]);
+            let docs_ok = k > 0
+                && b[1..=k].iter().all(|&d| d < docs)
+                && b[1..=k].windows(2).all(|w| w[0] < w[1]);
             if !docs_ok || b[k + 1..].iter().any(|&d| d != NONE) {
                 return Err("bad bucket block");
             }
             if b[0] != NONE {
-                let prev = blocks.get(b[0] as usize).filter(|_| (b[0] as usize) < i).ok_or("bucket block link out of order")?;
+                let prev = blocks
+                    .get(b[0] as usize)
+                    .filter(|_| (b[0] as usize) < i)
+                    .ok_or("bucket block link out of order")?;
                 if filled(prev) != SLOTS || prev[SLOTS as usize] >= b[1] {
                     return Err("bucket not newest first");
                 }
             }
         }
-        let mut out = Buckets { map: BandMap::default(), blocks, dropped: 0 };
+        let mut out = Buckets {
+            map: BandMap::default(),
+            blocks,
+            dropped: 0,
+        };
         for &(key, h) in handles {
             let ok = if h < BLOCK_BIT {
                 h < docs
             } else {
                 let (at, fill) = unpack(h);
-                (at as usize) < out.blocks.len() && h != NONE && fill <= filled(&out.blocks[at as usize])
+                (at as usize) < out.blocks.len()
+                    && h != NONE
+                    && fill <= filled(&out.blocks[at as usize])
             };
             if !ok {
                 return Err("bucket handle out of range");
@@ -349,7 +380,11 @@ mod tests {
         assert_eq!(c[3 * CHUNK + 4], 3 * CHUNK as u32 + 4);
         c[CHUNK] = 7;
         assert_eq!(c[CHUNK], 7);
-        assert!(c.iter().copied().enumerate().all(|(i, v)| v == if i == CHUNK { 7 } else { i as u32 }));
+        assert!(c
+            .iter()
+            .copied()
+            .enumerate()
+            .all(|(i, v)| v == if i == CHUNK { 7 } else { i as u32 }));
     }
 
     #[test]
@@ -389,7 +424,11 @@ mod tests {
         };
         // The handle from before document d joined walks d-1 .. 0.
         for (d, &h) in handles.iter().enumerate() {
-            assert_eq!(walk(&b, h), (0..d as u32).rev().collect::<Vec<_>>(), "before {d}");
+            assert_eq!(
+                walk(&b, h),
+                (0..d as u32).rev().collect::<Vec<_>>(),
+                "before {d}"
+            );
         }
         assert_eq!(walk(&b, b.get(7)), (0..40).rev().collect::<Vec<_>>());
         assert_eq!(walk(&b, b.get(1003)), vec![3]);

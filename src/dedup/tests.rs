@@ -23,13 +23,29 @@ fn fixture() -> Vec<Fix> {
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("fixture line is JSON");
             let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-            Fix { id: s("id"), text: s("text"), cluster: s("cluster"), kind: s("kind") }
+            Fix {
+                id: s("id"),
+                text: s("text"),
+                cluster: s("cluster"),
+                kind: s("kind"),
+            }
         })
         .collect()
 }
 
 fn docs(f: &[Fix]) -> Vec<Document> {
-    f.iter().enumerate().map(|(i, x)| Document::new(i as u64, x.id.clone(), "fixture".into(), Format::Jsonl, x.text.clone())).collect()
+    f.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            Document::new(
+                i as u64,
+                x.id.clone(),
+                "fixture".into(),
+                Format::Jsonl,
+                x.text.clone(),
+            )
+        })
+        .collect()
 }
 
 /// Run the stage over `docs` in order; returns id -> kept document id (itself if kept).
@@ -43,24 +59,44 @@ fn run(cfg: &Config, docs: &mut [Document]) -> (HashMap<String, String>, Dedup) 
     }
     let fin: HashMap<u64, Admission> = d.finish().into_iter().collect();
     for (doc, v) in docs.iter().zip(verdicts) {
-        let v = if v == Admission::Deferred { fin.get(&doc.seq).cloned().expect("final verdict") } else { v };
+        let outranked = v == Admission::Outranked;
+        let v = if v.pending() {
+            fin.get(&doc.seq).cloned().expect("final verdict")
+        } else {
+            v
+        };
+        assert!(
+            !outranked || matches!(v, Admission::Duplicate { .. }),
+            "{} was outranked, then kept",
+            doc.id
+        );
         match v {
             Admission::Keep => out.insert(doc.id.clone(), doc.id.clone()),
             Admission::Duplicate { of, similarity } => {
                 assert!((0.0..=1.0).contains(&similarity));
                 out.insert(doc.id.clone(), of)
             }
-            Admission::Deferred => panic!("deferred after finish"),
+            Admission::Deferred | Admission::Outranked => panic!("pending after finish"),
         };
     }
     (out, d)
 }
 
 fn check_clusters(f: &[Fix], kept: &HashMap<String, String>) {
-    let cluster: HashMap<&str, &str> = f.iter().map(|x| (x.id.as_str(), x.cluster.as_str())).collect();
+    let cluster: HashMap<&str, &str> = f
+        .iter()
+        .map(|x| (x.id.as_str(), x.cluster.as_str()))
+        .collect();
     for x in f {
         let of = &kept[&x.id];
-        assert_eq!(cluster[of.as_str()], x.cluster, "{} ({}) was judged a duplicate of {}", x.id, x.kind, of);
+        assert_eq!(
+            cluster[of.as_str()],
+            x.cluster,
+            "{} ({}) was judged a duplicate of {}",
+            x.id,
+            x.kind,
+            of
+        );
         assert_eq!(kept[of], *of, "{} points at {} which is not kept", x.id, of);
     }
     // Exactly one kept document per true cluster.
@@ -71,7 +107,13 @@ fn check_clusters(f: &[Fix], kept: &HashMap<String, String>) {
         }
     }
     for x in f {
-        assert_eq!(per.get(x.cluster.as_str()), Some(&1), "cluster {} ({}) not kept exactly once", x.cluster, x.kind);
+        assert_eq!(
+            per.get(x.cluster.as_str()),
+            Some(&1),
+            "cluster {} ({}) not kept exactly once",
+            x.cluster,
+            x.kind
+        );
     }
 }
 
@@ -97,12 +139,22 @@ fn same_clusters_in_reverse_order() {
 
 #[test]
 fn truncated_copy_is_found_by_containment_alone() {
-    let f: Vec<Fix> = fixture().into_iter().filter(|x| x.id == "a-origin" || x.id == "a-truncated").collect();
-    let cfg = Config { jaccard_threshold: 0.95, ..Config::default() };
+    let f: Vec<Fix> = fixture()
+        .into_iter()
+        .filter(|x| x.id == "a-origin" || x.id == "a-truncated")
+        .collect();
+    let cfg = Config {
+        jaccard_threshold: 0.95,
+        ..Config::default()
+    };
     let (kept, _) = run(&cfg, &mut docs(&f));
     assert_eq!(kept["a-truncated"], "a-origin");
     // Without the containment test the truncated copy would be kept.
-    let cfg = Config { jaccard_threshold: 0.95, containment_threshold: 1.0, ..Config::default() };
+    let cfg = Config {
+        jaccard_threshold: 0.95,
+        containment_threshold: 1.0,
+        ..Config::default()
+    };
     let (kept, _) = run(&cfg, &mut docs(&f));
     assert_eq!(kept["a-truncated"], "a-truncated");
 }
@@ -111,7 +163,10 @@ fn truncated_copy_is_found_by_containment_alone() {
 fn keep_policies_choose_the_fullest_copy() {
     let f = fixture();
     for keep in [KeepPolicy::Longest, KeepPolicy::MostComplete] {
-        let cfg = Config { keep, ..Config::default() };
+        let cfg = Config {
+            keep,
+            ..Config::default()
+        };
         let mut ds = docs(&f);
         // Put the truncated copy first: `first` would keep it.
         let t = ds.iter().position(|d| d.id == "a-truncated").unwrap_or(0);
@@ -119,11 +174,27 @@ fn keep_policies_choose_the_fullest_copy() {
         for (i, d) in ds.iter_mut().enumerate() {
             d.seq = i as u64;
         }
-        let fx: Vec<Fix> = ds.iter().map(|d| f.iter().find(|x| x.id == d.id).map(|x| Fix { id: x.id.clone(), text: String::new(), cluster: x.cluster.clone(), kind: x.kind.clone() }).expect("id")).collect();
+        let fx: Vec<Fix> = ds
+            .iter()
+            .map(|d| {
+                f.iter()
+                    .find(|x| x.id == d.id)
+                    .map(|x| Fix {
+                        id: x.id.clone(),
+                        text: String::new(),
+                        cluster: x.cluster.clone(),
+                        kind: x.kind.clone(),
+                    })
+                    .expect("id")
+            })
+            .collect();
         let (kept, stage) = run(&cfg, &mut ds);
         assert!(!stage.streaming());
         check_clusters(&fx, &kept);
-        assert_ne!(kept["a-origin"], "a-truncated", "{keep:?} kept the truncated copy");
+        assert_ne!(
+            kept["a-origin"], "a-truncated",
+            "{keep:?} kept the truncated copy"
+        );
     }
     let (kept, _) = run(&streaming(), &mut docs(&f));
     assert_eq!(kept["a-truncated"], "a-origin");
@@ -131,7 +202,10 @@ fn keep_policies_choose_the_fullest_copy() {
 
 /// The default configuration with the streaming `first` policy (verdicts at once).
 fn streaming() -> Config {
-    Config { keep: KeepPolicy::First, ..Config::default() }
+    Config {
+        keep: KeepPolicy::First,
+        ..Config::default()
+    }
 }
 
 #[test]
@@ -155,10 +229,21 @@ fn intra_document_repeats_counted_in_the_log() {
         d.text,
         "Council Backs New Flood Wall\n\nKELMSBY (Agency - 4 May) The council backed the new flood wall on Thursday after a long debate.\n\nWork starts in spring."
     );
-    let c = d.log.counts.iter().find(|c| c.rule == "repeated-paragraph").map(|c| c.n);
+    let c = d
+        .log
+        .counts
+        .iter()
+        .find(|c| c.rule == "repeated-paragraph")
+        .map(|c| c.n);
     assert_eq!(c, Some(2));
     // With a title, the first paragraph repeating it goes too.
-    let mut d = Document::new(0, "y".into(), "t".into(), Format::Text, "Council backs new flood wall\n\nThe council backed it.".into());
+    let mut d = Document::new(
+        0,
+        "y".into(),
+        "t".into(),
+        Format::Text,
+        "Council backs new flood wall\n\nThe council backed it.".into(),
+    );
     d.title = Some("Council Backs New Flood Wall".into());
     let _ = stage.summarise(&mut d);
     assert_eq!(d.text, "The council backed it.");
@@ -166,7 +251,14 @@ fn intra_document_repeats_counted_in_the_log() {
 
 #[test]
 fn paragraph_level_pass_drops_only_widespread_paragraphs() {
-    let cfg = Config { paragraphs: ParagraphConfig { enabled: true, min_docs: 3, ..ParagraphConfig::default() }, ..streaming() };
+    let cfg = Config {
+        paragraphs: ParagraphConfig {
+            enabled: true,
+            min_docs: 3,
+            ..ParagraphConfig::default()
+        },
+        ..streaming()
+    };
     let mut stage = cfg.build().expect("config");
     let stories = [
         "Lifeboat crew rescues two kayakers swept out beyond the harbour mouth by a strong tide on Saturday.",
@@ -183,7 +275,13 @@ fn paragraph_level_pass_drops_only_widespread_paragraphs() {
     texts.push(format!("{shared_lead}\n\nHer opponents welcomed the decision and called for an early election soon."));
     let mut out = Vec::new();
     for (i, t) in texts.iter().enumerate() {
-        let mut d = Document::new(i as u64, format!("d{i}"), "t".into(), Format::Text, t.clone());
+        let mut d = Document::new(
+            i as u64,
+            format!("d{i}"),
+            "t".into(),
+            Format::Text,
+            t.clone(),
+        );
         let s = stage.summarise(&mut d);
         assert_eq!(stage.admit(&mut d, s), Admission::Keep, "{i}");
         out.push(d.text);
@@ -210,7 +308,10 @@ fn same_verdicts_from_encoded_summaries() {
         let s = stage.summarise(&mut d);
         let bytes = stage.encode_summary(&s).expect("encodable");
         let back = stage.decode_summary(&bytes).expect("decodable");
-        assert_eq!(back.downcast_ref::<DocSummary>(), s.downcast_ref::<DocSummary>());
+        assert_eq!(
+            back.downcast_ref::<DocSummary>(),
+            s.downcast_ref::<DocSummary>()
+        );
         assert!(stage.decode_summary(&bytes[..bytes.len() / 2]).is_none());
     }
 }
@@ -221,12 +322,44 @@ fn config_is_validated_with_the_key_named() {
         let e = c.build().err().expect("invalid config").to_string();
         assert!(e.contains(key), "{e}");
     };
-    bad(Config { bands: 10, ..Config::default() }, "stages.dedup.num_hashes");
-    bad(Config { rows: 0, ..Config::default() }, "stages.dedup.rows");
-    bad(Config { jaccard_threshold: 1.5, ..Config::default() }, "stages.dedup.jaccard_threshold");
-    bad(Config { shingle_size: 0, ..Config::default() }, "stages.dedup.shingle_size");
-    bad(Config { sketch_size: 4, ..Config::default() }, "stages.dedup.sketch_size");
-    let c: Config = toml::from_str("keep = \"most-complete\"\nbands = 16\nrows = 4\nnum_hashes = 64").expect("toml");
+    bad(
+        Config {
+            bands: 10,
+            ..Config::default()
+        },
+        "stages.dedup.num_hashes",
+    );
+    bad(
+        Config {
+            rows: 0,
+            ..Config::default()
+        },
+        "stages.dedup.rows",
+    );
+    bad(
+        Config {
+            jaccard_threshold: 1.5,
+            ..Config::default()
+        },
+        "stages.dedup.jaccard_threshold",
+    );
+    bad(
+        Config {
+            shingle_size: 0,
+            ..Config::default()
+        },
+        "stages.dedup.shingle_size",
+    );
+    bad(
+        Config {
+            sketch_size: 4,
+            ..Config::default()
+        },
+        "stages.dedup.sketch_size",
+    );
+    let c: Config =
+        toml::from_str("keep = \"most-complete\"\nbands = 16\nrows = 4\nnum_hashes = 64")
+            .expect("toml");
     assert_eq!(c.keep, KeepPolicy::MostComplete);
     assert!(c.build().is_ok());
     assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
@@ -236,8 +369,26 @@ fn config_is_validated_with_the_key_named() {
 fn no_panic_on_odd_documents() {
     let stage_cfg = Config::default();
     let mut stage = stage_cfg.build().expect("config");
-    for (i, t) in ["", "\n\n\n", "x", "é", "1,2.3,,4..", "’’’", "a\u{0}b", &"word ".repeat(5000)].iter().enumerate() {
-        let mut d = Document::new(i as u64, format!("o{i}"), "t".into(), Format::Text, t.to_string());
+    for (i, t) in [
+        "",
+        "\n\n\n",
+        "x",
+        "é",
+        "1,2.3,,4..",
+        "’’’",
+        "a\u{0}b",
+        &"word ".repeat(5000),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut d = Document::new(
+            i as u64,
+            format!("o{i}"),
+            "t".into(),
+            Format::Text,
+            t.to_string(),
+        );
         let s = stage.summarise(&mut d);
         let _ = stage.admit(&mut d, s);
     }
@@ -246,7 +397,11 @@ fn no_panic_on_odd_documents() {
 
 /// Verdicts of a run split in two at `cut`, the second half admitted by a stage that loaded
 /// the index saved by the first.
-fn run_in_two(cfg: &Config, docs: &mut [Document], cut: usize) -> (HashMap<String, String>, Vec<u8>) {
+fn run_in_two(
+    cfg: &Config,
+    docs: &mut [Document],
+    cut: usize,
+) -> (HashMap<String, String>, Vec<u8>) {
     let (mut first, _) = run(cfg, &mut docs[..cut]);
     let mut a = cfg.build().expect("config");
     for doc in docs[..cut].iter_mut() {
@@ -265,11 +420,15 @@ fn run_in_two(cfg: &Config, docs: &mut [Document], cut: usize) -> (HashMap<Strin
     }
     let fin: HashMap<u64, Admission> = b.finish().into_iter().collect();
     for (doc, v) in docs[cut..].iter().zip(verdicts) {
-        let v = if v == Admission::Deferred { fin[&doc.seq].clone() } else { v };
+        let v = if v.pending() {
+            fin[&doc.seq].clone()
+        } else {
+            v
+        };
         let of = match v {
             Admission::Keep => doc.id.clone(),
             Admission::Duplicate { of, .. } => of,
-            Admission::Deferred => panic!("deferred after finish"),
+            Admission::Deferred | Admission::Outranked => panic!("pending after finish"),
         };
         first.insert(doc.id.clone(), of);
     }
@@ -286,9 +445,18 @@ fn saved_index_gives_the_verdicts_of_one_run() {
         assert_eq!(split, whole, "split at {cut}");
         // Bounded bytes per document: sketches, links and ids, never the texts.
         let text_bytes: usize = f[..cut].iter().map(|x| x.text.len()).sum();
-        assert!(bytes.len() < 64 + cut * (4 * cfg.sketch_size + 16 * cfg.bands + 64), "{} bytes for {cut} documents", bytes.len());
+        assert!(
+            bytes.len() < 64 + cut * (4 * cfg.sketch_size + 16 * cfg.bands + 64),
+            "{} bytes for {cut} documents",
+            bytes.len()
+        );
         if text_bytes > 4000 {
-            assert!(!bytes.windows(20).any(|w| f[0].text.as_bytes().windows(20).next() == Some(w)), "text in the index");
+            assert!(
+                !bytes
+                    .windows(20)
+                    .any(|w| f[0].text.as_bytes().windows(20).next() == Some(w)),
+                "text in the index"
+            );
         }
     }
 }
@@ -298,7 +466,10 @@ fn a_kept_document_of_an_earlier_run_stays_the_keeper() {
     // Under `longest` a fuller later copy would be preferred; not when the shorter one has
     // already been published by an earlier run.
     let f = fixture();
-    let cfg = Config { keep: KeepPolicy::Longest, ..Config::default() };
+    let cfg = Config {
+        keep: KeepPolicy::Longest,
+        ..Config::default()
+    };
     let (whole, _) = run(&cfg, &mut docs(&f));
     let (split, _) = run_in_two(&cfg, &mut docs(&f), 1);
     let first = &f[0].id;
@@ -328,7 +499,11 @@ fn damaged_or_foreign_index_is_an_error_not_a_panic() {
         let _ = load(&x, &cfg);
         x[i] ^= 0xA5;
     }
-    let other = Config { bands: 16, rows: 4, ..Config::default() };
+    let other = Config {
+        bands: 16,
+        rows: 4,
+        ..Config::default()
+    };
     let e = load(&bytes, &other).expect_err("other settings");
     assert!(e.to_string().contains("settings"), "{e}");
     let mut longer = bytes.clone();
@@ -339,7 +514,11 @@ fn damaged_or_foreign_index_is_an_error_not_a_panic() {
 /// The split form's model (what `presswash buckets` and `clusters` do, in memory): the
 /// candidates of each band range verified on their own, merged by candidate, decided by
 /// `admit_matches`.
-fn split_verdicts(cfg: &Config, sums: &[(String, u64, DocSummary)], ranges: usize) -> Vec<Admission> {
+fn split_verdicts(
+    cfg: &Config,
+    sums: &[(String, u64, DocSummary)],
+    ranges: usize,
+) -> Vec<Admission> {
     let d = cfg.build().expect("config");
     let mut per_doc: Vec<Vec<(u32, f64)>> = vec![Vec::new(); sums.len()];
     for j in 0..ranges {
@@ -348,13 +527,22 @@ fn split_verdicts(cfg: &Config, sums: &[(String, u64, DocSummary)], ranges: usiz
         let (mut hm, mut cands) = (Vec::new(), Vec::new());
         let mut exact = std::collections::HashSet::new();
         for (me, (_, _, s)) in sums.iter().enumerate() {
-            let keys = if s.bands.is_empty() { &[][..] } else { &s.bands[lo..hi] };
+            let keys = if s.bands.is_empty() {
+                &[][..]
+            } else {
+                &s.bands[lo..hi]
+            };
             link_bands(&mut buckets, me as u32, keys, &mut hm);
             if exact.insert(s.exact) {
                 walk_bands(&buckets, &hm, cfg.max_bucket_scan, &mut cands);
                 for &c in &cands {
                     let o = &sums[c as usize].2;
-                    if d.quick_look(&s.sketch, s.shingles, sketch::prefix(&o.sketch, QUICK), o.shingles) {
+                    if d.quick_look(
+                        &s.sketch,
+                        s.shingles,
+                        sketch::prefix(&o.sketch, QUICK),
+                        o.shingles,
+                    ) {
                         if let Some(sim) = d.verify(&s.sketch, s.shingles, &o.sketch, o.shingles) {
                             per_doc[me].push((c, sim));
                         }
@@ -371,7 +559,10 @@ fn split_verdicts(cfg: &Config, sums: &[(String, u64, DocSummary)], ranges: usiz
         out.push(d.admit_matches(id, *seq, s.shingles, s.chars, s.exact, m));
     }
     let fin: HashMap<u64, Admission> = d.finish().into_iter().collect();
-    sums.iter().zip(out).map(|((_, seq, _), a)| if a == Admission::Deferred { fin[seq].clone() } else { a }).collect()
+    sums.iter()
+        .zip(out)
+        .map(|((_, seq, _), a)| if a.pending() { fin[seq].clone() } else { a })
+        .collect()
 }
 
 #[test]
@@ -382,14 +573,34 @@ fn band_ranges_give_the_single_runs_verdicts() {
     let mut all = docs(&f);
     let n = all.len() as u64;
     for (i, x) in f.iter().enumerate() {
-        all.push(Document::new(n + i as u64, format!("{}-again", x.id), "fixture".into(), Format::Jsonl, x.text.clone()));
+        all.push(Document::new(
+            n + i as u64,
+            format!("{}-again", x.id),
+            "fixture".into(),
+            Format::Jsonl,
+            x.text.clone(),
+        ));
         let mut paras: Vec<&str> = x.text.split("\n\n").collect();
         paras.rotate_left(1);
-        all.push(Document::new(2 * n + i as u64, format!("{}-moved", x.id), "fixture".into(), Format::Jsonl, paras.join("\n\n")));
+        all.push(Document::new(
+            2 * n + i as u64,
+            format!("{}-moved", x.id),
+            "fixture".into(),
+            Format::Jsonl,
+            paras.join("\n\n"),
+        ));
     }
-    for keep in [KeepPolicy::First, KeepPolicy::Longest, KeepPolicy::MostComplete] {
+    for keep in [
+        KeepPolicy::First,
+        KeepPolicy::Longest,
+        KeepPolicy::MostComplete,
+    ] {
         for scan in [1, 2, 256] {
-            let cfg = Config { keep, max_bucket_scan: scan, ..Config::default() };
+            let cfg = Config {
+                keep,
+                max_bucket_scan: scan,
+                ..Config::default()
+            };
             let mut d = cfg.build().expect("config");
             let mut sums = Vec::new();
             let mut single = Vec::new();
@@ -400,11 +611,30 @@ fn band_ranges_give_the_single_runs_verdicts() {
                 single.push(d.admit_summary(&mut copy, s));
             }
             let fin: HashMap<u64, Admission> = d.finish().into_iter().collect();
-            let single: Vec<Admission> =
-                all.iter().zip(single).map(|(doc, a)| if a == Admission::Deferred { fin[&doc.seq].clone() } else { a }).collect();
-            assert!(single.iter().filter(|a| matches!(a, Admission::Duplicate { .. })).count() > f.len());
+            let single: Vec<Admission> = all
+                .iter()
+                .zip(single)
+                .map(|(doc, a)| {
+                    if a.pending() {
+                        fin[&doc.seq].clone()
+                    } else {
+                        a
+                    }
+                })
+                .collect();
+            assert!(
+                single
+                    .iter()
+                    .filter(|a| matches!(a, Admission::Duplicate { .. }))
+                    .count()
+                    > f.len()
+            );
             for ranges in [1, 2, 3, 7, 32] {
-                assert_eq!(split_verdicts(&cfg, &sums, ranges), single, "keep {keep:?}, scan {scan}, {ranges} ranges");
+                assert_eq!(
+                    split_verdicts(&cfg, &sums, ranges),
+                    single,
+                    "keep {keep:?}, scan {scan}, {ranges} ranges"
+                );
             }
         }
     }
@@ -459,8 +689,21 @@ fn run_batch_matches_one_by_one_admission() {
         let mut d = Vec::new();
         for r in 0..6u64 {
             for x in &base {
-                let text = if r % 2 == 1 { x.text.split_once('\n').map_or("", |(_, rest)| rest).to_string() } else { x.text.clone() };
-                d.push(Document::new(r * 1000 + x.seq, format!("{}-{r}", x.id), "fixture".into(), Format::Jsonl, text));
+                let text = if r % 2 == 1 {
+                    x.text
+                        .split_once('\n')
+                        .map_or("", |(_, rest)| rest)
+                        .to_string()
+                } else {
+                    x.text.clone()
+                };
+                d.push(Document::new(
+                    r * 1000 + x.seq,
+                    format!("{}-{r}", x.id),
+                    "fixture".into(),
+                    Format::Jsonl,
+                    text,
+                ));
             }
         }
         d
@@ -487,9 +730,17 @@ fn run_batch_matches_one_by_one_admission() {
             })
             .collect();
         let (want_fin, want_report) = (d.finish(), d.report());
-        assert!(want.iter().any(|v| matches!(v, Admission::Duplicate { .. })) || ci == 3, "the corpus has duplicates");
+        assert!(
+            want.iter()
+                .any(|v| matches!(v, Admission::Duplicate { .. }))
+                || ci == 3,
+            "the corpus has duplicates"
+        );
         for threads in [1, 2, 3] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
             for batch in [1, 5, 33, 70, 1000] {
                 let mut many = corpus();
                 let mut d = cfg.build().expect("config");
@@ -511,7 +762,10 @@ fn run_batch_matches_one_by_one_admission() {
 
 /// A story of `paras` paragraphs of made-up words (every 3-word shingle all but unique).
 fn made_up_story(seed: u64, paras: usize) -> Vec<String> {
-    const SYL: [&str; 16] = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "do", "pe", "gu", "ha", "ze", "bo", "fi", "wa"];
+    const SYL: [&str; 16] = [
+        "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "do", "pe", "gu", "ha", "ze", "bo", "fi",
+        "wa",
+    ];
     let mut st = seed;
     let mut next = || sketch::splitmix(&mut st);
     (0..paras)
@@ -519,7 +773,9 @@ fn made_up_story(seed: u64, paras: usize) -> Vec<String> {
             let words: Vec<String> = (0..24)
                 .map(|_| {
                     let r = next();
-                    (0..2 + r % 3).map(|k| SYL[(r >> (4 + 4 * k)) as usize & 15]).collect()
+                    (0..2 + r % 3)
+                        .map(|k| SYL[(r >> (4 + 4 * k)) as usize & 15])
+                        .collect()
                 })
                 .collect();
             format!("{}.", words.join(" "))
@@ -533,13 +789,80 @@ fn a_fuller_copy_seen_last_joins_two_partial_copies_into_one_cluster() {
     // the whole story, seen after both, contains each. The default policy keeps the whole
     // story alone; `first` has published both partial copies before the story comes.
     let story = made_up_story(7, 12);
-    let texts = [story[..5].join("\n\n"), story[5..].join("\n\n"), story.join("\n\n")];
+    let texts = [
+        story[..5].join("\n\n"),
+        story[5..].join("\n\n"),
+        story.join("\n\n"),
+    ];
     let ids = ["cut-short", "second-half", "whole"];
-    let mk = || -> Vec<Document> { texts.iter().zip(ids).enumerate().map(|(i, (t, id))| Document::new(i as u64, id.into(), "t".into(), Format::Text, t.clone())).collect() };
+    let mk = || -> Vec<Document> {
+        texts
+            .iter()
+            .zip(ids)
+            .enumerate()
+            .map(|(i, (t, id))| {
+                Document::new(i as u64, id.into(), "t".into(), Format::Text, t.clone())
+            })
+            .collect()
+    };
     let (kept, _) = run(&Config::default(), &mut mk());
     assert_eq!(kept["whole"], "whole");
     assert_eq!(kept["cut-short"], "whole");
     assert_eq!(kept["second-half"], "whole");
     let (kept, _) = run(&streaming(), &mut mk());
-    assert_eq!((kept["cut-short"].as_str(), kept["second-half"].as_str(), kept["whole"].as_str()), ("cut-short", "second-half", "cut-short"));
+    assert_eq!(
+        (
+            kept["cut-short"].as_str(),
+            kept["second-half"].as_str(),
+            kept["whole"].as_str()
+        ),
+        ("cut-short", "second-half", "cut-short")
+    );
+}
+
+#[test]
+fn a_copy_that_cannot_win_its_cluster_is_outranked_at_once() {
+    // Under a deferring policy a copy that is no better than a member already in its cluster
+    // can never be kept; one that is better must wait for the end like a first report.
+    let story = made_up_story(11, 10);
+    let texts = [
+        story[..8].join("\n\n"),
+        story[..8].join("\n\n"),
+        story[..6].join("\n\n"),
+        story.join("\n\n"),
+        story[..7].join("\n\n"),
+    ];
+    let admit_all = |cfg: &Config| -> Vec<Admission> {
+        let mut d = cfg.build().expect("valid config");
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut doc = Document::new(
+                    i as u64,
+                    format!("c{i}"),
+                    "t".into(),
+                    Format::Text,
+                    t.clone(),
+                );
+                let s = d.summarise(&mut doc);
+                d.admit(&mut doc, s)
+            })
+            .collect()
+    };
+    use Admission::{Deferred, Outranked};
+    // first report; its exact copy (a tie goes to the earlier); a shorter cut; the whole
+    // story (better than all before); a cut shorter than the whole story
+    assert_eq!(
+        admit_all(&Config::default()),
+        [Deferred, Outranked, Outranked, Deferred, Outranked]
+    );
+    let longest = Config {
+        keep: KeepPolicy::Longest,
+        ..Config::default()
+    };
+    assert_eq!(
+        admit_all(&longest),
+        [Deferred, Outranked, Outranked, Deferred, Outranked]
+    );
 }

@@ -59,7 +59,8 @@ fn is_alnum_char(c: char) -> bool {
 }
 
 /// Of U+00A0..U+00BF, the letters and numbers: ª ² ³ µ ¹ º ¼ ½ ¾.
-const LATIN1_SIGNS_ALNUM: u32 = 1 << 10 | 1 << 18 | 1 << 19 | 1 << 21 | 1 << 25 | 1 << 26 | 1 << 28 | 1 << 29 | 1 << 30;
+const LATIN1_SIGNS_ALNUM: u32 =
+    1 << 10 | 1 << 18 | 1 << 19 | 1 << 21 | 1 << 25 | 1 << 26 | 1 << 28 | 1 << 29 | 1 << 30;
 
 fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '’' | 'ʼ' | '‘' | '`')
@@ -183,7 +184,10 @@ fn general_token(text: &str, mut i: usize, hashes: &mut Vec<u64>, buf: &mut Vec<
     let bytes = text.as_bytes();
     let alnum_at = |j: usize| match bytes.get(j) {
         Some(&c) if c < 0x80 => c.is_ascii_alphanumeric(),
-        Some(_) => text.get(j..).and_then(|t| t.chars().next()).is_some_and(is_alnum_char),
+        Some(_) => text
+            .get(j..)
+            .and_then(|t| t.chars().next())
+            .is_some_and(is_alnum_char),
         None => false,
     };
     buf.clear();
@@ -196,14 +200,18 @@ fn general_token(text: &str, mut i: usize, hashes: &mut Vec<u64>, buf: &mut Vec<
                 continue;
             }
             let joins = (matches!(b, b'\'' | b'`') && alnum_at(i + 1))
-                || (matches!(b, b',' | b'.') && buf.last().is_some_and(u8::is_ascii_digit) && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+                || (matches!(b, b',' | b'.')
+                    && buf.last().is_some_and(u8::is_ascii_digit)
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
             if !joins {
                 break;
             }
             i += 1;
             continue;
         }
-        let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else { break };
+        let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else {
+            break;
+        };
         i += c.len_utf8();
         if is_alnum_char(c) {
             let mut tmp = [0u8; 4];
@@ -227,8 +235,14 @@ fn general_token(text: &str, mut i: usize, hashes: &mut Vec<u64>, buf: &mut Vec<
 fn word_ends_at(bytes: &[u8], i: usize) -> bool {
     let Some(&c) = bytes.get(i) else { return true };
     match c {
-        b'\'' | b'`' => bytes.get(i + 1).is_none_or(|&d| d < 0x80 && !d.is_ascii_alphanumeric()),
-        b',' | b'.' => !(i > 0 && bytes[i - 1].is_ascii_digit() && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)),
+        b'\'' | b'`' => bytes
+            .get(i + 1)
+            .is_none_or(|&d| d < 0x80 && !d.is_ascii_alphanumeric()),
+        b',' | b'.' => {
+            !(i > 0
+                && bytes[i - 1].is_ascii_digit()
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+        }
         _ => c < 0x80,
     }
 }
@@ -291,9 +305,15 @@ fn masks64(c: &[u8; 64]) -> (u64, u64, u64) {
         // SAFETY: SSE2 is part of x86-64; the load reads bytes 16k..16k+16 of a 64-byte array.
         unsafe {
             let v = _mm_loadu_si128(c.as_ptr().add(16 * k) as *const __m128i);
-            let digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)));
+            let digit = _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
+            );
             let l = _mm_or_si128(v, _mm_set1_epi8(0x20));
-            let alpha = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8(b'a' as i8 - 1)), _mm_cmplt_epi8(l, _mm_set1_epi8(b'z' as i8 + 1)));
+            let alpha = _mm_and_si128(
+                _mm_cmpgt_epi8(l, _mm_set1_epi8(b'a' as i8 - 1)),
+                _mm_cmplt_epi8(l, _mm_set1_epi8(b'z' as i8 + 1)),
+            );
             let line = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
             alnum |= (_mm_movemask_epi8(_mm_or_si128(digit, alpha)) as u32 as u64) << (16 * k);
             hi |= (_mm_movemask_epi8(v) as u32 as u64) << (16 * k);
@@ -389,7 +409,10 @@ fn hash_ascii_lower(bytes: &[u8], start: usize, end: usize, buf: &mut Vec<u8>) -
 #[inline(always)]
 fn words16(w: &[u8; 16]) -> (u64, u64) {
     let (a, b) = w.split_at(8);
-    (u64::from_le_bytes(a.try_into().unwrap_or([0; 8])), u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+    (
+        u64::from_le_bytes(a.try_into().unwrap_or([0; 8])),
+        u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+    )
 }
 
 /// `KEEP[n]`: masks of the first `n` bytes of 16, as two 64-bit words.
@@ -397,7 +420,11 @@ const KEEP: [(u64, u64); 17] = {
     let mut m = [(0u64, 0u64); 17];
     let mut n = 0;
     while n <= 16 {
-        let lo = if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+        let lo = if n >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * n)) - 1
+        };
         let hi = if n >= 16 {
             u64::MAX
         } else if n <= 8 {
@@ -426,7 +453,8 @@ fn mix16(lo: u64, hi: u64, n: usize) -> u64 {
 
 /// Does a line end like a sentence (so it is not a cut-off fragment)?
 pub fn ends_sentence(line: &str) -> bool {
-    line.trim_end().ends_with(['.', '!', '?', '"', '”', '»', '…', '。', '！', '？', ')'])
+    line.trim_end()
+        .ends_with(['.', '!', '?', '"', '”', '»', '…', '。', '！', '？', ')'])
 }
 
 /// Options of the in-document pass.
@@ -482,7 +510,14 @@ fn token_overlap(sa: &[u64], sb: &[u64]) -> f64 {
 /// How two lines relate: `None` if different; `Some(true)` if `b` repeats `a` and is the
 /// fuller of the two, `Some(false)` if it repeats `a` and `a` is at least as full.
 /// `overlap` gives [`token_overlap`] of the two lines (only called for the typo test).
-fn repeat_of(a: &[u64], b: &[u64], a_ends: bool, b_ends: bool, o: &IntraOptions, overlap: impl FnOnce() -> f64) -> Option<bool> {
+fn repeat_of(
+    a: &[u64],
+    b: &[u64],
+    a_ends: bool,
+    b_ends: bool,
+    o: &IntraOptions,
+    overlap: impl FnOnce() -> f64,
+) -> Option<bool> {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if short.len() < o.min_words {
         return None;
@@ -494,7 +529,10 @@ fn repeat_of(a: &[u64], b: &[u64], a_ends: bool, b_ends: bool, o: &IntraOptions,
         return Some(b.len() > a.len());
     }
     // Typos and small edits: similar length, nearly the same tokens.
-    if short.len() >= 8 && short.len() as f64 >= 0.85 * long.len() as f64 && overlap() >= o.similarity {
+    if short.len() >= 8
+        && short.len() as f64 >= 0.85 * long.len() as f64
+        && overlap() >= o.similarity
+    {
         return Some(b.len() > a.len() || (b.len() == a.len() && b_ends && !a_ends));
     }
     None
@@ -509,7 +547,11 @@ fn mask(tokens: &[u64]) -> u64 {
 /// or contained lines have the shorter's bits inside the longer's, and a near repeat leaves
 /// at most its unmatched tokens' bits outside.
 fn may_repeat(la: usize, lb: usize, ma: u64, mb: u64, o: &IntraOptions) -> bool {
-    let (short, long, ms, ml) = if la <= lb { (la, lb, ma, mb) } else { (lb, la, mb, ma) };
+    let (short, long, ms, ml) = if la <= lb {
+        (la, lb, ma, mb)
+    } else {
+        (lb, la, mb, ma)
+    };
     if short < o.min_words {
         return false;
     }
@@ -517,13 +559,20 @@ fn may_repeat(la: usize, lb: usize, ma: u64, mb: u64, o: &IntraOptions) -> bool 
     if outside == 0.0 && short as f64 >= o.containment * long as f64 {
         return true;
     }
-    short >= 8 && short as f64 >= 0.85 * long as f64 && outside <= short as f64 - o.similarity * long as f64 + 1e-9
+    short >= 8
+        && short as f64 >= 0.85 * long as f64
+        && outside <= short as f64 - o.similarity * long as f64 + 1e-9
 }
 
 /// Decide the fate of every line: repeats of an earlier line (exact or near) are dropped;
 /// when the repeat is the fuller one (e.g. the lead again behind a dateline, or with its
 /// final period), its text takes the place of the first occurrence.
-pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOptions) -> Vec<LineFate> {
+pub fn intra_fates(
+    text: &str,
+    toks: &Tokens,
+    title: Option<&[u64]>,
+    o: &IntraOptions,
+) -> Vec<LineFate> {
     let n_lines = toks.lines.len();
     let mut fates = vec![LineFate::Keep; n_lines];
     // Sorted tokens of a line (for the typo test), made when first needed.
@@ -541,7 +590,11 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
             .clone()
     };
     // A 64-bit set of each line's tokens: most pairs of lines are told apart by it alone.
-    let masks: Vec<u64> = toks.lines.iter().map(|&(a, b)| mask(&toks.hashes[a as usize..b as usize])).collect();
+    let masks: Vec<u64> = toks
+        .lines
+        .iter()
+        .map(|&(a, b)| mask(&toks.hashes[a as usize..b as usize]))
+        .collect();
     // `may_repeat` needs the shorter line's bits outside the longer's to be at most
     // `short * (1 - similarity)` (none for a containment): in 64ths, rounded up, a test in
     // integers that turns away almost every pair before it.
@@ -564,7 +617,9 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
                     ts.sort_unstable();
                     token_overlap(&ts, &sorted_line(i))
                 };
-                if !title.is_empty() && (t == title || repeat_of(title, t, true, true, o, overlap).is_some()) {
+                if !title.is_empty()
+                    && (t == title || repeat_of(title, t, true, true, o, overlap).is_some())
+                {
                     fates[i] = LineFate::Drop;
                     continue;
                 }
@@ -579,12 +634,16 @@ pub fn intra_fates(text: &str, toks: &Tokens, title: Option<&[u64]>, o: &IntraOp
         for (k, &(pos, cur)) in kept.iter().enumerate() {
             let (la, ma) = (toks.line_len(cur), masks[cur]);
             let (short, ms, ml) = if la <= lb { (la, ma, mb) } else { (lb, mb, ma) };
-            if short < min_words || (ms & !ml).count_ones() as usize * 64 > short * slack || !may_repeat(la, lb, ma, mb, o) {
+            if short < min_words
+                || (ms & !ml).count_ones() as usize * 64 > short * slack
+                || !may_repeat(la, lb, ma, mb, o)
+            {
                 continue;
             }
             let a = toks.line(cur);
             let overlap = || token_overlap(&sorted_line(cur), &sorted_line(i));
-            if let Some(fuller) = repeat_of(a, t, ends_sentence(line_text(cur)), b_ends, o, overlap) {
+            if let Some(fuller) = repeat_of(a, t, ends_sentence(line_text(cur)), b_ends, o, overlap)
+            {
                 verdict = Some((k, pos, fuller));
                 break;
             }
@@ -648,7 +707,9 @@ pub fn is_chrome_line(line: &str) -> bool {
     }
     if WIDE.find_iter(b).take(2).count() >= 2 && !ends_sentence(line) {
         // "Business  Opinion  Markets": every word capitalised.
-        return line.split_whitespace().all(|w| w.chars().next().is_some_and(|c| !c.is_lowercase()));
+        return line
+            .split_whitespace()
+            .all(|w| w.chars().next().is_some_and(|c| !c.is_lowercase()));
     }
     false
 }
@@ -661,7 +722,12 @@ pub fn is_chrome_line(line: &str) -> bool {
 ///
 /// Works on the text as it was tokenised, following the `fates` of the in-document pass
 /// when given (so the text need not be tokenised again); returns line indices of `toks`.
-pub fn content_lines(text: &str, toks: &Tokens, fates: Option<&[LineFate]>, min_words: usize) -> Vec<usize> {
+pub fn content_lines(
+    text: &str,
+    toks: &Tokens,
+    fates: Option<&[LineFate]>,
+    min_words: usize,
+) -> Vec<usize> {
     let mut out = Vec::new();
     let mut prev_content = false;
     for i in 0..toks.lines.len() {
@@ -674,10 +740,17 @@ pub fn content_lines(text: &str, toks: &Tokens, fates: Option<&[LineFate]>, min_
         let n = toks.line(i).len();
         // A hard-wrapped paragraph goes on, in lower case, on the next line.
         let wraps = || {
-            (i + 1 < toks.spans.len()) && toks.text_line(text, i + 1).trim_start().chars().next().is_some_and(|c| c.is_lowercase())
+            (i + 1 < toks.spans.len())
+                && toks
+                    .text_line(text, i + 1)
+                    .trim_start()
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_lowercase())
         };
         let is_content = if n >= min_words {
-            !is_chrome_line(line) && (prev_content || n >= 2 * min_words || ends_sentence(line) || wraps())
+            !is_chrome_line(line)
+                && (prev_content || n >= 2 * min_words || ends_sentence(line) || wraps())
         } else {
             prev_content && n >= 2 && ends_sentence(line)
         };
@@ -713,7 +786,10 @@ mod tests {
                 if !buf.is_empty() {
                     let next_alnum = || match bytes.get(i + 1) {
                         Some(&c) if c < 0x80 => c.is_ascii_alphanumeric(),
-                        Some(_) => line[i + 1..].chars().next().is_some_and(char::is_alphanumeric),
+                        Some(_) => line[i + 1..]
+                            .chars()
+                            .next()
+                            .is_some_and(char::is_alphanumeric),
                         None => false,
                     };
                     let keep_going = (matches!(b, b'\'' | b'`') && next_alnum())
@@ -728,7 +804,9 @@ mod tests {
                 i += 1;
                 continue;
             }
-            let Some(c) = line[i..].chars().next() else { break };
+            let Some(c) = line[i..].chars().next() else {
+                break;
+            };
             i += c.len_utf8();
             if c.is_alphanumeric() {
                 let mut tmp = [0u8; 4];
@@ -738,7 +816,12 @@ mod tests {
                 continue;
             }
             if !buf.is_empty() {
-                if is_apostrophe(c) && line[i..].chars().next().is_some_and(|n| n.is_alphanumeric()) {
+                if is_apostrophe(c)
+                    && line[i..]
+                        .chars()
+                        .next()
+                        .is_some_and(|n| n.is_alphanumeric())
+                {
                     continue;
                 }
                 out.push(token_hash(buf));
@@ -754,10 +837,55 @@ mod tests {
     #[test]
     fn one_pass_tokens_equal_the_line_by_line_reference() {
         let pieces = [
-            "a", "Word", "WORD", "x1", "2024", "1,000", "1.5", ",", ".", "'", "’", "`", " ", "  ", "\n", "\r\n", "can't", "it’s",
-            "Ünïcödé", "Президент", "東京", "—", "“", "”", "©", "|", "·", "•", "\u{a0}", "verylongwordthatgoesonandonforeverandever",
-            "Élan", "ß", "İ", "3.", ".5", "x'", "'y", "ǅ", "sixteen_letters_", "abcdefghijklmnop", "abcdefghijklmnopq", "7", "'", "9,",
-            "café", "naïve", "٣", "x’", "Ⅻ",
+            "a",
+            "Word",
+            "WORD",
+            "x1",
+            "2024",
+            "1,000",
+            "1.5",
+            ",",
+            ".",
+            "'",
+            "’",
+            "`",
+            " ",
+            "  ",
+            "\n",
+            "\r\n",
+            "can't",
+            "it’s",
+            "Ünïcödé",
+            "Президент",
+            "東京",
+            "—",
+            "“",
+            "”",
+            "©",
+            "|",
+            "·",
+            "•",
+            "\u{a0}",
+            "verylongwordthatgoesonandonforeverandever",
+            "Élan",
+            "ß",
+            "İ",
+            "3.",
+            ".5",
+            "x'",
+            "'y",
+            "ǅ",
+            "sixteen_letters_",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+            "7",
+            "'",
+            "9,",
+            "café",
+            "naïve",
+            "٣",
+            "x’",
+            "Ⅻ",
         ];
         let mut st = 0x9E37_79B9_7F4A_7C15u64;
         for round in 0..4000 {
@@ -785,7 +913,12 @@ mod tests {
     }
 
     fn opts() -> IntraOptions {
-        IntraOptions { min_words: 4, containment: 0.6, similarity: 0.9, title: true }
+        IntraOptions {
+            min_words: 4,
+            containment: 0.6,
+            similarity: 0.9,
+            title: true,
+        }
     }
 
     fn dedup(text: &str, title: Option<&str>) -> String {
@@ -825,8 +958,16 @@ mod tests {
                 let mut text = b"  ".to_vec();
                 text.extend_from_slice(&w);
                 text.extend_from_slice(b" tail of the text");
-                assert_eq!(hash_ascii_lower(&text, 2, 2 + n, &mut Vec::new()), h, "{}", String::from_utf8_lossy(&w));
-                assert_eq!(hash_ascii_lower(&text[..2 + n], 2, 2 + n, &mut Vec::new()), h);
+                assert_eq!(
+                    hash_ascii_lower(&text, 2, 2 + n, &mut Vec::new()),
+                    h,
+                    "{}",
+                    String::from_utf8_lossy(&w)
+                );
+                assert_eq!(
+                    hash_ascii_lower(&text[..2 + n], 2, 2 + n, &mut Vec::new()),
+                    h
+                );
                 // Different words, different hashes.
                 assert_eq!(*seen.entry(h).or_insert_with(|| lower.clone()), lower);
             }
@@ -838,8 +979,19 @@ mod tests {
             assert!((0.45..0.55).contains(&share), "bit {bit}: {share}");
         }
         for w in 0..=255u8 {
-            let m = alnum_mask(u64::from_le_bytes([w, b'a', 0x80, b'Z', b'0', b'9', b'@', b'[']));
-            let want = [w.is_ascii_alphanumeric(), true, false, true, true, true, false, false];
+            let m = alnum_mask(u64::from_le_bytes([
+                w, b'a', 0x80, b'Z', b'0', b'9', b'@', b'[',
+            ]));
+            let want = [
+                w.is_ascii_alphanumeric(),
+                true,
+                false,
+                true,
+                true,
+                true,
+                false,
+                false,
+            ];
             for (k, &x) in want.iter().enumerate() {
                 assert_eq!(m >> (8 * k) & 0x80 != 0, x, "byte {w:#x} lane {k}");
             }
@@ -849,7 +1001,12 @@ mod tests {
     #[test]
     fn alnum_shortcut_agrees_with_unicode() {
         for c in (0..0x3000u32).filter_map(char::from_u32) {
-            assert_eq!(is_alnum_char(c), c.is_alphanumeric(), "{c:?} U+{:04X}", c as u32);
+            assert_eq!(
+                is_alnum_char(c),
+                c.is_alphanumeric(),
+                "{c:?} U+{:04X}",
+                c as u32
+            );
         }
     }
 
@@ -862,11 +1019,18 @@ mod tests {
                 let mut m = ByteMasks::default();
                 byte_masks(&text, &mut m);
                 let bit = |v: &[u64]| v[at / 64] >> (at % 64) & 1 == 1;
-                assert_eq!(bit(&m.alnum), b.is_ascii_alphanumeric(), "byte {b:#x} at {at}");
+                assert_eq!(
+                    bit(&m.alnum),
+                    b.is_ascii_alphanumeric(),
+                    "byte {b:#x} at {at}"
+                );
                 assert_eq!(bit(&m.hi), b >= 0x80, "byte {b:#x} at {at}");
                 assert_eq!(bit(&m.nl), b == b'\n', "byte {b:#x} at {at}");
                 let ones = |v: &[u64]| v.iter().map(|w| w.count_ones()).sum::<u32>();
-                assert_eq!(ones(&m.alnum) + ones(&m.hi) + ones(&m.nl), u32::from(b.is_ascii_alphanumeric() || b >= 0x80 || b == b'\n'));
+                assert_eq!(
+                    ones(&m.alnum) + ones(&m.hi) + ones(&m.nl),
+                    u32::from(b.is_ascii_alphanumeric() || b >= 0x80 || b == b'\n')
+                );
             }
         }
         assert_eq!(next_bit(&[0, 1 << 3], 0, true), Some(67));
@@ -894,7 +1058,10 @@ mod tests {
     fn tokens_of_other_scripts() {
         let t = tokenize("Президент России заявил, что");
         assert_eq!(t.hashes.len(), 4);
-        assert_eq!(tokenize("ПРЕЗИДЕНТ").hashes[0], tokenize("президент").hashes[0]);
+        assert_eq!(
+            tokenize("ПРЕЗИДЕНТ").hashes[0],
+            tokenize("президент").hashes[0]
+        );
     }
 
     #[test]
@@ -910,13 +1077,19 @@ mod tests {
     #[test]
     fn missing_final_period_keeps_the_punctuated_copy_in_first_position() {
         let text = "Alpha beta gamma delta epsilon zeta\nSomething else in between here\nAlpha beta gamma delta epsilon zeta.";
-        assert_eq!(dedup(text, None), "Alpha beta gamma delta epsilon zeta.\nSomething else in between here");
+        assert_eq!(
+            dedup(text, None),
+            "Alpha beta gamma delta epsilon zeta.\nSomething else in between here"
+        );
     }
 
     #[test]
     fn near_repeat_with_typo_dropped() {
         let text = "The council approved the new housing plan for the old harbour district on Tuesday.\n\nThe council aproved the new housing plan for the old harbour district on Tuesday.";
-        assert_eq!(dedup(text, None), "The council approved the new housing plan for the old harbour district on Tuesday.");
+        assert_eq!(
+            dedup(text, None),
+            "The council approved the new housing plan for the old harbour district on Tuesday."
+        );
     }
 
     #[test]
@@ -931,7 +1104,10 @@ mod tests {
     #[test]
     fn first_paragraph_equal_to_title_dropped() {
         let text = "Storm Hits Coast\n\nA storm hit the coast on Friday, cutting power to thousands of homes.";
-        assert_eq!(dedup(text, Some("Storm hits coast")), "A storm hit the coast on Friday, cutting power to thousands of homes.");
+        assert_eq!(
+            dedup(text, Some("Storm hits coast")),
+            "A storm hit the coast on Friday, cutting power to thousands of homes."
+        );
         // Only the first paragraph, and only when it is the title.
         let text = "A storm hit the coast on Friday.\n\nStorm Hits Coast";
         assert_eq!(dedup(text, Some("Storm hits coast")), text);
@@ -950,7 +1126,8 @@ mod tests {
                         wide += 1;
                         wide_from = i + 2;
                     }
-                    if i >= slash_from && b.get(i + 1) == Some(&b'/') && b.get(i + 2) == Some(&b' ') {
+                    if i >= slash_from && b.get(i + 1) == Some(&b'/') && b.get(i + 2) == Some(&b' ')
+                    {
                         seps += 1;
                         slash_from = i + 3;
                     }
@@ -968,14 +1145,19 @@ mod tests {
             return true;
         }
         if wide >= 2 && !ends_sentence(line) {
-            return line.split_whitespace().all(|w| w.chars().next().is_some_and(|c| !c.is_lowercase()));
+            return line
+                .split_whitespace()
+                .all(|w| w.chars().next().is_some_and(|c| !c.is_lowercase()));
         }
         false
     }
 
     #[test]
     fn chrome_test_equals_the_byte_loop() {
-        let pieces = ["a", "Word", " ", "  ", "   ", " / ", "/", " /", "|", "·", "»", "•", "©", "’", ".", "Ab", "x y", "\u{a0}"];
+        let pieces = [
+            "a", "Word", " ", "  ", "   ", " / ", "/", " /", "|", "·", "»", "•", "©", "’", ".",
+            "Ab", "x y", "\u{a0}",
+        ];
         let mut st = 0x2545_F491_4F6C_DD1Du64;
         for _ in 0..20000 {
             let mut line = String::new();
@@ -985,7 +1167,11 @@ mod tests {
                 st ^= st << 17;
                 line.push_str(pieces[(st % pieces.len() as u64) as usize]);
             }
-            assert_eq!(is_chrome_line(&line), is_chrome_line_reference(&line), "{line:?}");
+            assert_eq!(
+                is_chrome_line(&line),
+                is_chrome_line_reference(&line),
+                "{line:?}"
+            );
         }
     }
 
@@ -999,4 +1185,3 @@ mod tests {
         assert_eq!(content_lines(text, &toks, None, 6), vec![3]);
     }
 }
-

@@ -69,8 +69,12 @@ pub fn decode_html(bytes: &[u8]) -> Result<Decoded, DecodeError> {
             // A meta inside an ASCII-compatible page cannot truly say UTF-16 (HTML spec: UTF-8).
         } else if !valid_utf8 || bytes.is_ascii() {
             check_binary(bytes)?;
-            if let Some(text) = declared.decode_without_bom_handling_and_without_replacement(bytes) {
-                return Ok(Decoded { text: text.into_owned(), encoding: declared.name() });
+            if let Some(text) = declared.decode_without_bom_handling_and_without_replacement(bytes)
+            {
+                return Ok(Decoded {
+                    text: text.into_owned(),
+                    encoding: declared.name(),
+                });
             }
             // Declared encoding does not fit the bytes: fall through to detection.
         }
@@ -88,12 +92,18 @@ fn decode_bom(bytes: &[u8]) -> Result<Option<Decoded>, DecodeError> {
         let bad = text.chars().filter(|&c| c == '\u{FFFD}').count();
         // A few broken sequences (a truncated file) are tolerated; a BOM followed by garbage is not.
         if bad * 20 > text.chars().count().max(1) {
-            return Err(DecodeError::Undecodable(format!("{} BOM but {bad} malformed sequences", enc.name())));
+            return Err(DecodeError::Undecodable(format!(
+                "{} BOM but {bad} malformed sequences",
+                enc.name()
+            )));
         }
     }
     let text = text.into_owned();
     check_decoded_binary(&text)?;
-    Ok(Some(Decoded { text, encoding: enc.name() }))
+    Ok(Some(Decoded {
+        text,
+        encoding: enc.name(),
+    }))
 }
 
 fn decode_no_bom(bytes: &[u8]) -> Result<Decoded, DecodeError> {
@@ -106,7 +116,10 @@ fn decode_no_bom(bytes: &[u8]) -> Result<Decoded, DecodeError> {
                 }
             }
             check_decoded_binary(text)?;
-            return Ok(Decoded { text: text.to_owned(), encoding: UTF_8.name() });
+            return Ok(Decoded {
+                text: text.to_owned(),
+                encoding: UTF_8.name(),
+            });
         }
     }
     if let Some(d) = guess_utf16(bytes) {
@@ -122,7 +135,10 @@ fn decode_no_bom(bytes: &[u8]) -> Result<Decoded, DecodeError> {
 fn try_iso2022jp(bytes: &[u8]) -> Option<Decoded> {
     let enc = encoding_rs::ISO_2022_JP;
     let text = enc.decode_without_bom_handling_and_without_replacement(bytes)?;
-    Some(Decoded { text: text.into_owned(), encoding: enc.name() })
+    Some(Decoded {
+        text: text.into_owned(),
+        encoding: enc.name(),
+    })
 }
 
 /// Detect a legacy encoding and decode with it (never fails: a wrong guess still gives text;
@@ -133,7 +149,10 @@ fn detect(bytes: &[u8]) -> Decoded {
     let guess = det.guess(None, false);
     let enc = refine(guess, bytes);
     let (text, _, _) = enc.decode(bytes);
-    Decoded { text: text.into_owned(), encoding: enc.name() }
+    Decoded {
+        text: text.into_owned(),
+        encoding: enc.name(),
+    }
 }
 
 /// Correct chardetng's guess between encodings it does not tell apart well.
@@ -142,17 +161,29 @@ fn detect(bytes: &[u8]) -> Decoded {
 /// accented letters by one language's alphabet.
 fn refine(guess: &'static Encoding, bytes: &[u8]) -> &'static Encoding {
     use encoding_rs::*;
-    const LATIN: &[&Encoding] = &[&WINDOWS_1252_INIT, &ISO_8859_15_INIT, &WINDOWS_1250_INIT, &ISO_8859_2_INIT,
-        &WINDOWS_1257_INIT, &ISO_8859_13_INIT, &WINDOWS_1254_INIT, &ISO_8859_4_INIT];
+    const LATIN: &[&Encoding] = &[
+        &WINDOWS_1252_INIT,
+        &ISO_8859_15_INIT,
+        &WINDOWS_1250_INIT,
+        &ISO_8859_2_INIT,
+        &WINDOWS_1257_INIT,
+        &ISO_8859_13_INIT,
+        &WINDOWS_1254_INIT,
+        &ISO_8859_4_INIT,
+    ];
     const GREEK: &[&Encoding] = &[&WINDOWS_1253_INIT, &ISO_8859_7_INIT];
     const HEBREW: &[&Encoding] = &[&WINDOWS_1255_INIT, &ISO_8859_8_INIT];
-    let group = [LATIN, GREEK, HEBREW].into_iter().find(|g| g.iter().any(|&e| e == guess));
+    let group = [LATIN, GREEK, HEBREW]
+        .into_iter()
+        .find(|g| g.iter().any(|&e| e == guess));
     let Some(group) = group else { return guess };
     let score = |enc: &'static Encoding| -> Option<(i64, i64)> {
         let text = enc.decode_without_bom_handling_and_without_replacement(bytes)?;
         Some((-(odd_symbols(&text) as i64), language_fit(&text)))
     };
-    let Some(mut best_score) = score(guess) else { return guess };
+    let Some(mut best_score) = score(guess) else {
+        return guess;
+    };
     let mut best = guess;
     for &enc in group {
         if enc == guess {
@@ -180,7 +211,11 @@ fn odd_symbols(text: &str) -> usize {
             n += 2;
             continue;
         }
-        if u < 0xA0 || c.is_alphanumeric() || c.is_whitespace() || matches!(c, '\u{2018}' | '\u{2019}' | '\u{AD}') {
+        if u < 0xA0
+            || c.is_alphanumeric()
+            || c.is_whitespace()
+            || matches!(c, '\u{2018}' | '\u{2019}' | '\u{AD}')
+        {
             continue;
         }
         let prev_letter = i > 0 && chars[i - 1].is_alphabetic();
@@ -200,9 +235,25 @@ fn odd_symbols(text: &str) -> usize {
 
 /// Alphabets (accented lower-case letters) of languages written in Latin script.
 const ALPHABETS: &[&str] = &[
-    "äöüß", "àâæçéèêëîïôœùûüÿ", "áéíñóúü", "áâãàçéêíóôõú", "àèéìíîòóùú", "àçèéíïòóúü", "åäöæøé",
-    "äöõüšž", "ąćęłńóśźż", "áčďéěíňóřšťúůýž", "áäčďéíĺľňóôŕšťúýž", "čćđšž", "áéíóöőúüű", "ăâîșşțţ",
-    "çğıöşüâî", "ąčęėįšųūž", "āčēģīķļņšūž", "áðéíóúýþæö", "ąčęėįšųūžāēīõ",
+    "äöüß",
+    "àâæçéèêëîïôœùûüÿ",
+    "áéíñóúü",
+    "áâãàçéêíóôõú",
+    "àèéìíîòóùú",
+    "àçèéíïòóúü",
+    "åäöæøé",
+    "äöõüšž",
+    "ąćęłńóśźż",
+    "áčďéěíňóřšťúůýž",
+    "áäčďéíĺľňóôŕšťúýž",
+    "čćđšž",
+    "áéíóöőúüű",
+    "ăâîșşțţ",
+    "çğıöşüâî",
+    "ąčęėįšųūž",
+    "āčēģīķļņšūž",
+    "áðéíóúýþæö",
+    "ąčęėįšųūžāēīõ",
 ];
 
 /// Best share (per mille) of accented letters covered by one alphabet (Latin script only).
@@ -217,7 +268,9 @@ pub(crate) fn language_fit(text: &str) -> i64 {
     }
     ALPHABETS
         .iter()
-        .map(|a| letters.iter().filter(|c| a.contains(**c)).count() as i64 * 1000 / letters.len() as i64)
+        .map(|a| {
+            letters.iter().filter(|c| a.contains(**c)).count() as i64 * 1000 / letters.len() as i64
+        })
         .max()
         .unwrap_or(0)
 }
@@ -241,7 +294,10 @@ fn guess_utf16(bytes: &[u8]) -> Option<Decoded> {
             best = Some((score, enc, text.into_owned()));
         }
     }
-    best.map(|(_, enc, text)| Decoded { text, encoding: enc.name() })
+    best.map(|(_, enc, text)| Decoded {
+        text,
+        encoding: enc.name(),
+    })
 }
 
 /// Legacy CJK bytes read as UTF-16 also give ideographs, but never the punctuation or spaces that
@@ -270,18 +326,18 @@ fn text_plausibility(text: &str) -> f64 {
         let ok = match u {
             0x09 | 0x0A | 0x0D => true,
             0x20..=0x7E => true,
-            0xA0..=0x24F => true,        // Latin-1, Latin Extended-A/B
-            0x370..=0x52F => true,       // Greek, Cyrillic
-            0x590..=0x6FF => true,       // Hebrew, Arabic
-            0xE00..=0xE7F => true,       // Thai
-            0x1E00..=0x1EFF => true,     // Latin Extended Additional (Vietnamese)
-            0x2000..=0x206F => true,     // general punctuation
-            0x20A0..=0x20CF => true,     // currency
-            0x2100..=0x218F => true,     // letterlike, number forms
-            0x3000..=0x30FF => true,     // CJK punctuation, kana
-            0x4E00..=0x9FFF => true,     // CJK ideographs
-            0xAC00..=0xD7A3 => true,     // Hangul
-            0xFF00..=0xFFEF => true,     // full-width forms
+            0xA0..=0x24F => true,    // Latin-1, Latin Extended-A/B
+            0x370..=0x52F => true,   // Greek, Cyrillic
+            0x590..=0x6FF => true,   // Hebrew, Arabic
+            0xE00..=0xE7F => true,   // Thai
+            0x1E00..=0x1EFF => true, // Latin Extended Additional (Vietnamese)
+            0x2000..=0x206F => true, // general punctuation
+            0x20A0..=0x20CF => true, // currency
+            0x2100..=0x218F => true, // letterlike, number forms
+            0x3000..=0x30FF => true, // CJK punctuation, kana
+            0x4E00..=0x9FFF => true, // CJK ideographs
+            0xAC00..=0xD7A3 => true, // Hangul
+            0xFF00..=0xFFEF => true, // full-width forms
             _ => false,
         };
         if ok {
@@ -316,7 +372,10 @@ const MAGIC: &[(&[u8], &str)] = &[
     (b"\x1A\x45\xDF\xA3", "Matroska/WebM media"),
     (b"wOFF", "WOFF font"),
     (b"wOF2", "WOFF2 font"),
-    (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "OLE2 (legacy Office) document"),
+    (
+        b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+        "OLE2 (legacy Office) document",
+    ),
 ];
 
 /// Refuse bytes that are not text: known magic numbers or a large share of control bytes.
@@ -324,7 +383,8 @@ fn check_binary(bytes: &[u8]) -> Result<(), DecodeError> {
     for (magic, what) in MAGIC {
         if bytes.starts_with(magic) {
             // "BZh"/"ID3"/"OggS" are also plausible starts of text: require more evidence.
-            if magic.len() <= 4 && control_share(bytes) < 0.01 && memchr::memchr(0, bytes).is_none() {
+            if magic.len() <= 4 && control_share(bytes) < 0.01 && memchr::memchr(0, bytes).is_none()
+            {
                 continue;
             }
             return Err(DecodeError::Binary((*what).to_string()));
@@ -338,7 +398,10 @@ fn check_binary(bytes: &[u8]) -> Result<(), DecodeError> {
     }
     let share = control_share(bytes);
     if share > 0.05 {
-        return Err(DecodeError::Binary(format!("{:.0}% control bytes", share * 100.0)));
+        return Err(DecodeError::Binary(format!(
+            "{:.0}% control bytes",
+            share * 100.0
+        )));
     }
     Ok(())
 }
@@ -350,7 +413,10 @@ fn control_share(bytes: &[u8]) -> f64 {
     if head.is_empty() {
         return 0.0;
     }
-    let n = head.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | 0x0C | b'\r' | 0x1B)).count();
+    let n = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | 0x0C | b'\r' | 0x1B))
+        .count();
     n as f64 / head.len() as f64
 }
 
@@ -358,12 +424,19 @@ fn control_share(bytes: &[u8]) -> f64 {
 fn check_decoded_binary(text: &str) -> Result<(), DecodeError> {
     let bytes = text.as_bytes();
     // Cheap check first: no control bytes at all in the common case.
-    if !bytes.iter().take(64 * 1024).any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {
+    if !bytes
+        .iter()
+        .take(64 * 1024)
+        .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+    {
         return Ok(());
     }
     let share = control_share(bytes);
     if share > 0.05 || memchr::memchr(0, bytes).is_some_and(|_| share > 0.001) {
-        return Err(DecodeError::Binary(format!("{:.1}% control characters", share * 100.0)));
+        return Err(DecodeError::Binary(format!(
+            "{:.1}% control characters",
+            share * 100.0
+        )));
     }
     Ok(())
 }
@@ -431,8 +504,20 @@ mod tests {
         let text = "Привіт, світе! Це тест.\n\nДругий абзац.";
         let le: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
         let be: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
-        assert_eq!(decode(&le).unwrap(), Decoded { text: text.into(), encoding: "UTF-16LE" });
-        assert_eq!(decode(&be).unwrap(), Decoded { text: text.into(), encoding: "UTF-16BE" });
+        assert_eq!(
+            decode(&le).unwrap(),
+            Decoded {
+                text: text.into(),
+                encoding: "UTF-16LE"
+            }
+        );
+        assert_eq!(
+            decode(&be).unwrap(),
+            Decoded {
+                text: text.into(),
+                encoding: "UTF-16BE"
+            }
+        );
         let zh = "中文测试，这是一个句子。\n第二段。";
         let le: Vec<u8> = zh.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
         assert_eq!(decode(&le).unwrap().text, zh);
@@ -440,7 +525,8 @@ mod tests {
 
     #[test]
     fn legacy_cyrillic_is_detected() {
-        let text = "Председатель правительства заявил, что бюджет на следующий год будет принят вовремя.";
+        let text =
+            "Председатель правительства заявил, что бюджет на следующий год будет принят вовремя.";
         let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(text);
         let d = decode(&bytes).unwrap();
         assert_eq!(d.text, text);
@@ -467,11 +553,22 @@ mod tests {
 
     #[test]
     fn binary_is_refused() {
-        assert!(matches!(decode(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), Err(DecodeError::Binary(_))));
-        assert!(matches!(decode(b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n1 0 obj"), Err(DecodeError::Binary(_))));
-        let noise: Vec<u8> = (0u32..4000).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        assert!(matches!(
+            decode(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+            Err(DecodeError::Binary(_))
+        ));
+        assert!(matches!(
+            decode(b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n1 0 obj"),
+            Err(DecodeError::Binary(_))
+        ));
+        let noise: Vec<u8> = (0u32..4000)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         assert!(matches!(decode(&noise), Err(DecodeError::Binary(_))));
-        assert!(matches!(decode(b"abc\x00\x01\x02\x03def\x00\x00\x05ghi\x00"), Err(DecodeError::Binary(_))));
+        assert!(matches!(
+            decode(b"abc\x00\x01\x02\x03def\x00\x00\x05ghi\x00"),
+            Err(DecodeError::Binary(_))
+        ));
     }
 
     #[test]

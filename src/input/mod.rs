@@ -57,7 +57,10 @@ impl InputFile {
 
 /// Classify a path by its extensions: `(format, compression)`.
 pub fn classify(path: &Path) -> (Option<Format>, Compression) {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
     let (inner, comp) = if let Some(x) = name.strip_suffix(".gz") {
         (x.to_string(), Compression::Gzip)
     } else if let Some(x) = name.strip_suffix(".zst") {
@@ -83,7 +86,14 @@ pub fn classify(path: &Path) -> (Option<Format>, Compression) {
 /// decoder with reason `binary`). `None` leaves an unrecognised file found in a folder to
 /// be rejected as `unsupported-format`: a folder of a dump holds other things too.
 fn sniff(path: &Path, compression: Compression, explicit: bool) -> Option<Format> {
-    let file = InputFile { path: path.to_path_buf(), rel: String::new(), format: None, compression, size: 0, version: None };
+    let file = InputFile {
+        path: path.to_path_buf(),
+        rel: String::new(),
+        format: None,
+        compression,
+        size: 0,
+        version: None,
+    };
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     if let Ok(r) = open(&file, Arc::new(AtomicU64::new(0))) {
         let _ = r.take(SNIFF_BYTES as u64).read_to_end(&mut head);
@@ -104,7 +114,9 @@ fn sniff_bytes(head: &[u8]) -> Option<Format> {
             // The first line must be a JSON object (or longer than the sniffed bytes).
             let line = memchr::memchr(b'\n', body).map_or(body, |i| &body[..i]);
             let complete = line.len() < body.len() || head.len() < SNIFF_BYTES;
-            let ok = !complete || serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(line).is_ok();
+            let ok = !complete
+                || serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(line)
+                    .is_ok();
             ok.then_some(Format::Jsonl)
         }
         b'[' => {
@@ -113,8 +125,17 @@ fn sniff_bytes(head: &[u8]) -> Option<Format> {
         }
         b'<' => {
             let lower = body[..body.len().min(4096)].to_ascii_lowercase();
-            let tags: [&[u8]; 6] = [b"<!doctype html", b"<html", b"<head", b"<body", b"<article", b"<meta"];
-            tags.iter().any(|t| memchr::memmem::find(&lower, t).is_some()).then_some(Format::Html)
+            let tags: [&[u8]; 6] = [
+                b"<!doctype html",
+                b"<html",
+                b"<head",
+                b"<body",
+                b"<article",
+                b"<meta",
+            ];
+            tags.iter()
+                .any(|t| memchr::memmem::find(&lower, t).is_some())
+                .then_some(Format::Html)
         }
         _ => None,
     }
@@ -133,16 +154,32 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
             let (format, compression) = classify(root);
             // A file named on the command line is read whatever its name: its content decides.
             let format = format.or_else(|| sniff(root, compression, true));
-            let rel = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            out.push(InputFile { path: root.clone(), rel, format, compression, size: meta.len(), version: None });
+            let rel = root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.push(InputFile {
+                path: root.clone(),
+                rel,
+                format,
+                compression,
+                size: meta.len(),
+                version: None,
+            });
             continue;
         }
         let mut files = Vec::new();
-        for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    let p = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
+                    let p = e
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.clone());
                     return Err(RunError::io(p, io::Error::other(e.to_string())));
                 }
             };
@@ -150,7 +187,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
                 continue;
             }
             let path = entry.path().to_path_buf();
-            let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
             // Hidden files (editor and OS droppings) are not documents.
             if rel.split('/').any(|c| c.starts_with('.')) {
                 continue;
@@ -158,7 +199,14 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
             let (format, compression) = classify(&path);
             let format = format.or_else(|| sniff(&path, compression, false));
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            files.push(InputFile { path, rel, format, compression, size, version: None });
+            files.push(InputFile {
+                path,
+                rel,
+                format,
+                compression,
+                size,
+                version: None,
+            });
         }
         out.extend(files);
     }
@@ -175,7 +223,14 @@ fn discover_remote(root: &Path) -> Result<Vec<InputFile>, RunError> {
         let path = PathBuf::from(&obj.url);
         let (format, compression) = classify(Path::new(&obj.rel));
         let format = format.or_else(|| sniff(&path, compression, single));
-        out.push(InputFile { path, rel: obj.rel, format, compression, size: obj.size, version: obj.etag });
+        out.push(InputFile {
+            path,
+            rel: obj.rel,
+            format,
+            compression,
+            size: obj.size,
+            version: obj.etag,
+        });
     }
     Ok(out)
 }
@@ -204,14 +259,20 @@ pub fn open(file: &InputFile, counter: Arc<AtomicU64>) -> io::Result<Box<dyn Buf
     decompressed(file, Counting { inner: f, counter })
 }
 
-fn decompressed<R: Read + Send + 'static>(file: &InputFile, raw: Counting<R>) -> io::Result<Box<dyn BufRead + Send>> {
+fn decompressed<R: Read + Send + 'static>(
+    file: &InputFile,
+    raw: Counting<R>,
+) -> io::Result<Box<dyn BufRead + Send>> {
     Ok(match file.compression {
         Compression::None => Box::new(BufReader::with_capacity(1 << 20, raw)),
         Compression::Gzip => Box::new(BufReader::with_capacity(
             1 << 20,
             flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, raw)),
         )),
-        Compression::Zstd => Box::new(BufReader::with_capacity(1 << 20, zstd::stream::read::Decoder::new(raw)?)),
+        Compression::Zstd => Box::new(BufReader::with_capacity(
+            1 << 20,
+            zstd::stream::read::Decoder::new(raw)?,
+        )),
     })
 }
 
@@ -276,8 +337,16 @@ pub fn read_all(
     mut emit: impl FnMut(RawItem) -> bool,
 ) {
     let mut seq = 0u64;
-    let mut push = |file: &Arc<InputFile>, line: u64, payload: Payload, emit: &mut dyn FnMut(RawItem) -> bool| {
-        let item = RawItem { seq, file: file.clone(), line, payload };
+    let mut push = |file: &Arc<InputFile>,
+                    line: u64,
+                    payload: Payload,
+                    emit: &mut dyn FnMut(RawItem) -> bool| {
+        let item = RawItem {
+            seq,
+            file: file.clone(),
+            line,
+            payload,
+        };
         seq += 1;
         emit(item)
     };
@@ -285,7 +354,14 @@ pub fn read_all(
         if remote_failed(file) {
             return;
         }
-        if !read_file(file, None, cfg, &counter, &mut None, &mut |line, payload| push(file, line, payload, &mut emit)) {
+        if !read_file(
+            file,
+            None,
+            cfg,
+            &counter,
+            &mut None,
+            &mut |line, payload| push(file, line, payload, &mut emit),
+        ) {
             return;
         }
     }
@@ -319,23 +395,48 @@ fn read_file(
     push: &mut dyn FnMut(u64, Payload) -> bool,
 ) -> bool {
     let Some(format) = file.format else {
-        let r = Reject::new("unsupported-format", format!("{}: not .txt, .html, .jsonl, .json or .csv (optionally .gz/.zst)", file.rel));
+        let r = Reject::new(
+            "unsupported-format",
+            format!(
+                "{}: not .txt, .html, .jsonl, .json or .csv (optionally .gz/.zst)",
+                file.rel
+            ),
+        );
         return push(0, Payload::Failed(r));
     };
     if let (Some((start, end)), Format::Jsonl) = (range, format) {
-        let resumed = carry.take().filter(|c| Arc::ptr_eq(&c.file, file) && c.end == start);
+        let resumed = carry
+            .take()
+            .filter(|c| Arc::ptr_eq(&c.file, file) && c.end == start);
         let (mut reader, first_line, pos) = match resumed {
             Some(c) => (c.reader, c.line, c.pos),
             None => match open_range(file, start, counter.clone()) {
                 Ok(opened) => opened,
-                Err(e) => return push(0, Payload::Failed(Reject::new("read-error", format!("{}: {e}", file.rel)))),
+                Err(e) => {
+                    return push(
+                        0,
+                        Payload::Failed(Reject::new("read-error", format!("{}: {e}", file.rel))),
+                    )
+                }
             },
         };
         let budget = end.saturating_sub(pos);
-        let (go_on, stopped) =
-            read_lines_from(&mut *reader, cfg.max_doc_bytes, first_line, Some(budget), |line, payload| push(line, payload), &file.rel);
+        let (go_on, stopped) = read_lines_from(
+            &mut *reader,
+            cfg.max_doc_bytes,
+            first_line,
+            Some(budget),
+            |line, payload| push(line, payload),
+            &file.rel,
+        );
         if let Some((line, consumed)) = stopped.filter(|_| end < file.size) {
-            *carry = Some(Carry { file: file.clone(), end, line, pos: pos + consumed, reader });
+            *carry = Some(Carry {
+                file: file.clone(),
+                end,
+                line,
+                pos: pos + consumed,
+                reader,
+            });
         }
         return go_on;
     }
@@ -350,7 +451,9 @@ fn read_file(
         Format::Text | Format::Html => {
             let payload = match read_whole(reader, cfg.max_doc_bytes) {
                 Ok(b) => Payload::File(b),
-                Err(r) => Payload::Failed(Reject::new(r.reason, format!("{}: {}", file.rel, r.detail))),
+                Err(r) => {
+                    Payload::Failed(Reject::new(r.reason, format!("{}: {}", file.rel, r.detail)))
+                }
             };
             push(0, payload)
         }
@@ -359,10 +462,20 @@ fn read_file(
             if starts_with_array(&mut reader) {
                 read_json_array(reader, |line, payload| push(line, payload), &file.rel)
             } else {
-                read_lines(reader, cfg.max_doc_bytes, |line, payload| push(line, payload), &file.rel)
+                read_lines(
+                    reader,
+                    cfg.max_doc_bytes,
+                    |line, payload| push(line, payload),
+                    &file.rel,
+                )
             }
         }
-        Format::Csv => read_csv(reader, cfg.max_doc_bytes, |line, payload| push(line, payload), &file.rel),
+        Format::Csv => read_csv(
+            reader,
+            cfg.max_doc_bytes,
+            |line, payload| push(line, payload),
+            &file.rel,
+        ),
     }
 }
 
@@ -384,7 +497,9 @@ pub struct Block {
 /// be one array.)
 pub fn splittable(file: &InputFile) -> bool {
     let name = file.rel.to_ascii_lowercase();
-    file.format == Some(Format::Jsonl) && file.compression == Compression::None && (name.ends_with(".jsonl") || name.ends_with(".ndjson"))
+    file.format == Some(Format::Jsonl)
+        && file.compression == Compression::None
+        && (name.ends_with(".jsonl") || name.ends_with(".ndjson"))
 }
 
 /// Does the stream start (after a BOM and white space) with `[`, i.e. hold one JSON array?
@@ -394,7 +509,11 @@ fn starts_with_array(reader: &mut Box<dyn BufRead + Send>) -> bool {
             Ok(b) if !b.is_empty() => b,
             _ => return false,
         };
-        let skip = if buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { buf.iter().take_while(|b| b.is_ascii_whitespace()).count() };
+        let skip = if buf.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            buf.iter().take_while(|b| b.is_ascii_whitespace()).count()
+        };
         if skip == 0 {
             return buf[0] == b'[';
         }
@@ -404,7 +523,11 @@ fn starts_with_array(reader: &mut Box<dyn BufRead + Send>) -> bool {
 
 /// A `.json` file holding one array of records: each element becomes one record (its
 /// "line" in messages is its 1-based position in the array). The array is read whole.
-fn read_json_array(reader: Box<dyn BufRead + Send>, mut emit: impl FnMut(u64, Payload) -> bool, rel: &str) -> bool {
+fn read_json_array(
+    reader: Box<dyn BufRead + Send>,
+    mut emit: impl FnMut(u64, Payload) -> bool,
+    rel: &str,
+) -> bool {
     let records: Vec<Box<serde_json::value::RawValue>> = match serde_json::from_reader(reader) {
         Ok(v) => v,
         Err(e) => {
@@ -414,7 +537,10 @@ fn read_json_array(reader: Box<dyn BufRead + Send>, mut emit: impl FnMut(u64, Pa
         }
     };
     for (i, rec) in records.into_iter().enumerate() {
-        if !emit(i as u64 + 1, Payload::JsonLine(rec.get().as_bytes().to_vec())) {
+        if !emit(
+            i as u64 + 1,
+            Payload::JsonLine(rec.get().as_bytes().to_vec()),
+        ) {
             return false;
         }
     }
@@ -432,17 +558,29 @@ pub fn plan_blocks(files: &[Arc<InputFile>], block_bytes: u64) -> Vec<Block> {
     for (i, f) in files.iter().enumerate() {
         if f.size > block_bytes {
             if i > group_start {
-                out.push(Block { files: group_start..i, range: None, bytes: group_bytes });
+                out.push(Block {
+                    files: group_start..i,
+                    range: None,
+                    bytes: group_bytes,
+                });
             }
             if splittable(f) {
                 let mut start = 0u64;
                 while start < f.size {
                     let end = (start + block_bytes).min(f.size);
-                    out.push(Block { files: i..i + 1, range: Some((start, end)), bytes: end - start });
+                    out.push(Block {
+                        files: i..i + 1,
+                        range: Some((start, end)),
+                        bytes: end - start,
+                    });
                     start = end;
                 }
             } else {
-                out.push(Block { files: i..i + 1, range: None, bytes: f.size });
+                out.push(Block {
+                    files: i..i + 1,
+                    range: None,
+                    bytes: f.size,
+                });
             }
             group_start = i + 1;
             group_bytes = 0;
@@ -450,13 +588,21 @@ pub fn plan_blocks(files: &[Arc<InputFile>], block_bytes: u64) -> Vec<Block> {
         }
         group_bytes += f.size;
         if group_bytes >= block_bytes {
-            out.push(Block { files: group_start..i + 1, range: None, bytes: group_bytes });
+            out.push(Block {
+                files: group_start..i + 1,
+                range: None,
+                bytes: group_bytes,
+            });
             group_start = i + 1;
             group_bytes = 0;
         }
     }
     if group_start < files.len() {
-        out.push(Block { files: group_start..files.len(), range: None, bytes: group_bytes });
+        out.push(Block {
+            files: group_start..files.len(),
+            range: None,
+            bytes: group_bytes,
+        });
     }
     out
 }
@@ -500,7 +646,12 @@ pub fn read_blocks(
                 return;
             }
             let mut push = |line: u64, payload: Payload| {
-                let item = RawItem { seq, file: file.clone(), line, payload };
+                let item = RawItem {
+                    seq,
+                    file: file.clone(),
+                    line,
+                    payload,
+                };
                 seq += 1;
                 emit(BlockEvent::Item(item))
             };
@@ -516,17 +667,30 @@ pub fn read_blocks(
 
 /// Open an uncompressed file at the first line that starts at or after `start`:
 /// `(reader, 1-based number of that line, its byte offset)`.
-fn open_range(file: &InputFile, start: u64, counter: Arc<AtomicU64>) -> io::Result<(Box<dyn BufRead + Send>, u64, u64)> {
+fn open_range(
+    file: &InputFile,
+    start: u64,
+    counter: Arc<AtomicU64>,
+) -> io::Result<(Box<dyn BufRead + Send>, u64, u64)> {
     if crate::storage::is_remote(&file.path) {
         let r = crate::storage::open(&file.path)?;
-        return skip_to_line(BufReader::with_capacity(1 << 20, Counting { inner: r, counter }), start);
+        return skip_to_line(
+            BufReader::with_capacity(1 << 20, Counting { inner: r, counter }),
+            start,
+        );
     }
     let f = File::open(&file.path)?;
-    skip_to_line(BufReader::with_capacity(1 << 20, Counting { inner: f, counter }), start)
+    skip_to_line(
+        BufReader::with_capacity(1 << 20, Counting { inner: f, counter }),
+        start,
+    )
 }
 
 /// Read `r` up to the first line that starts at or after `start` (see [`open_range`]).
-fn skip_to_line<R: BufRead + Send + 'static>(mut r: R, start: u64) -> io::Result<(Box<dyn BufRead + Send>, u64, u64)> {
+fn skip_to_line<R: BufRead + Send + 'static>(
+    mut r: R,
+    start: u64,
+) -> io::Result<(Box<dyn BufRead + Send>, u64, u64)> {
     let mut newlines = 0u64;
     let mut pos = 0u64;
     // Count the lines before `start` (line numbers are those of the whole file).
@@ -572,16 +736,22 @@ fn read_whole(reader: Box<dyn BufRead + Send>, limit: u64) -> Result<Vec<u8>, Re
     let mut buf = Vec::new();
     let mut limited = reader.take(limit + 1);
     match limited.read_to_end(&mut buf) {
-        Ok(_) if buf.len() as u64 > limit => {
-            Err(Reject::new("too-large", format!("larger than input.max_doc_bytes = {limit}")))
-        }
+        Ok(_) if buf.len() as u64 > limit => Err(Reject::new(
+            "too-large",
+            format!("larger than input.max_doc_bytes = {limit}"),
+        )),
         Ok(_) => Ok(buf),
         Err(e) => Err(Reject::new(io_reason(&e), e.to_string())),
     }
 }
 
 /// Split a JSONL stream into lines. Blank lines are not documents and are skipped.
-fn read_lines(reader: Box<dyn BufRead + Send>, limit: u64, emit: impl FnMut(u64, Payload) -> bool, rel: &str) -> bool {
+fn read_lines(
+    reader: Box<dyn BufRead + Send>,
+    limit: u64,
+    emit: impl FnMut(u64, Payload) -> bool,
+    rel: &str,
+) -> bool {
     let mut reader = reader;
     read_lines_from(&mut *reader, limit, 1, None, emit, rel).0
 }
@@ -648,7 +818,10 @@ fn read_lines_from(
                 }
             }
             Err(e) => {
-                let r = Reject::new(io_reason(&e), format!("{rel}:{line_no}: {e}; the rest of the file could not be read"));
+                let r = Reject::new(
+                    io_reason(&e),
+                    format!("{rel}:{line_no}: {e}; the rest of the file could not be read"),
+                );
                 return (emit(line_no, Payload::Failed(r)), None);
             }
         }
@@ -691,7 +864,12 @@ fn read_line_limited(reader: &mut dyn BufRead, max: u64, buf: &mut Vec<u8>) -> i
 }
 
 /// Stream CSV records (header row first).
-fn read_csv(reader: Box<dyn BufRead + Send>, limit: u64, mut emit: impl FnMut(u64, Payload) -> bool, rel: &str) -> bool {
+fn read_csv(
+    reader: Box<dyn BufRead + Send>,
+    limit: u64,
+    mut emit: impl FnMut(u64, Payload) -> bool,
+    rel: &str,
+) -> bool {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers = match rdr.byte_headers() {
         Ok(h) => Arc::new(h.clone()),
@@ -707,7 +885,10 @@ fn read_csv(reader: Box<dyn BufRead + Send>, limit: u64, mut emit: impl FnMut(u6
             Ok(true) => {
                 let line = rec.position().map(|p| p.line()).unwrap_or(0);
                 let payload = if rec.as_slice().len() as u64 > limit {
-                    Payload::Failed(Reject::new("too-large", format!("{rel}:{line}: record larger than input.max_doc_bytes = {limit}")))
+                    Payload::Failed(Reject::new(
+                        "too-large",
+                        format!("{rel}:{line}: record larger than input.max_doc_bytes = {limit}"),
+                    ))
                 } else {
                     Payload::CsvRecord(rec.clone(), headers.clone())
                 };
@@ -738,16 +919,29 @@ fn read_csv(reader: Box<dyn BufRead + Send>, limit: u64, mut emit: impl FnMut(u6
 /// Turn one raw item into a document (or a reject). Pure: runs in parallel.
 pub fn parse_item(item: RawItem, cfg: &InputConfig) -> Result<Document, RejectRecord> {
     let loc = item.location();
-    let rej = |id: String, r: Reject| RejectRecord { seq: item.seq, id, source: loc.clone(), reject: r };
+    let rej = |id: String, r: Reject| RejectRecord {
+        seq: item.seq,
+        id,
+        source: loc.clone(),
+        reject: r,
+    };
     let format = item.file.format.unwrap_or(Format::Text);
     match item.payload {
         Payload::Failed(r) => {
-            let id = if item.line == 0 { item.file.stem_id() } else { loc.clone() };
+            let id = if item.line == 0 {
+                item.file.stem_id()
+            } else {
+                loc.clone()
+            };
             Err(rej(id, r))
         }
         Payload::File(bytes) => {
             let id = item.file.stem_id();
-            let decoded = if format == Format::Html { decode::decode_html(&bytes) } else { decode::decode(&bytes) };
+            let decoded = if format == Format::Html {
+                decode::decode_html(&bytes)
+            } else {
+                decode::decode(&bytes)
+            };
             match decoded {
                 Ok(d) => {
                     let mut doc = Document::new(item.seq, id, loc.clone(), format, d.text);
@@ -757,10 +951,10 @@ pub fn parse_item(item: RawItem, cfg: &InputConfig) -> Result<Document, RejectRe
                 Err(e) => Err(rej(id, decode_reject(e, &loc))),
             }
         }
-        Payload::JsonLine(bytes) => parse_json_line(&bytes, item.seq, &loc, cfg).map_err(|(id, r)| rej(id.unwrap_or_else(|| loc.clone()), r)),
-        Payload::CsvRecord(rec, headers) => {
-            parse_csv_record(&rec, &headers, item.seq, &loc, cfg).map_err(|(id, r)| rej(id.unwrap_or_else(|| loc.clone()), r))
-        }
+        Payload::JsonLine(bytes) => parse_json_line(&bytes, item.seq, &loc, cfg)
+            .map_err(|(id, r)| rej(id.unwrap_or_else(|| loc.clone()), r)),
+        Payload::CsvRecord(rec, headers) => parse_csv_record(&rec, &headers, item.seq, &loc, cfg)
+            .map_err(|(id, r)| rej(id.unwrap_or_else(|| loc.clone()), r)),
     }
 }
 
@@ -782,36 +976,67 @@ fn json_to_string(v: &serde_json::Value) -> Option<String> {
 
 type ParseErr = (Option<String>, Reject);
 
-fn parse_json_line(bytes: &[u8], seq: u64, loc: &str, cfg: &InputConfig) -> Result<Document, ParseErr> {
+fn parse_json_line(
+    bytes: &[u8],
+    seq: u64,
+    loc: &str,
+    cfg: &InputConfig,
+) -> Result<Document, ParseErr> {
     // JSON is UTF-8 by definition; a line in a legacy encoding is decoded first and the
     // encoding recorded, rather than the document lost.
-    let (text, encoding): (std::borrow::Cow<str>, &'static str) = match simdutf8::basic::from_utf8(bytes) {
-        Ok(s) => (s.into(), "UTF-8"),
-        Err(_) => match decode::decode(bytes) {
-            Ok(d) => (d.text.into(), d.encoding),
-            Err(e) => return Err((None, decode_reject(e, loc))),
-        },
-    };
+    let (text, encoding): (std::borrow::Cow<str>, &'static str) =
+        match simdutf8::basic::from_utf8(bytes) {
+            Ok(s) => (s.into(), "UTF-8"),
+            Err(_) => match decode::decode(bytes) {
+                Ok(d) => (d.text.into(), d.encoding),
+                Err(e) => return Err((None, decode_reject(e, loc))),
+            },
+        };
     let value: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(e) => return Err((None, Reject::new("bad-json", format!("{loc}: {e}")))),
     };
     let serde_json::Value::Object(mut obj) = value else {
-        return Err((None, Reject::new("bad-json", format!("{loc}: not a JSON object"))));
+        return Err((
+            None,
+            Reject::new("bad-json", format!("{loc}: not a JSON object")),
+        ));
     };
-    let id = obj.remove(&cfg.id_field).and_then(|v| json_to_string(&v)).unwrap_or_else(|| loc.to_string());
+    let id = obj
+        .remove(&cfg.id_field)
+        .and_then(|v| json_to_string(&v))
+        .unwrap_or_else(|| loc.to_string());
     let body = match obj.remove(&cfg.text_field) {
         Some(serde_json::Value::String(s)) => s,
         Some(serde_json::Value::Null) | None => {
-            return Err((Some(id), Reject::new("missing-text", format!("{loc}: no `{}` field", cfg.text_field))))
+            return Err((
+                Some(id),
+                Reject::new(
+                    "missing-text",
+                    format!("{loc}: no `{}` field", cfg.text_field),
+                ),
+            ))
         }
         Some(other) => {
-            return Err((Some(id), Reject::new("missing-text", format!("{loc}: `{}` is not a string but {}", cfg.text_field, kind_of(&other)))))
+            return Err((
+                Some(id),
+                Reject::new(
+                    "missing-text",
+                    format!(
+                        "{loc}: `{}` is not a string but {}",
+                        cfg.text_field,
+                        kind_of(&other)
+                    ),
+                ),
+            ))
         }
     };
     let mut doc = Document::new(seq, id, loc.to_string(), Format::Jsonl, body);
     doc.encoding = encoding;
-    if let Some(t) = obj.remove(&cfg.title_field).and_then(|v| json_to_string(&v)) {
+    if let Some(t) = obj
+        .remove(&cfg.title_field)
+        .and_then(|v| json_to_string(&v))
+    {
         if !t.trim().is_empty() {
             doc.title = Some(t);
         }
@@ -874,9 +1099,17 @@ fn parse_csv_record(
             meta.insert(name, serde_json::Value::String(value));
         }
     }
-    let id = id.filter(|s| !s.is_empty()).unwrap_or_else(|| loc.to_string());
+    let id = id
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| loc.to_string());
     let Some(text) = text else {
-        return Err((Some(id), Reject::new("missing-text", format!("{loc}: no `{}` column", cfg.text_field))));
+        return Err((
+            Some(id),
+            Reject::new(
+                "missing-text",
+                format!("{loc}: no `{}` column", cfg.text_field),
+            ),
+        ));
     };
     let mut doc = Document::new(seq, id, loc.to_string(), Format::Csv, text);
     doc.encoding = encoding;
@@ -894,22 +1127,44 @@ mod tests {
 
     fn file(rel: &str) -> InputFile {
         let (format, compression) = classify(Path::new(rel));
-        InputFile { path: PathBuf::from(rel), rel: rel.into(), format, compression, size: 0, version: None }
+        InputFile {
+            path: PathBuf::from(rel),
+            rel: rel.into(),
+            format,
+            compression,
+            size: 0,
+            version: None,
+        }
     }
 
     #[test]
     fn classifies_compressed_and_plain() {
-        assert_eq!(classify(Path::new("a/b.jsonl.gz")), (Some(Format::Jsonl), Compression::Gzip));
-        assert_eq!(classify(Path::new("b.TXT")), (Some(Format::Text), Compression::None));
-        assert_eq!(classify(Path::new("b.csv.zst")), (Some(Format::Csv), Compression::Zstd));
+        assert_eq!(
+            classify(Path::new("a/b.jsonl.gz")),
+            (Some(Format::Jsonl), Compression::Gzip)
+        );
+        assert_eq!(
+            classify(Path::new("b.TXT")),
+            (Some(Format::Text), Compression::None)
+        );
+        assert_eq!(
+            classify(Path::new("b.csv.zst")),
+            (Some(Format::Csv), Compression::Zstd)
+        );
         assert_eq!(classify(Path::new("b.pdf")).0, None);
     }
 
     #[test]
     fn sniffs_unnamed_formats_from_content() {
-        assert_eq!(sniff_bytes(b"\xEF\xBB\xBF {\"id\":1,\"text\":\"a\"}\n{\"id\":2"), Some(Format::Jsonl));
+        assert_eq!(
+            sniff_bytes(b"\xEF\xBB\xBF {\"id\":1,\"text\":\"a\"}\n{\"id\":2"),
+            Some(Format::Jsonl)
+        );
         assert_eq!(sniff_bytes(b"[\n {\"id\":1}]"), Some(Format::Jsonl));
-        assert_eq!(sniff_bytes(b"<!DOCTYPE html><html><p>x</p>"), Some(Format::Html));
+        assert_eq!(
+            sniff_bytes(b"<!DOCTYPE html><html><p>x</p>"),
+            Some(Format::Html)
+        );
         // Text that only starts like JSON is not JSON.
         assert_eq!(sniff_bytes(b"{Updated} Council votes\nMore text"), None);
         assert_eq!(sniff_bytes(b"[Updated] Council votes"), None);
@@ -947,7 +1202,13 @@ mod tests {
     #[test]
     fn json_line_fields() {
         let cfg = InputConfig::default();
-        let doc = parse_json_line(br#"{"id":7,"text":"hi","title":"T","source":"s.com","lang":"en"}"#, 0, "f:1", &cfg).unwrap();
+        let doc = parse_json_line(
+            br#"{"id":7,"text":"hi","title":"T","source":"s.com","lang":"en"}"#,
+            0,
+            "f:1",
+            &cfg,
+        )
+        .unwrap();
         assert_eq!(doc.id, "7");
         assert_eq!(doc.title.as_deref(), Some("T"));
         assert_eq!(doc.source, "s.com");

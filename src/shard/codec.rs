@@ -37,7 +37,10 @@ pub struct Dec<R: Read> {
 }
 
 fn damaged(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("damaged shard record: {what}"))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("damaged shard record: {what}"),
+    )
 }
 
 impl<R: Read> Dec<R> {
@@ -70,7 +73,10 @@ impl<R: Read> Dec<R> {
         let mut v = Vec::with_capacity(n as usize);
         (&mut self.r).take(n).read_to_end(&mut v)?;
         if v.len() as u64 != n {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "damaged shard record: truncated"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "damaged shard record: truncated",
+            ));
         }
         Ok(v)
     }
@@ -83,13 +89,19 @@ impl<R: Read> Dec<R> {
 pub fn intern(s: &str) -> &'static str {
     use std::collections::HashSet;
     use std::sync::Mutex;
-    static NAMES: once_cell::sync::Lazy<Mutex<HashSet<&'static str>>> = once_cell::sync::Lazy::new(|| {
-        let mut set: HashSet<&'static str> = crate::stages::all_stage_names().into_iter().collect();
-        set.insert("UTF-8");
-        Mutex::new(set)
-    });
+    static NAMES: once_cell::sync::Lazy<Mutex<HashSet<&'static str>>> =
+        once_cell::sync::Lazy::new(|| {
+            let mut set: HashSet<&'static str> =
+                crate::stages::all_stage_names().into_iter().collect();
+            set.insert("UTF-8");
+            Mutex::new(set)
+        });
     // the names of nearly every record, without a lock
-    if let Some(&k) = crate::stages::DOC_STAGE_NAMES.iter().chain(&["dedup", "UTF-8"]).find(|&&k| k == s) {
+    if let Some(&k) = crate::stages::DOC_STAGE_NAMES
+        .iter()
+        .chain(&["dedup", "UTF-8"])
+        .find(|&&k| k == s)
+    {
         return k;
     }
     if let Some(e) = encoding_rs::Encoding::for_label_no_replacement(s.as_bytes()) {
@@ -144,7 +156,11 @@ pub fn put_doc(e: &mut Enc, d: &Document) {
     }
     e.str(&d.text);
     e.str(d.encoding);
-    let meta = if d.meta.is_empty() { Vec::new() } else { serde_json::to_vec(&d.meta).unwrap_or_default() };
+    let meta = if d.meta.is_empty() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&d.meta).unwrap_or_default()
+    };
     e.bytes(&meta);
     e.u64(d.fields.len() as u64);
     for (k, v) in &d.fields {
@@ -174,7 +190,11 @@ pub fn get_doc<R: Read>(d: &mut Dec<R>) -> io::Result<Document> {
     let source = d.string()?;
     let input = d.string()?;
     let format = format_of(d.u8()?);
-    let title = if d.u8()? == 1 { Some(d.string()?) } else { None };
+    let title = if d.u8()? == 1 {
+        Some(d.string()?)
+    } else {
+        None
+    };
     let text = d.string()?;
     let encoding = intern(&d.string()?);
     let meta_bytes = d.bytes()?;
@@ -190,7 +210,10 @@ pub fn get_doc<R: Read>(d: &mut Dec<R>) -> io::Result<Document> {
     }
     let chars_in = d.u64()? as usize;
     let audit = d.u8()? == 1;
-    let mut log = DocLog { audit, ..Default::default() };
+    let mut log = DocLog {
+        audit,
+        ..Default::default()
+    };
     for _ in 0..d.u64()? {
         let stage = intern(&d.string()?);
         let rule = Cow::Owned(d.string()?);
@@ -202,9 +225,27 @@ pub fn get_doc<R: Read>(d: &mut Dec<R>) -> io::Result<Document> {
         let rule = Cow::Owned(d.string()?);
         let line = d.u64()? as usize;
         let text = d.string()?;
-        log.removals.push(Removal { stage, rule, line, text });
+        log.removals.push(Removal {
+            stage,
+            rule,
+            line,
+            text,
+        });
     }
-    Ok(Document { seq, id, source, input, format, title, text, encoding, meta, fields, chars_in, log })
+    Ok(Document {
+        seq,
+        id,
+        source,
+        input,
+        format,
+        title,
+        text,
+        encoding,
+        meta,
+        fields,
+        chars_in,
+        log,
+    })
 }
 
 pub fn put_reject(e: &mut Enc, r: &RejectRecord) {
@@ -221,7 +262,12 @@ pub fn get_reject<R: Read>(d: &mut Dec<R>) -> io::Result<RejectRecord> {
     let source = d.string()?;
     let reason = d.string()?;
     let detail = d.string()?;
-    Ok(RejectRecord { seq, id, source, reject: Reject::new(reason, detail) })
+    Ok(RejectRecord {
+        seq,
+        id,
+        source,
+        reject: Reject::new(reason, detail),
+    })
 }
 
 pub fn put_admission(e: &mut Enc, a: &Admission) {
@@ -233,6 +279,7 @@ pub fn put_admission(e: &mut Enc, a: &Admission) {
             e.f64(*similarity);
         }
         Admission::Deferred => e.u8(2),
+        Admission::Outranked => e.u8(3),
     }
 }
 
@@ -241,9 +288,13 @@ pub fn get_admission<R: Read>(d: &mut Dec<R>) -> io::Result<Admission> {
         0 => Admission::Keep,
         1 => {
             let of = d.string()?;
-            Admission::Duplicate { of, similarity: d.f64()? }
+            Admission::Duplicate {
+                of,
+                similarity: d.f64()?,
+            }
         }
         2 => Admission::Deferred,
+        3 => Admission::Outranked,
         _ => return Err(damaged("verdict")),
     })
 }
@@ -254,12 +305,19 @@ mod tests {
 
     #[test]
     fn document_round_trips_every_field() {
-        let mut doc = Document::new(7 << 40 | 3, "a/b".into(), "a.jsonl:4".into(), Format::Jsonl, "Über\n\nzwei".into());
+        let mut doc = Document::new(
+            7 << 40 | 3,
+            "a/b".into(),
+            "a.jsonl:4".into(),
+            Format::Jsonl,
+            "Über\n\nzwei".into(),
+        );
         doc.title = Some("T".into());
         doc.encoding = "windows-1252";
         doc.source = "site.example".into();
         doc.meta.insert("z".into(), serde_json::json!(1));
-        doc.meta.insert("a".into(), serde_json::json!({"k": [1, 2]}));
+        doc.meta
+            .insert("a".into(), serde_json::json!({"k": [1, 2]}));
         doc.fields.insert("byline".into(), "By X".into());
         doc.log.audit = true;
         doc.log.removed("boilerplate", "menu", 2, "Home | News");
@@ -267,7 +325,10 @@ mod tests {
         let mut buf = Vec::new();
         put_doc(&mut Enc(&mut buf), &doc);
         let back = get_doc(&mut Dec { r: &buf[..] }).unwrap();
-        assert_eq!(crate::output::serialize_kept(&back), crate::output::serialize_kept(&doc));
+        assert_eq!(
+            crate::output::serialize_kept(&back),
+            crate::output::serialize_kept(&doc)
+        );
         assert_eq!(back.seq, doc.seq);
         assert_eq!(back.log.counts, doc.log.counts);
         assert_eq!(back.log.removals, doc.log.removals);
@@ -287,7 +348,15 @@ mod tests {
 
     #[test]
     fn admissions_round_trip() {
-        for a in [Admission::Keep, Admission::Deferred, Admission::Duplicate { of: "d1".into(), similarity: 0.875 }] {
+        for a in [
+            Admission::Keep,
+            Admission::Deferred,
+            Admission::Outranked,
+            Admission::Duplicate {
+                of: "d1".into(),
+                similarity: 0.875,
+            },
+        ] {
             let mut buf = Vec::new();
             put_admission(&mut Enc(&mut buf), &a);
             assert_eq!(get_admission(&mut Dec { r: &buf[..] }).unwrap(), a);

@@ -71,7 +71,8 @@ impl ShardSpec {
 
     /// `I/N` given with flag `flag` (`--shard`, `--range`).
     pub fn parse_as(s: &str, flag: &str) -> Result<ShardSpec, ConfigError> {
-        let bad = || ConfigError::invalid(flag, format!("`{s}` is not I/N with 0 <= I < N (e.g. 0/4)"));
+        let bad =
+            || ConfigError::invalid(flag, format!("`{s}` is not I/N with 0 <= I < N (e.g. 0/4)"));
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: usize = i.trim().parse().map_err(|_| bad())?;
         let count: usize = n.trim().parse().map_err(|_| bad())?;
@@ -84,7 +85,10 @@ impl ShardSpec {
     /// The shard from the scheduler's environment: Slurm job arrays
     /// (`SLURM_ARRAY_TASK_ID` minus `SLURM_ARRAY_TASK_MIN`, of `SLURM_ARRAY_TASK_COUNT` or
     /// `shards`), else a Kubernetes Indexed Job (`JOB_COMPLETION_INDEX` of `shards`).
-    pub fn from_env(shards: Option<usize>, env: &dyn Fn(&str) -> Option<String>) -> Result<ShardSpec, ConfigError> {
+    pub fn from_env(
+        shards: Option<usize>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ShardSpec, ConfigError> {
         ShardSpec::from_env_as(shards, env, "--shard", "--shards")
     }
 
@@ -99,17 +103,34 @@ impl ShardSpec {
             match env(k) {
                 None => Ok(None),
                 Some(v) if v.trim().is_empty() => Ok(None),
-                Some(v) => v.trim().parse().map(Some).map_err(|_| ConfigError::invalid(k, format!("`{v}` is not a number"))),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| ConfigError::invalid(k, format!("`{v}` is not a number"))),
             }
         };
         let (index, count) = if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
             let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
             let count = shards.or(num("SLURM_ARRAY_TASK_COUNT")?).ok_or_else(|| {
-                ConfigError::invalid(count_flag, format!("SLURM_ARRAY_TASK_COUNT is not set: give {count_flag} N"))
+                ConfigError::invalid(
+                    count_flag,
+                    format!("SLURM_ARRAY_TASK_COUNT is not set: give {count_flag} N"),
+                )
             })?;
-            (id.checked_sub(min).ok_or_else(|| ConfigError::invalid("SLURM_ARRAY_TASK_ID", "below SLURM_ARRAY_TASK_MIN"))?, count)
+            (
+                id.checked_sub(min).ok_or_else(|| {
+                    ConfigError::invalid("SLURM_ARRAY_TASK_ID", "below SLURM_ARRAY_TASK_MIN")
+                })?,
+                count,
+            )
         } else if let Some(id) = num("JOB_COMPLETION_INDEX")? {
-            let count = shards.ok_or_else(|| ConfigError::invalid(count_flag, format!("JOB_COMPLETION_INDEX needs {count_flag} N")))?;
+            let count = shards.ok_or_else(|| {
+                ConfigError::invalid(
+                    count_flag,
+                    format!("JOB_COMPLETION_INDEX needs {count_flag} N"),
+                )
+            })?;
             (id, count)
         } else {
             return Err(ConfigError::invalid(
@@ -118,7 +139,10 @@ impl ShardSpec {
             ));
         };
         if count == 0 || index >= count {
-            return Err(ConfigError::invalid(flag, format!("{index} of {count} does not exist")));
+            return Err(ConfigError::invalid(
+                flag,
+                format!("{index} of {count} does not exist"),
+            ));
         }
         Ok(ShardSpec { index, count })
     }
@@ -149,8 +173,18 @@ const TALLY: &str = "tally.json";
 const RECORDS: &str = "records.bin";
 const SUMMARIES: &str = "summaries.bin";
 const FILTERED: &str = "filtered";
-const MAIN_FILES: [&str; 5] = [output::CLEAN_JSONL, output::CLEAN_CSV, output::DUPLICATES, output::REJECTS, output::REMOVED];
-const TAIL_FILES: [&str; 3] = ["tail.clean.jsonl", "tail.clean.csv", "tail.duplicates.jsonl"];
+const MAIN_FILES: [&str; 5] = [
+    output::CLEAN_JSONL,
+    output::CLEAN_CSV,
+    output::DUPLICATES,
+    output::REJECTS,
+    output::REMOVED,
+];
+const TAIL_FILES: [&str; 3] = [
+    "tail.clean.jsonl",
+    "tail.clean.csv",
+    "tail.duplicates.jsonl",
+];
 
 /// Contiguous ranges of blocks, balanced by bytes: block `b` goes to the shard its middle
 /// byte falls in. Depends on the file list and sizes alone.
@@ -278,7 +312,8 @@ pub struct Tally {
     pub bytes_out: u64,
     pub chars_in: u64,
     pub chars_out: u64,
-    pub stages: std::collections::BTreeMap<String, (std::collections::BTreeMap<String, u64>, u64, f64)>,
+    pub stages:
+        std::collections::BTreeMap<String, (std::collections::BTreeMap<String, u64>, u64, f64)>,
     pub rejects: std::collections::BTreeMap<String, u64>,
     pub encodings: std::collections::BTreeMap<String, u64>,
     pub seconds_read_parse: f64,
@@ -297,7 +332,11 @@ impl Tally {
             bytes_out: r.bytes_out,
             chars_in: r.chars_in,
             chars_out: r.chars_out,
-            stages: r.stages.iter().map(|(k, s)| (k.clone(), (s.rules.clone(), s.documents_touched, s.seconds))).collect(),
+            stages: r
+                .stages
+                .iter()
+                .map(|(k, s)| (k.clone(), (s.rules.clone(), s.documents_touched, s.seconds)))
+                .collect(),
             rejects: r.rejects.clone(),
             encodings: r.encodings.clone(),
             seconds_read_parse: r.seconds_read_parse,
@@ -351,13 +390,23 @@ impl PartFiles {
     fn create(dir: &Path) -> Result<PartFiles, RunError> {
         std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
         Ok(PartFiles {
-            main: MAIN_FILES.iter().map(|n| AtomicFile::create(dir, n)).collect::<Result<_, _>>()?,
-            tail: TAIL_FILES.iter().map(|n| AtomicFile::create(dir, n)).collect::<Result<_, _>>()?,
+            main: MAIN_FILES
+                .iter()
+                .map(|n| AtomicFile::create(dir, n))
+                .collect::<Result<_, _>>()?,
+            tail: TAIL_FILES
+                .iter()
+                .map(|n| AtomicFile::create(dir, n))
+                .collect::<Result<_, _>>()?,
         })
     }
 
     fn write_main(&mut self, c: &Chunk) -> Result<(), RunError> {
-        for (f, b) in self.main.iter_mut().zip([&c.jsonl, &c.csv, &c.duplicates, &c.rejects, &c.removed]) {
+        for (f, b) in
+            self.main
+                .iter_mut()
+                .zip([&c.jsonl, &c.csv, &c.duplicates, &c.rejects, &c.removed])
+        {
             f.write_all(b)?;
         }
         Ok(())
@@ -389,9 +438,16 @@ pub fn run_shard(plan: Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
     if plan.dedup.is_some() && plan.raw.stages.dedup.paragraphs.enabled {
         // That pass edits documents while admitting them, which needs their text in the
         // sequential step: not supported across machines (yet).
-        return Err(ConfigError::invalid("stages.dedup.paragraphs.enabled", "cannot be used with --shard").into());
+        return Err(ConfigError::invalid(
+            "stages.dedup.paragraphs.enabled",
+            "cannot be used with --shard",
+        )
+        .into());
     }
-    let files: Vec<Arc<InputFile>> = input::discover(&plan.inputs)?.into_iter().map(Arc::new).collect();
+    let files: Vec<Arc<InputFile>> = input::discover(&plan.inputs)?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
     let blocks = input::plan_blocks(&files, plan.raw.pipeline.block_bytes);
     let mine = assign_blocks(&blocks, spec.count).swap_remove(spec.index);
     let marker = Marker {
@@ -421,10 +477,19 @@ pub fn run_shard(plan: Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
         let blocks = blocks.clone();
         std::thread::spawn(move || {
             let mut batcher = Batcher::new(max_docs, max_bytes);
-            input::read_blocks(&files, &blocks, &mine, &cfg, Arc::new(AtomicU64::new(0)), true, 0, |ev| match batcher.push(ev) {
-                Some(batch) => btx.send(batch).is_ok(),
-                None => true,
-            });
+            input::read_blocks(
+                &files,
+                &blocks,
+                &mine,
+                &cfg,
+                Arc::new(AtomicU64::new(0)),
+                true,
+                0,
+                |ev| match batcher.push(ev) {
+                    Some(batch) => btx.send(batch).is_ok(),
+                    None => true,
+                },
+            );
         })
     };
 
@@ -437,7 +502,11 @@ pub fn run_shard(plan: Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
                 let mut slots = pipeline::front_batch(items, &ctx, &pool, &mut report);
                 let t = Instant::now();
                 let summaries = pipeline::summarise_batch(&mut slots, d, &pool);
-                report.stages.entry(d.name().to_string()).or_default().seconds += t.elapsed().as_secs_f64();
+                report
+                    .stages
+                    .entry(d.name().to_string())
+                    .or_default()
+                    .seconds += t.elapsed().as_secs_f64();
                 let encoded: Vec<Result<(Vec<u8>, Vec<u8>), RunError>> = pool.install(|| {
                     slots
                         .par_iter()
@@ -478,7 +547,11 @@ pub fn run_shard(plan: Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
             crate::storage::take_failure()?;
             records.publish()?;
             sums.publish()?;
-            write_json(&dir, TALLY, &Tally::of(&report, start.elapsed().as_secs_f64()))?;
+            write_json(
+                &dir,
+                TALLY,
+                &Tally::of(&report, start.elapsed().as_secs_f64()),
+            )?;
         } else {
             let fdir = dir.join(FILTERED);
             let mut parts = PartFiles::create(&fdir)?;
@@ -489,7 +562,11 @@ pub fn run_shard(plan: Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
             }
             crate::storage::take_failure()?;
             parts.publish()?;
-            write_json(&fdir, TALLY, &Tally::of(&report, start.elapsed().as_secs_f64()))?;
+            write_json(
+                &fdir,
+                TALLY,
+                &Tally::of(&report, start.elapsed().as_secs_f64()),
+            )?;
             write_json(&dir, TALLY, &Tally::default())?;
             write_json(&fdir, DONE, &filter_marker(&marker, None))?;
         }
@@ -508,7 +585,11 @@ fn filter_marker(shard: &Marker, dedup: Option<&Marker>) -> Marker {
     if let Some(d) = dedup {
         h.update(serde_json::to_string(d).unwrap_or_default().as_bytes());
     }
-    Marker { step: "filter".into(), inputs: hex(h.digest()), ..shard.clone() }
+    Marker {
+        step: "filter".into(),
+        inputs: hex(h.digest()),
+        ..shard.clone()
+    }
 }
 
 fn shard_markers(out: &Path, count: usize) -> Result<Vec<Marker>, RunError> {
@@ -516,7 +597,10 @@ fn shard_markers(out: &Path, count: usize) -> Result<Vec<Marker>, RunError> {
         .map(|i| {
             let spec = ShardSpec { index: i, count };
             read_marker(&shard_dir(out, spec)).ok_or_else(|| {
-                RunError::Other(format!("shard {i}/{count} has not finished (no {}): run it first", shard_dir(out, spec).join(DONE).display()))
+                RunError::Other(format!(
+                    "shard {i}/{count} has not finished (no {}): run it first",
+                    shard_dir(out, spec).join(DONE).display()
+                ))
             })
         })
         .collect()
@@ -542,7 +626,11 @@ fn dedup_marker(shards: &[Marker], count: usize, config: &str) -> Marker {
 }
 
 /// After the last verdict: the final verdicts of deferred documents and the report.
-fn write_finals(dir: &Path, d: &mut dyn crate::dedup::BarrierStage, ranges: Option<usize>) -> Result<(), RunError> {
+fn write_finals(
+    dir: &Path,
+    d: &mut dyn crate::dedup::BarrierStage,
+    ranges: Option<usize>,
+) -> Result<(), RunError> {
     let mut fin = AtomicFile::create(dir, "final.bin")?;
     let mut buf = Vec::new();
     for (seq, a) in d.finish() {
@@ -567,12 +655,19 @@ pub fn run_dedup(mut plan: Plan, count: usize) -> Result<Outcome, RunError> {
     dedup_step(&plan, d, count)
 }
 
-fn dedup_step(plan: &Plan, d: Option<Box<dyn crate::dedup::BarrierStage>>, count: usize) -> Result<Outcome, RunError> {
+fn dedup_step(
+    plan: &Plan,
+    d: Option<Box<dyn crate::dedup::BarrierStage>>,
+    count: usize,
+) -> Result<Outcome, RunError> {
     let out = plan.output_dir.clone();
     let shards = shard_markers(&out, count)?;
     let config = config_hash(plan);
     if let Some(m) = shards.iter().find(|m| m.config != config) {
-        return Err(RunError::Other(format!("shard {}/{count} was made with another configuration: rerun it", m.shard)));
+        return Err(RunError::Other(format!(
+            "shard {}/{count} was made with another configuration: rerun it",
+            m.shard
+        )));
     }
     let Some(mut d) = d else {
         return Ok(Outcome::AlreadyDone);
@@ -586,20 +681,25 @@ fn dedup_step(plan: &Plan, d: Option<Box<dyn crate::dedup::BarrierStage>>, count
     for i in 0..count {
         let src = shard_dir(&out, ShardSpec { index: i, count }).join(SUMMARIES);
         let f = File::open(&src).map_err(|e| RunError::io(&src, e))?;
-        let mut dec = Dec { r: BufReader::with_capacity(1 << 20, f) };
+        let mut dec = Dec {
+            r: BufReader::with_capacity(1 << 20, f),
+        };
         let mut verdicts = AtomicFile::create(&dir, &format!("verdicts-{i}.bin"))?;
         let mut buf = Vec::new();
         let damaged = |e: std::io::Error| RunError::io(&src, e);
         while let Some(tag) = dec.tag().map_err(damaged)? {
             if tag != TAG_DOC {
-                return Err(RunError::Other(format!("{}: damaged record", src.display())));
+                return Err(RunError::Other(format!(
+                    "{}: damaged record",
+                    src.display()
+                )));
             }
             let seq = dec.u64().map_err(damaged)?;
             let id = dec.string().map_err(damaged)?;
             let bytes = dec.bytes().map_err(damaged)?;
-            let summary = d
-                .decode_summary(&bytes)
-                .ok_or_else(|| RunError::Other(format!("{}: a summary cannot be decoded", src.display())))?;
+            let summary = d.decode_summary(&bytes).ok_or_else(|| {
+                RunError::Other(format!("{}: a summary cannot be decoded", src.display()))
+            })?;
             // The barrier decides on the summary; the document itself stays on its shard.
             let mut stub = Document::new(seq, id, String::new(), Format::Text, String::new());
             let verdict = d.admit(&mut stub, summary);
@@ -620,14 +720,19 @@ pub fn run_filter(plan: &Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
     let start = Instant::now();
     let out = &plan.output_dir;
     let sdir = shard_dir(out, spec);
-    let shard = read_marker(&sdir)
-        .ok_or_else(|| RunError::Other(format!("shard {}/{} has not finished: run it first", spec.index, spec.count)))?;
+    let shard = read_marker(&sdir).ok_or_else(|| {
+        RunError::Other(format!(
+            "shard {}/{} has not finished: run it first",
+            spec.index, spec.count
+        ))
+    })?;
     let fdir = sdir.join(FILTERED);
     if !shard.dedup {
         return Ok(Outcome::AlreadyDone);
     }
     let ddir = dedup_dir(out, spec.count);
-    let dmarker = read_marker(&ddir).ok_or_else(|| RunError::Other("the dedup step has not finished: run it first".into()))?;
+    let dmarker = read_marker(&ddir)
+        .ok_or_else(|| RunError::Other("the dedup step has not finished: run it first".into()))?;
     let marker = filter_marker(&shard, Some(&dmarker));
     if read_marker(&fdir).as_ref() == Some(&marker) {
         return Ok(Outcome::AlreadyDone);
@@ -643,7 +748,9 @@ pub fn run_filter(plan: &Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
     {
         let p = ddir.join("final.bin");
         let f = File::open(&p).map_err(io(&p))?;
-        let mut dec = Dec { r: BufReader::with_capacity(1 << 20, f) };
+        let mut dec = Dec {
+            r: BufReader::with_capacity(1 << 20, f),
+        };
         loop {
             let mut b = [0u8; 8];
             match dec.r.read(&mut b[..1]).map_err(io(&p))? {
@@ -663,8 +770,12 @@ pub fn run_filter(plan: &Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
     ctx.has_dedup = true;
     let rp = sdir.join(RECORDS);
     let vp = ddir.join(format!("verdicts-{}.bin", spec.index));
-    let mut recs = Dec { r: BufReader::with_capacity(1 << 20, File::open(&rp).map_err(io(&rp))?) };
-    let mut verdicts = Dec { r: BufReader::with_capacity(1 << 16, File::open(&vp).map_err(io(&vp))?) };
+    let mut recs = Dec {
+        r: BufReader::with_capacity(1 << 20, File::open(&rp).map_err(io(&rp))?),
+    };
+    let mut verdicts = Dec {
+        r: BufReader::with_capacity(1 << 16, File::open(&vp).map_err(io(&vp))?),
+    };
     let mut parts = PartFiles::create(&fdir)?;
     let mut spool = tempfile::tempfile_in(&fdir).map_err(io(&fdir))?;
     let mut slots: Vec<Slot> = Vec::new();
@@ -679,7 +790,8 @@ pub fn run_filter(plan: &Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
                 slots.push(slot);
             }
             TAG_BATCH_END => {
-                let (chunk, spooled) = pipeline::back_batch(std::mem::take(&mut slots), &ctx, &pool, &mut report);
+                let (chunk, spooled) =
+                    pipeline::back_batch(std::mem::take(&mut slots), &ctx, &pool, &mut report);
                 parts.write_main(&chunk)?;
                 spool.write_all(&spooled).map_err(io(&fdir))?;
             }
@@ -687,12 +799,25 @@ pub fn run_filter(plan: &Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
         }
     }
     if !slots.is_empty() {
-        return Err(RunError::Other(format!("{}: truncated (no batch end)", rp.display())));
+        return Err(RunError::Other(format!(
+            "{}: truncated (no batch end)",
+            rp.display()
+        )));
     }
     spool.seek(SeekFrom::Start(0)).map_err(io(&fdir))?;
-    pipeline::resolve_spool(&finals, spool, &pool, &mut |c| parts.write_tail(&c), &mut report)?;
+    pipeline::resolve_spool(
+        &finals,
+        spool,
+        &pool,
+        &mut |c| parts.write_tail(&c),
+        &mut report,
+    )?;
     parts.publish()?;
-    write_json(&fdir, TALLY, &Tally::of(&report, start.elapsed().as_secs_f64()))?;
+    write_json(
+        &fdir,
+        TALLY,
+        &Tally::of(&report, start.elapsed().as_secs_f64()),
+    )?;
     write_json(&fdir, DONE, &marker)?;
     Ok(Outcome::Done)
 }
@@ -706,11 +831,16 @@ pub fn merge(mut plan: Plan, count: usize) -> Result<Report, RunError> {
     let shards = shard_markers(&out, count)?;
     let config = config_hash(&plan);
     if let Some(m) = shards.iter().find(|m| m.config != config) {
-        return Err(RunError::Other(format!("shard {}/{count} was made with another configuration: rerun it", m.shard)));
+        return Err(RunError::Other(format!(
+            "shard {}/{count} was made with another configuration: rerun it",
+            m.shard
+        )));
     }
     let has_dedup = dedup.is_some();
     if shards.iter().any(|m| m.dedup != has_dedup) {
-        return Err(RunError::Other("the shards were made with another list of stages: rerun them".into()));
+        return Err(RunError::Other(
+            "the shards were made with another list of stages: rerun them".into(),
+        ));
     }
     let mut dedup_report = serde_json::Value::Null;
     if has_dedup {
@@ -757,7 +887,11 @@ pub fn merge(mut plan: Plan, count: usize) -> Result<Report, RunError> {
         let sdir = shard_dir(&out, ShardSpec { index: i, count });
         let front = read_tally(&sdir)?;
         let back = read_tally(&sdir.join(FILTERED))?;
-        let (kept, dups, rej) = (back.kept + front.kept, back.duplicates + front.duplicates, back.rejected + front.rejected);
+        let (kept, dups, rej) = (
+            back.kept + front.kept,
+            back.duplicates + front.duplicates,
+            back.rejected + front.rejected,
+        );
         let read = front.read + back.read;
         if read != kept + dups + rej {
             return Err(RunError::Accounting(format!(
@@ -771,7 +905,12 @@ pub fn merge(mut plan: Plan, count: usize) -> Result<Report, RunError> {
         // Repeated paragraphs are removed while summarising, on the shards: their count is
         // in the shards' stage tallies, not in the dedup step's barrier.
         if o.contains_key("repeated_paragraphs_removed") {
-            let n = report.stages.get("dedup").and_then(|st| st.rules.get("repeated-paragraph")).copied().unwrap_or(0);
+            let n = report
+                .stages
+                .get("dedup")
+                .and_then(|st| st.rules.get("repeated-paragraph"))
+                .copied()
+                .unwrap_or(0);
             o.insert("repeated_paragraphs_removed".into(), serde_json::json!(n));
         }
     }
@@ -795,7 +934,10 @@ mod tests {
 
     #[test]
     fn shard_spec_parses_and_validates() {
-        assert_eq!(ShardSpec::parse("2/4").unwrap(), ShardSpec { index: 2, count: 4 });
+        assert_eq!(
+            ShardSpec::parse("2/4").unwrap(),
+            ShardSpec { index: 2, count: 4 }
+        );
         for bad in ["4/4", "1", "a/2", "0/0", "-1/3"] {
             assert!(ShardSpec::parse(bad).is_err(), "{bad}");
         }
@@ -804,19 +946,38 @@ mod tests {
     #[test]
     fn shard_from_slurm_and_kubernetes_environment() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(a, _)| *a == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(a, _)| *a == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
-        let slurm = env(&[("SLURM_ARRAY_TASK_ID", "5"), ("SLURM_ARRAY_TASK_MIN", "4"), ("SLURM_ARRAY_TASK_COUNT", "4")]);
-        assert_eq!(ShardSpec::from_env(None, &slurm).unwrap(), ShardSpec { index: 1, count: 4 });
+        let slurm = env(&[
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_MIN", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert_eq!(
+            ShardSpec::from_env(None, &slurm).unwrap(),
+            ShardSpec { index: 1, count: 4 }
+        );
         let k8s = env(&[("JOB_COMPLETION_INDEX", "2")]);
-        assert_eq!(ShardSpec::from_env(Some(3), &k8s).unwrap(), ShardSpec { index: 2, count: 3 });
+        assert_eq!(
+            ShardSpec::from_env(Some(3), &k8s).unwrap(),
+            ShardSpec { index: 2, count: 3 }
+        );
         assert!(ShardSpec::from_env(None, &k8s).is_err());
         assert!(ShardSpec::from_env(Some(2), &k8s).is_err());
         assert!(ShardSpec::from_env(Some(2), &env(&[])).is_err());
     }
 
     fn block(bytes: u64) -> Block {
-        Block { files: 0..1, range: None, bytes }
+        Block {
+            files: 0..1,
+            range: None,
+            bytes,
+        }
     }
 
     #[test]

@@ -44,8 +44,8 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::codec::{Dec, Enc};
 use super::{
-    config_hash, dedup_dir, dedup_marker, fresh_dir, hex, parts_dir, read_marker, shard_dir, shard_markers, write_finals,
-    write_json, Marker, Outcome, ShardSpec, DONE, SUMMARIES, TAG_DOC,
+    config_hash, dedup_dir, dedup_marker, fresh_dir, hex, parts_dir, read_marker, shard_dir,
+    shard_markers, write_finals, write_json, Marker, Outcome, ShardSpec, DONE, SUMMARIES, TAG_DOC,
 };
 use crate::config::Plan;
 use crate::dedup::{self, Buckets, Chunked, Dedup, KeyHasher, Prefix, QUICK, SUMMARY_SKETCH_AT};
@@ -67,7 +67,10 @@ pub fn range_dir(out: &Path, count: usize, range: ShardSpec) -> PathBuf {
 
 /// Bands `lo..hi` of range `range` of `bands` bands.
 fn band_range(bands: usize, range: ShardSpec) -> (usize, usize) {
-    (range.index * bands / range.count, (range.index + 1) * bands / range.count)
+    (
+        range.index * bands / range.count,
+        (range.index + 1) * bands / range.count,
+    )
 }
 
 /// Reads every shard's `summaries.bin` in shard order (the global input order), with the
@@ -108,11 +111,23 @@ impl<R: Read> Read for Counting<R> {
 
 impl Summaries {
     fn new(out: &Path, count: usize) -> Summaries {
-        Summaries { out: out.to_path_buf(), count, next_shard: 0, cur: None }
+        Summaries {
+            out: out.to_path_buf(),
+            count,
+            next_shard: 0,
+            cur: None,
+        }
     }
 
     fn path(&self, shard: usize) -> PathBuf {
-        shard_dir(&self.out, ShardSpec { index: shard, count: self.count }).join(SUMMARIES)
+        shard_dir(
+            &self.out,
+            ShardSpec {
+                index: shard,
+                count: self.count,
+            },
+        )
+        .join(SUMMARIES)
     }
 
     /// The next record; `Ok(None)` after the last shard's last one.
@@ -124,10 +139,21 @@ impl Summaries {
                 }
                 let p = self.path(self.next_shard);
                 let f = File::open(&p).map_err(|e| RunError::io(&p, e))?;
-                self.cur = Some((self.next_shard, p, Dec { r: Counting { r: BufReader::with_capacity(1 << 20, f), pos: 0 } }));
+                self.cur = Some((
+                    self.next_shard,
+                    p,
+                    Dec {
+                        r: Counting {
+                            r: BufReader::with_capacity(1 << 20, f),
+                            pos: 0,
+                        },
+                    },
+                ));
                 self.next_shard += 1;
             }
-            let Some((shard, p, dec)) = self.cur.as_mut() else { continue };
+            let Some((shard, p, dec)) = self.cur.as_mut() else {
+                continue;
+            };
             let p: &Path = p;
             let damaged = |e: std::io::Error| RunError::io(p, e);
             match dec.tag().map_err(damaged)? {
@@ -142,14 +168,22 @@ impl Summaries {
             let id = dec.string().map_err(damaged)?;
             let bytes = dec.bytes().map_err(damaged)?;
             let at = dec.r.pos - bytes.len() as u64;
-            return Ok(Some(Rec { shard: *shard, seq, id, bytes, at }));
+            return Ok(Some(Rec {
+                shard: *shard,
+                seq,
+                id,
+                bytes,
+                at,
+            }));
         }
     }
 }
 
 /// The barrier of the plan as the MinHash dedup stage (`None`: no dedup among the stages).
 fn dedup_of(plan: &mut Plan) -> Result<Option<Box<dyn dedup::BarrierStage>>, RunError> {
-    let Some(mut d) = plan.dedup.take() else { return Ok(None) };
+    let Some(mut d) = plan.dedup.take() else {
+        return Ok(None);
+    };
     if d.as_dedup().is_none() {
         return Err(RunError::Other(format!(
             "the `{}` stage cannot be split into buckets and clusters: use `presswash dedup`",
@@ -162,13 +196,22 @@ fn dedup_of(plan: &mut Plan) -> Result<Option<Box<dyn dedup::BarrierStage>>, Run
 fn check_ranges(d: &Dedup, ranges: usize) -> Result<(), ConfigError> {
     let bands = d.config().bands;
     if ranges == 0 || ranges > bands {
-        return Err(ConfigError::invalid("--ranges", format!("must be 1..={bands} (the number of bands), got {ranges}")));
+        return Err(ConfigError::invalid(
+            "--ranges",
+            format!("must be 1..={bands} (the number of bands), got {ranges}"),
+        ));
     }
     Ok(())
 }
 
 /// The done marker of band range `range` for these shards and config.
-fn range_marker(shards: &[Marker], count: usize, config: &str, bands: (usize, usize), range: ShardSpec) -> Marker {
+fn range_marker(
+    shards: &[Marker],
+    count: usize,
+    config: &str,
+    bands: (usize, usize),
+    range: ShardSpec,
+) -> Marker {
     let mut h = Xxh3::new();
     h.update(b"buckets-v1");
     h.update(&(count as u64).to_le_bytes());
@@ -193,10 +236,15 @@ fn finished_shards(plan: &Plan, count: usize) -> Result<(Vec<Marker>, String), R
     let shards = shard_markers(&plan.output_dir, count)?;
     let config = config_hash(plan);
     if let Some(m) = shards.iter().find(|m| m.config != config) {
-        return Err(RunError::Other(format!("shard {}/{count} was made with another configuration: rerun it", m.shard)));
+        return Err(RunError::Other(format!(
+            "shard {}/{count} was made with another configuration: rerun it",
+            m.shard
+        )));
     }
     if shards.iter().any(|m| m.dedup != plan.dedup.is_some()) {
-        return Err(RunError::Other("the shards were made with another list of stages: rerun them".into()));
+        return Err(RunError::Other(
+            "the shards were made with another list of stages: rerun them".into(),
+        ));
     }
     Ok((shards, config))
 }
@@ -215,8 +263,12 @@ struct Place {
 /// documentation).
 pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Outcome, RunError> {
     let (shards, config) = finished_shards(&plan, count)?;
-    let Some(mut d) = dedup_of(&mut plan)? else { return Ok(Outcome::AlreadyDone) };
-    let d = d.as_dedup().ok_or_else(|| RunError::Other("internal: not the dedup stage".into()))?;
+    let Some(mut d) = dedup_of(&mut plan)? else {
+        return Ok(Outcome::AlreadyDone);
+    };
+    let d = d
+        .as_dedup()
+        .ok_or_else(|| RunError::Other("internal: not the dedup stage".into()))?;
     check_ranges(d, range.count)?;
     let bands = d.config().bands;
     let (lo, hi) = band_range(bands, range);
@@ -229,12 +281,18 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
     }
     fresh_dir(&dir)?;
 
-    let paths: Vec<PathBuf> = (0..count).map(|i| shard_dir(&out, ShardSpec { index: i, count }).join(SUMMARIES)).collect();
-    let files: Vec<File> = paths.iter().map(|p| File::open(p).map_err(|e| RunError::io(p, e))).collect::<Result<_, _>>()?;
+    let paths: Vec<PathBuf> = (0..count)
+        .map(|i| shard_dir(&out, ShardSpec { index: i, count }).join(SUMMARIES))
+        .collect();
+    let files: Vec<File> = paths
+        .iter()
+        .map(|p| File::open(p).map_err(|e| RunError::io(p, e)))
+        .collect::<Result<_, _>>()?;
     let mut prefixes: Chunked<Prefix> = Chunked::new();
     let mut places: Chunked<Place> = Chunked::new();
     let mut buckets = Buckets::default();
-    let mut exact: std::collections::HashSet<u64, std::hash::BuildHasherDefault<KeyHasher>> = Default::default();
+    let mut exact: std::collections::HashSet<u64, std::hash::BuildHasherDefault<KeyHasher>> =
+        Default::default();
     let (mut handles, mut cands, mut close) = (Vec::new(), Vec::new(), Vec::new());
     let mut other: Vec<u32> = Vec::new();
     let mut raw: Vec<u8> = Vec::new();
@@ -247,11 +305,19 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
     let mut me: u32 = 0;
     while let Some(rec) = reader.next()? {
         let p = &paths[rec.shard];
-        let s = d.decode_doc_summary(&rec.bytes).ok_or_else(|| RunError::Other(format!("{}: a summary cannot be decoded", p.display())))?;
+        let s = d.decode_doc_summary(&rec.bytes).ok_or_else(|| {
+            RunError::Other(format!("{}: a summary cannot be decoded", p.display()))
+        })?;
         if me == END {
-            return Err(RunError::Other("more than 4,294,967,294 documents: too many for one dedup".into()));
+            return Err(RunError::Other(
+                "more than 4,294,967,294 documents: too many for one dedup".into(),
+            ));
         }
-        let keys = if s.bands.is_empty() { &[][..] } else { &s.bands[lo..hi] };
+        let keys = if s.bands.is_empty() {
+            &[][..]
+        } else {
+            &s.bands[lo..hi]
+        };
         dedup::link_bands(&mut buckets, me, keys, &mut handles);
         matches.clear();
         // An exact copy of an earlier document matches only that one: no candidates.
@@ -270,9 +336,14 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
                 let z = places[c as usize];
                 raw.resize(z.len as usize * 4, 0);
                 let cp = &paths[z.shard as usize];
-                files[z.shard as usize].read_exact_at(&mut raw, z.at).map_err(|e| RunError::io(cp, e))?;
+                files[z.shard as usize]
+                    .read_exact_at(&mut raw, z.at)
+                    .map_err(|e| RunError::io(cp, e))?;
                 other.clear();
-                other.extend(raw.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+                other.extend(
+                    raw.chunks_exact(4)
+                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                );
                 verified += 1;
                 if let Some(sim) = d.verify(&s.sketch, s.shingles, &other, z.shingles) {
                     matches.push((c, sim));
@@ -283,7 +354,12 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
         let mut pre = Prefix([0; QUICK]);
         pre.0[..n].copy_from_slice(&s.sketch[..n]);
         prefixes.push(pre);
-        places.push(Place { shingles: s.shingles, len: s.sketch.len() as u32, shard: rec.shard as u32, at: rec.at + SUMMARY_SKETCH_AT as u64 });
+        places.push(Place {
+            shingles: s.shingles,
+            len: s.sketch.len() as u32,
+            shard: rec.shard as u32,
+            at: rec.at + SUMMARY_SKETCH_AT as u64,
+        });
         if !matches.is_empty() {
             found += matches.len() as u64;
             buf.clear();
@@ -332,7 +408,12 @@ struct MatchReader {
 impl MatchReader {
     fn open(path: PathBuf) -> Result<MatchReader, RunError> {
         let f = File::open(&path).map_err(|e| RunError::io(&path, e))?;
-        let mut m = MatchReader { path, r: BufReader::with_capacity(1 << 16, f), doc: 0, n: 0 };
+        let mut m = MatchReader {
+            path,
+            r: BufReader::with_capacity(1 << 16, f),
+            doc: 0,
+            n: 0,
+        };
         let mut magic = [0u8; 8];
         m.read(&mut magic)?;
         if &magic != MAGIC {
@@ -343,7 +424,10 @@ impl MatchReader {
     }
 
     fn damaged(&self, what: &str) -> RunError {
-        RunError::Other(format!("{}: damaged match list ({what}): rerun its buckets task", self.path.display()))
+        RunError::Other(format!(
+            "{}: damaged match list ({what}): rerun its buckets task",
+            self.path.display()
+        ))
     }
 
     fn read(&mut self, b: &mut [u8]) -> Result<(), RunError> {
@@ -402,10 +486,18 @@ impl MatchReader {
             return Err(self.damaged("matches of documents beyond the summaries"));
         }
         if self.n != documents {
-            return Err(self.damaged(&format!("made from {} documents, the summaries hold {documents}", self.n)));
+            return Err(self.damaged(&format!(
+                "made from {} documents, the summaries hold {documents}",
+                self.n
+            )));
         }
         let mut rest = [0u8; 1];
-        if self.r.read(&mut rest).map_err(|e| RunError::io(&self.path, e))? != 0 {
+        if self
+            .r
+            .read(&mut rest)
+            .map_err(|e| RunError::io(&self.path, e))?
+            != 0
+        {
             return Err(self.damaged("trailing bytes"));
         }
         Ok(())
@@ -416,15 +508,22 @@ impl MatchReader {
 /// the module documentation), into the folder and format of the `dedup` step.
 pub fn run_clusters(mut plan: Plan, count: usize, ranges: usize) -> Result<Outcome, RunError> {
     let (shards, config) = finished_shards(&plan, count)?;
-    let Some(mut stage) = dedup_of(&mut plan)? else { return Ok(Outcome::AlreadyDone) };
-    let d = stage.as_dedup().ok_or_else(|| RunError::Other("internal: not the dedup stage".into()))?;
+    let Some(mut stage) = dedup_of(&mut plan)? else {
+        return Ok(Outcome::AlreadyDone);
+    };
+    let d = stage
+        .as_dedup()
+        .ok_or_else(|| RunError::Other("internal: not the dedup stage".into()))?;
     check_ranges(d, ranges)?;
     let out = plan.output_dir.clone();
     let bands = d.config().bands;
     let mut checked = 0u64;
     let mut readers = Vec::with_capacity(ranges);
     for j in 0..ranges {
-        let range = ShardSpec { index: j, count: ranges };
+        let range = ShardSpec {
+            index: j,
+            count: ranges,
+        };
         let rdir = range_dir(&out, count, range);
         let want = range_marker(&shards, count, &config, band_range(bands, range), range);
         match read_marker(&rdir) {
@@ -445,7 +544,12 @@ pub fn run_clusters(mut plan: Plan, count: usize, ranges: usize) -> Result<Outco
         let stats: serde_json::Value = std::fs::read(&sp)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| RunError::Other(format!("{}: missing or damaged: rerun bucket range {j}/{ranges}", sp.display())))?;
+            .ok_or_else(|| {
+                RunError::Other(format!(
+                    "{}: missing or damaged: rerun bucket range {j}/{ranges}",
+                    sp.display()
+                ))
+            })?;
         checked += stats["candidates_checked"].as_u64().unwrap_or(0);
         readers.push(MatchReader::open(rdir.join(MATCHES))?);
     }
@@ -475,7 +579,10 @@ pub fn run_clusters(mut plan: Plan, count: usize, ranges: usize) -> Result<Outco
     while let Some(rec) = reader.next()? {
         open_upto(rec.shard, &mut verdicts)?;
         let s = d.decode_doc_summary(&rec.bytes).ok_or_else(|| {
-            RunError::Other(format!("{}: a summary cannot be decoded", reader.path(rec.shard).display()))
+            RunError::Other(format!(
+                "{}: a summary cannot be decoded",
+                reader.path(rec.shard).display()
+            ))
         })?;
         matches.clear();
         for r in readers.iter_mut() {
@@ -490,7 +597,10 @@ pub fn run_clusters(mut plan: Plan, count: usize, ranges: usize) -> Result<Outco
         if let Some(f) = verdicts.as_mut() {
             f.write_all(&buf)?;
         }
-        me = me.checked_add(1).filter(|&m| m != END).ok_or_else(|| RunError::Other("too many documents for one dedup".into()))?;
+        me = me
+            .checked_add(1)
+            .filter(|&m| m != END)
+            .ok_or_else(|| RunError::Other("too many documents for one dedup".into()))?;
     }
     open_upto(count - 1, &mut verdicts)?;
     if let Some(f) = verdicts.take() {

@@ -38,17 +38,27 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_chars: 250, top_lines: 4, similarity: 0.8 }
+        Config {
+            max_chars: 250,
+            top_lines: 4,
+            similarity: 0.8,
+        }
     }
 }
 
 impl Config {
     pub fn build(&self) -> Result<Stage, ConfigError> {
         if !(0.5..=1.0).contains(&self.similarity) {
-            return Err(ConfigError::invalid("stages.title.similarity", "must be between 0.5 and 1"));
+            return Err(ConfigError::invalid(
+                "stages.title.similarity",
+                "must be between 0.5 and 1",
+            ));
         }
         if self.max_chars == 0 {
-            return Err(ConfigError::invalid("stages.title.max_chars", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "stages.title.max_chars",
+                "must be at least 1",
+            ));
         }
         Ok(Stage { cfg: self.clone() })
     }
@@ -60,7 +70,10 @@ pub struct Stage {
 
 /// Lower-cased word tokens.
 fn words(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| w.to_lowercase()).collect()
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect()
 }
 
 /// `words(s).len()` without building the words (runs of alphanumeric characters; ASCII
@@ -132,7 +145,11 @@ pub fn near_equal(a: &str, b: &str, threshold: f64) -> bool {
     if wa == wb {
         return true;
     }
-    let (short, long) = if wa.len() <= wb.len() { (&wa, &wb) } else { (&wb, &wa) };
+    let (short, long) = if wa.len() <= wb.len() {
+        (&wa, &wb)
+    } else {
+        (&wb, &wa)
+    };
     // a one- or two-word line is not evidence of a copied headline unless exactly equal
     if short.len() < 3 {
         return false;
@@ -185,7 +202,12 @@ impl DocStage for Stage {
         }
         let line = |(s, e): (usize, usize)| text[s..e].trim();
         let mut drop: Vec<usize> = Vec::new();
-        let known = doc.title.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+        let known = doc
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
         match known {
             Some(t) => {
                 for (k, &span) in top.iter().enumerate() {
@@ -227,7 +249,8 @@ impl DocStage for Stage {
         for &k in &drop {
             let (s, e) = top[k];
             let lineno = text[..s].matches('\n').count() + 1;
-            doc.log.removed(STAGE, "headline-in-text", lineno, text[s..e].trim());
+            doc.log
+                .removed(STAGE, "headline-in-text", lineno, text[s..e].trim());
             out.push_str(&text[last..s]);
             last = e;
             // swallow the line break(s) after the removed line
@@ -251,18 +274,41 @@ mod tests {
     use crate::document::Format;
 
     fn run(title: Option<&str>, text: &str) -> Document {
-        let mut d = Document::new(0, "t".into(), "t.txt".into(), Format::Text, text.to_string());
+        let mut d = Document::new(
+            0,
+            "t".into(),
+            "t.txt".into(),
+            Format::Text,
+            text.to_string(),
+        );
         d.title = title.map(str::to_string);
-        Config::default().build().unwrap().apply(&mut d, None).unwrap();
+        Config::default()
+            .build()
+            .unwrap()
+            .apply(&mut d, None)
+            .unwrap();
         d
     }
 
     #[test]
     fn first_line_becomes_title() {
         let d = run(None, "Harbour Town Votes To Rebuild Its Sea Wall\n\nThe council voted on Tuesday to rebuild the wall.\n\nIt will cost a lot.");
-        assert_eq!(d.title.as_deref(), Some("Harbour Town Votes To Rebuild Its Sea Wall"));
-        assert_eq!(d.text, "The council voted on Tuesday to rebuild the wall.\n\nIt will cost a lot.");
-        assert_eq!(d.log.counts.iter().find(|c| c.rule == "headline-in-text").map(|c| c.n), Some(1));
+        assert_eq!(
+            d.title.as_deref(),
+            Some("Harbour Town Votes To Rebuild Its Sea Wall")
+        );
+        assert_eq!(
+            d.text,
+            "The council voted on Tuesday to rebuild the wall.\n\nIt will cost a lot."
+        );
+        assert_eq!(
+            d.log
+                .counts
+                .iter()
+                .find(|c| c.rule == "headline-in-text")
+                .map(|c| c.n),
+            Some(1)
+        );
     }
 
     #[test]
@@ -270,17 +316,29 @@ mod tests {
         let d = run(None, "Harbour Town Votes To Rebuild Its Sea Wall By Spring\n\nHarbour town votes to rebuild its sea wall by spring\n\nThe council voted on Tuesday to rebuild the wall.");
         assert_eq!(d.text, "The council voted on Tuesday to rebuild the wall.");
         let d = run(None, "World Harbour town votes to rebuild its old sea...\nHarbour town votes to rebuild its old sea wall\nThe council voted on Tuesday to rebuild the wall.");
-        assert_eq!(d.title.as_deref(), Some("Harbour town votes to rebuild its old sea wall"));
+        assert_eq!(
+            d.title.as_deref(),
+            Some("Harbour town votes to rebuild its old sea wall")
+        );
         assert_eq!(d.text, "The council voted on Tuesday to rebuild the wall.");
     }
 
     #[test]
     fn known_title_wins_and_its_copy_goes() {
-        let d = run(Some("Городской совет утвердил ремонт набережной"), "Городской совет утвердил ремонт набережной!\nСовет во вторник утвердил план ремонта.");
-        assert_eq!(d.title.as_deref(), Some("Городской совет утвердил ремонт набережной"));
+        let d = run(
+            Some("Городской совет утвердил ремонт набережной"),
+            "Городской совет утвердил ремонт набережной!\nСовет во вторник утвердил план ремонта.",
+        );
+        assert_eq!(
+            d.title.as_deref(),
+            Some("Городской совет утвердил ремонт набережной")
+        );
         assert_eq!(d.text, "Совет во вторник утвердил план ремонта.");
         // a first line that is not the title stays
-        let d = run(Some("Der Stadtrat beschließt die Sanierung"), "Die Anwohner hatten darum gebeten.\nMehr folgt.");
+        let d = run(
+            Some("Der Stadtrat beschließt die Sanierung"),
+            "Die Anwohner hatten darum gebeten.\nMehr folgt.",
+        );
         assert_eq!(d.text, "Die Anwohner hatten darum gebeten.\nMehr folgt.");
     }
 
@@ -305,7 +363,11 @@ mod tests {
         if wa == wb {
             return true;
         }
-        let (short, long) = if wa.len() <= wb.len() { (&wa, &wb) } else { (&wb, &wa) };
+        let (short, long) = if wa.len() <= wb.len() {
+            (&wa, &wb)
+        } else {
+            (&wb, &wa)
+        };
         if short.len() < 3 {
             return false;
         }
@@ -323,8 +385,35 @@ mod tests {
 
     #[test]
     fn word_count_and_near_equal_agree_with_the_reference() {
-        let pieces = ["Harbour", "town", "VOTES", "to", "rebuild", "sea", "wall", " ", "  ", "-", "...", "…", "’", "'", "Straße", "İstanbul",
-            "Σ", "日本", "ab12", "\u{212A}", "—", ",", ".", "\u{a0}", "x", "the", "The"];
+        let pieces = [
+            "Harbour",
+            "town",
+            "VOTES",
+            "to",
+            "rebuild",
+            "sea",
+            "wall",
+            " ",
+            "  ",
+            "-",
+            "...",
+            "…",
+            "’",
+            "'",
+            "Straße",
+            "İstanbul",
+            "Σ",
+            "日本",
+            "ab12",
+            "\u{212A}",
+            "—",
+            ",",
+            ".",
+            "\u{a0}",
+            "x",
+            "the",
+            "The",
+        ];
         let mut x: u64 = 0x0123_4567_89ab_cdef;
         let mut lines: Vec<String> = Vec::new();
         for _ in 0..3000 {
@@ -344,7 +433,11 @@ mod tests {
             assert_eq!(word_count(a), words(a).len(), "{a:?}");
             for b in lines.iter().skip(i % 7).step_by(97).take(40) {
                 for th in [0.5, 0.8, 1.0] {
-                    assert_eq!(near_equal(a, b, th), near_equal_reference(a, b, th), "{a:?} {b:?} {th}");
+                    assert_eq!(
+                        near_equal(a, b, th),
+                        near_equal_reference(a, b, th),
+                        "{a:?} {b:?} {th}"
+                    );
                 }
             }
         }
@@ -352,9 +445,22 @@ mod tests {
 
     #[test]
     fn near_equal_needs_real_overlap() {
-        assert!(near_equal("NATO Chief Speaks By Phone", "NATO chief speaks by phone.", 0.8));
-        assert!(!near_equal("NATO chief speaks", "NATO chief speaks by phone with the Ukrainian president about the crisis", 0.8));
+        assert!(near_equal(
+            "NATO Chief Speaks By Phone",
+            "NATO chief speaks by phone.",
+            0.8
+        ));
+        assert!(!near_equal(
+            "NATO chief speaks",
+            "NATO chief speaks by phone with the Ukrainian president about the crisis",
+            0.8
+        ));
         assert!(!near_equal("Home", "Home", 0.8) || words("Home") == words("Home"));
-        assert!(Config { similarity: 0.2, ..Config::default() }.build().is_err());
+        assert!(Config {
+            similarity: 0.2,
+            ..Config::default()
+        }
+        .build()
+        .is_err());
     }
 }

@@ -16,7 +16,11 @@ pub struct ExactDedup {
 
 impl ExactDedup {
     pub fn new(keep_last: bool) -> ExactDedup {
-        ExactDedup { keep_last, first: HashMap::new(), seen: Vec::new() }
+        ExactDedup {
+            keep_last,
+            first: HashMap::new(),
+            seen: Vec::new(),
+        }
     }
 }
 
@@ -39,7 +43,10 @@ impl BarrierStage for ExactDedup {
             return Admission::Deferred;
         }
         match self.first.get(&k) {
-            Some(of) => Admission::Duplicate { of: of.clone(), similarity: 1.0 },
+            Some(of) => Admission::Duplicate {
+                of: of.clone(),
+                similarity: 1.0,
+            },
             None => {
                 self.first.insert(k, doc.id.clone());
                 Admission::Keep
@@ -61,13 +68,21 @@ impl BarrierStage for ExactDedup {
                 if keeper == id {
                     (*seq, Admission::Keep)
                 } else {
-                    (*seq, Admission::Duplicate { of: keeper.clone(), similarity: 1.0 })
+                    (
+                        *seq,
+                        Admission::Duplicate {
+                            of: keeper.clone(),
+                            similarity: 1.0,
+                        },
+                    )
                 }
             })
             .collect()
     }
     fn encode_summary(&self, summary: &Summary) -> Option<Vec<u8>> {
-        summary.downcast_ref::<u64>().map(|k| k.to_le_bytes().to_vec())
+        summary
+            .downcast_ref::<u64>()
+            .map(|k| k.to_le_bytes().to_vec())
     }
     fn decode_summary(&self, bytes: &[u8]) -> Option<Summary> {
         Some(Box::new(u64::from_le_bytes(bytes.try_into().ok()?)))
@@ -84,8 +99,11 @@ impl BarrierStage for ExactDedup {
         let mut s = String::new();
         r.read_to_string(&mut s)?;
         for line in s.lines() {
-            let (k, id) = line.split_once('\t').ok_or_else(|| std::io::Error::other("bad index"))?;
-            self.first.insert(k.parse().map_err(std::io::Error::other)?, id.to_string());
+            let (k, id) = line
+                .split_once('\t')
+                .ok_or_else(|| std::io::Error::other("bad index"))?;
+            self.first
+                .insert(k.parse().map_err(std::io::Error::other)?, id.to_string());
         }
         Ok(())
     }
@@ -97,8 +115,8 @@ impl BarrierStage for ExactDedup {
 /// Sentences for fixtures: `n` distinct stories from a seed (no real text needed).
 pub fn story(seed: u64) -> String {
     const W: &[&str] = &[
-        "council", "river", "budget", "school", "storm", "market", "minister", "harbour", "festival", "railway",
-        "hospital", "election", "bridge", "farmers", "museum", "court",
+        "council", "river", "budget", "school", "storm", "market", "minister", "harbour",
+        "festival", "railway", "hospital", "election", "bridge", "farmers", "museum", "court",
     ];
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = String::new();

@@ -10,7 +10,9 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Scratch {
-        Scratch { dir: tempfile::tempdir().expect("tempdir") }
+        Scratch {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
@@ -27,7 +29,10 @@ impl Scratch {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
     pub fn jsonl(&self, rel: &str) -> Vec<serde_json::Value> {
-        self.read(rel).lines().map(|l| serde_json::from_str(l).expect("valid JSON line")).collect()
+        self.read(rel)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+            .collect()
     }
 }
 

@@ -23,11 +23,13 @@ const BYLINE_PATTERN: &str = r"(?x)^(?:
           )
           (?P<name>\p{Lu}[\p{L}.'’\-]*(?:\s+(?:\p{Lu}[\p{L}.'’\-]*|and|und|et|y|e|i|и|і|та|de|da|van|von|der|al|bin|la|le|,)){0,7})
           (?P<rest>\s*(?:[|,•·–—-]\s*.*|\d.*)?)$";
-static BYLINE: Lazy<GatedRegex> = Lazy::new(|| GatedRegex::new(BYLINE_PATTERN).expect("byline regex"));
+static BYLINE: Lazy<GatedRegex> =
+    Lazy::new(|| GatedRegex::new(BYLINE_PATTERN).expect("byline regex"));
 
 /// "Jane Doe, AP Auto Writer", "Max Muster, Reuters", "Jane Doe - Staff Reporter"
 const BYLINE_ROLE_PATTERN: &str = r"^(?P<name>\p{Lu}[\p{L}.'’\-]+(?:\s+\p{Lu}[\p{L}.'’\-]*){1,3})\s*(?:,|\s[-–—|]\s)\s*(?i:(?:associated press|ap|afp|reuters|dpa|efe|ansa|tass|the associated press)|(?:[\p{L}.]+\s+){0,3}(?:writer|reporter|correspondent|editor|staff|journalist|contributor|columnist|корреспондент|журналист|редактор|korrespondent|redakteur|journaliste|periodista|jornalista|giornalista))$";
-static BYLINE_ROLE: Lazy<GatedRegex> = Lazy::new(|| GatedRegex::new(BYLINE_ROLE_PATTERN).expect("byline role regex"));
+static BYLINE_ROLE: Lazy<GatedRegex> =
+    Lazy::new(|| GatedRegex::new(BYLINE_ROLE_PATTERN).expect("byline role regex"));
 
 const DATELINE_PATTERN: &str = r"(?x)^
           (?P<d>
@@ -41,45 +43,327 @@ const DATELINE_PATTERN: &str = r"(?x)^
             )
           )
           \p{Lu}";
-static DATELINE: Lazy<GatedRegex> = Lazy::new(|| GatedRegex::new(DATELINE_PATTERN).expect("dateline regex"));
+static DATELINE: Lazy<GatedRegex> =
+    Lazy::new(|| GatedRegex::new(DATELINE_PATTERN).expect("dateline regex"));
 
-static NUMERIC_DATE: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?-u:\b)(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2})(?-u:\b)").expect("date regex"));
+static NUMERIC_DATE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?-u:\b)(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2})(?-u:\b)").expect("date regex")
+});
 
 const WEEKDAYS: &[&str] = &[
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "понедельник", "вторник",
-    "среда", "четверг", "пятница", "суббота", "воскресенье", "сегодня", "вчера", "понеділок", "вівторок", "середа", "четвер",
-    "субота", "неділя", "сьогодні", "вчора", "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag",
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "lunes", "martes", "miércoles", "jueves", "viernes",
-    "sábado", "domingo", "lunedì", "martedì", "mercoledì", "giovedì", "venerdì",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "today",
+    "yesterday",
+    "понедельник",
+    "вторник",
+    "среда",
+    "четверг",
+    "пятница",
+    "суббота",
+    "воскресенье",
+    "сегодня",
+    "вчера",
+    "понеділок",
+    "вівторок",
+    "середа",
+    "четвер",
+    "субота",
+    "неділя",
+    "сьогодні",
+    "вчора",
+    "montag",
+    "dienstag",
+    "mittwoch",
+    "donnerstag",
+    "freitag",
+    "samstag",
+    "sonntag",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "lunes",
+    "martes",
+    "miércoles",
+    "jueves",
+    "viernes",
+    "sábado",
+    "domingo",
+    "lunedì",
+    "martedì",
+    "mercoledì",
+    "giovedì",
+    "venerdì",
 ];
 
 const MONTHS: &[&str] = &[
-    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul", "july", "aug", "august",
-    "sep", "sept", "september", "oct", "october", "nov", "november", "dec", "december", "января", "февраля", "марта",
-    "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря", "янв", "фев", "мар", "апр",
-    "июн", "июл", "авг", "сен", "окт", "ноя", "дек", "січня", "лютого", "березня", "квітня", "травня", "червня", "липня",
-    "серпня", "вересня", "жовтня", "листопада", "грудня", "januar", "februar", "märz", "mai", "juni", "juli", "oktober",
-    "dezember", "janvier", "février", "mars", "avril", "juin", "juillet", "août", "septembre", "octobre", "novembre",
-    "décembre", "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-    "noviembre", "diciembre", "janeiro", "fevereiro", "março", "maio", "junho", "julho", "setembro", "outubro",
-    "novembro", "dezembro", "gennaio", "febbraio", "aprile", "maggio", "giugno", "luglio", "settembre", "ottobre",
-    "dicembre", "stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "września",
-    "października", "listopada", "grudnia",
+    "jan",
+    "january",
+    "feb",
+    "february",
+    "mar",
+    "march",
+    "apr",
+    "april",
+    "may",
+    "jun",
+    "june",
+    "jul",
+    "july",
+    "aug",
+    "august",
+    "sep",
+    "sept",
+    "september",
+    "oct",
+    "october",
+    "nov",
+    "november",
+    "dec",
+    "december",
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+    "янв",
+    "фев",
+    "мар",
+    "апр",
+    "июн",
+    "июл",
+    "авг",
+    "сен",
+    "окт",
+    "ноя",
+    "дек",
+    "січня",
+    "лютого",
+    "березня",
+    "квітня",
+    "травня",
+    "червня",
+    "липня",
+    "серпня",
+    "вересня",
+    "жовтня",
+    "листопада",
+    "грудня",
+    "januar",
+    "februar",
+    "märz",
+    "mai",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+    "janeiro",
+    "fevereiro",
+    "março",
+    "maio",
+    "junho",
+    "julho",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+    "gennaio",
+    "febbraio",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "settembre",
+    "ottobre",
+    "dicembre",
+    "stycznia",
+    "lutego",
+    "marca",
+    "kwietnia",
+    "maja",
+    "czerwca",
+    "lipca",
+    "sierpnia",
+    "września",
+    "października",
+    "listopada",
+    "grudnia",
 ];
 
 const DATE_WORDS: &[&str] = &[
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue", "wed", "thu", "fri", "sat",
-    "sun", "am", "pm", "a", "p", "m", "gmt", "utc", "ist", "est", "edt", "pst", "pdt", "cet", "cest", "bst", "msk", "et",
-    "updated", "update", "published", "posted", "last", "first", "on", "at", "modified", "date", "time", "hours", "ago",
-    "minutes", "min", "read", "h", "hrs", "th", "st", "nd", "rd", "of", "de", "del", "do", "da", "le", "la", "am", "um",
-    "à", "às", "alle", "ore", "o", "в", "г", "года", "обновлено", "опубликовано", "оновлено", "опубліковано", "понедельник",
-    "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье", "понеділок", "вівторок", "середа", "четвер",
-    "пʼятниця", "субота", "неділя", "aktualisiert", "veröffentlicht", "uhr", "montag", "dienstag", "mittwoch",
-    "donnerstag", "freitag", "samstag", "sonntag", "publié", "mis", "jour", "lundi", "mardi", "mercredi", "jeudi",
-    "vendredi", "samedi", "dimanche", "actualizado", "publicado", "atualizado", "lunes", "martes", "miércoles", "jueves",
-    "viernes", "sábado", "domingo", "aggiornato", "pubblicato", "lunedì", "martedì", "mercoledì", "giovedì", "venerdì",
-    "aktualizacja", "opublikowano", "godz", "today", "yesterday", "сегодня", "вчера", "сьогодні", "вчора",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "sun",
+    "am",
+    "pm",
+    "a",
+    "p",
+    "m",
+    "gmt",
+    "utc",
+    "ist",
+    "est",
+    "edt",
+    "pst",
+    "pdt",
+    "cet",
+    "cest",
+    "bst",
+    "msk",
+    "et",
+    "updated",
+    "update",
+    "published",
+    "posted",
+    "last",
+    "first",
+    "on",
+    "at",
+    "modified",
+    "date",
+    "time",
+    "hours",
+    "ago",
+    "minutes",
+    "min",
+    "read",
+    "h",
+    "hrs",
+    "th",
+    "st",
+    "nd",
+    "rd",
+    "of",
+    "de",
+    "del",
+    "do",
+    "da",
+    "le",
+    "la",
+    "am",
+    "um",
+    "à",
+    "às",
+    "alle",
+    "ore",
+    "o",
+    "в",
+    "г",
+    "года",
+    "обновлено",
+    "опубликовано",
+    "оновлено",
+    "опубліковано",
+    "понедельник",
+    "вторник",
+    "среда",
+    "четверг",
+    "пятница",
+    "суббота",
+    "воскресенье",
+    "понеділок",
+    "вівторок",
+    "середа",
+    "четвер",
+    "пʼятниця",
+    "субота",
+    "неділя",
+    "aktualisiert",
+    "veröffentlicht",
+    "uhr",
+    "montag",
+    "dienstag",
+    "mittwoch",
+    "donnerstag",
+    "freitag",
+    "samstag",
+    "sonntag",
+    "publié",
+    "mis",
+    "jour",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "actualizado",
+    "publicado",
+    "atualizado",
+    "lunes",
+    "martes",
+    "miércoles",
+    "jueves",
+    "viernes",
+    "sábado",
+    "domingo",
+    "aggiornato",
+    "pubblicato",
+    "lunedì",
+    "martedì",
+    "mercoledì",
+    "giovedì",
+    "venerdì",
+    "aktualizacja",
+    "opublikowano",
+    "godz",
+    "today",
+    "yesterday",
+    "сегодня",
+    "вчера",
+    "сьогодні",
+    "вчора",
 ];
 
 /// Flags of the date words: month names, other date words, weekdays.
@@ -92,7 +376,11 @@ const WEEKDAY: u8 = 4;
 /// were most of its time.
 static DATE_FLAGS: Lazy<FxHashMap<&'static str, u8>> = Lazy::new(|| {
     let mut m: FxHashMap<&'static str, u8> = FxHashMap::default();
-    for (list, flag) in [(MONTHS, MONTH), (DATE_WORDS, DATE_WORD), (WEEKDAYS, WEEKDAY)] {
+    for (list, flag) in [
+        (MONTHS, MONTH),
+        (DATE_WORDS, DATE_WORD),
+        (WEEKDAYS, WEEKDAY),
+    ] {
         for w in list {
             *m.entry(w).or_default() |= flag;
         }
@@ -135,10 +423,15 @@ pub fn byline_trimmed(t: &str, chars: usize) -> Option<&str> {
 pub fn timestamp(line: &str) -> bool {
     let t = line.trim();
     // every timestamp has a digit: most lines leave here
-    if t.is_empty() || t.len() > 400 || !t.bytes().any(|b| b.is_ascii_digit()) || t.chars().count() > 100 {
+    if t.is_empty()
+        || t.len() > 400
+        || !t.bytes().any(|b| b.is_ascii_digit())
+        || t.chars().count() > 100
+    {
         return false;
     }
-    let (mut date, mut other, mut digits, mut month, mut weekday) = (0u32, 0u32, 0u32, false, false);
+    let (mut date, mut other, mut digits, mut month, mut weekday) =
+        (0u32, 0u32, 0u32, false, false);
     let mut lower = String::new();
     for tok in tokens(t) {
         // lower-cased on a reused buffer (ASCII without decoding), as `to_lowercase` would
@@ -167,14 +460,28 @@ pub fn timestamp(line: &str) -> bool {
             other += 1;
         }
     }
-    if t.as_bytes().windows(2).any(|w| w[0] == b'@' && (w[1].is_ascii_alphabetic() || w[1] == b'_')) {
+    if t.as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'@' && (w[1].is_ascii_alphabetic() || w[1] == b'_'))
+    {
         // an embedded post's attribution ("— Name (@handle) May 5, 2020") is content
         return false;
     }
     let b = t.as_bytes();
-    let has_clock = b.windows(4).any(|w| w[0].is_ascii_digit() && w[1] == b':' && w[2].is_ascii_digit() && w[3].is_ascii_digit())
-        || b.windows(5).any(|w| w[0].is_ascii_digit() && w[1].is_ascii_digit() && w[2] == b'h' && w[3].is_ascii_digit() && w[4].is_ascii_digit());
-    (month || weekday || has_clock || NUMERIC_DATE.is_match(t)) && date >= 2 && other <= 3 && date >= other && digits >= 1
+    let has_clock = b.windows(4).any(|w| {
+        w[0].is_ascii_digit() && w[1] == b':' && w[2].is_ascii_digit() && w[3].is_ascii_digit()
+    }) || b.windows(5).any(|w| {
+        w[0].is_ascii_digit()
+            && w[1].is_ascii_digit()
+            && w[2] == b'h'
+            && w[3].is_ascii_digit()
+            && w[4].is_ascii_digit()
+    });
+    (month || weekday || has_clock || NUMERIC_DATE.is_match(t))
+        && date >= 2
+        && other <= 3
+        && date >= other
+        && digits >= 1
 }
 
 /// The dateline prefix of a lead paragraph, as a byte length to cut (with trailing spaces).
@@ -183,7 +490,11 @@ pub fn dateline(line: &str) -> Option<usize> {
     let d = c.name("d")?;
     // the place must be a real word in capitals, not an acronym sentence opener like "NATO said"
     let s = d.as_str();
-    let has_sep = s.contains('(') || s.contains('—') || s.contains('–') || s.contains(" - ") || s.contains('/');
+    let has_sep = s.contains('(')
+        || s.contains('—')
+        || s.contains('–')
+        || s.contains(" - ")
+        || s.contains('/');
     if !has_sep {
         return None;
     }
@@ -197,10 +508,15 @@ mod tests {
     /// `timestamp` before the date-word map: linear scans and `to_lowercase` per token.
     fn timestamp_reference(line: &str) -> bool {
         let t = line.trim();
-        if t.is_empty() || t.len() > 400 || !t.bytes().any(|b| b.is_ascii_digit()) || t.chars().count() > 100 {
+        if t.is_empty()
+            || t.len() > 400
+            || !t.bytes().any(|b| b.is_ascii_digit())
+            || t.chars().count() > 100
+        {
             return false;
         }
-        let (mut date, mut other, mut digits, mut month, mut weekday) = (0u32, 0u32, 0u32, false, false);
+        let (mut date, mut other, mut digits, mut month, mut weekday) =
+            (0u32, 0u32, 0u32, false, false);
         for tok in tokens(t) {
             let lower = tok.to_lowercase();
             let l = lower.as_str();
@@ -220,19 +536,38 @@ mod tests {
                 other += 1;
             }
         }
-        if t.as_bytes().windows(2).any(|w| w[0] == b'@' && (w[1].is_ascii_alphabetic() || w[1] == b'_')) {
+        if t.as_bytes()
+            .windows(2)
+            .any(|w| w[0] == b'@' && (w[1].is_ascii_alphabetic() || w[1] == b'_'))
+        {
             return false;
         }
         let b = t.as_bytes();
-        let has_clock = b.windows(4).any(|w| w[0].is_ascii_digit() && w[1] == b':' && w[2].is_ascii_digit() && w[3].is_ascii_digit())
-            || b.windows(5).any(|w| w[0].is_ascii_digit() && w[1].is_ascii_digit() && w[2] == b'h' && w[3].is_ascii_digit() && w[4].is_ascii_digit());
-        (month || weekday || has_clock || NUMERIC_DATE.is_match(t)) && date >= 2 && other <= 3 && date >= other && digits >= 1
+        let has_clock = b.windows(4).any(|w| {
+            w[0].is_ascii_digit() && w[1] == b':' && w[2].is_ascii_digit() && w[3].is_ascii_digit()
+        }) || b.windows(5).any(|w| {
+            w[0].is_ascii_digit()
+                && w[1].is_ascii_digit()
+                && w[2] == b'h'
+                && w[3].is_ascii_digit()
+                && w[4].is_ascii_digit()
+        });
+        (month || weekday || has_clock || NUMERIC_DATE.is_match(t))
+            && date >= 2
+            && other <= 3
+            && date >= other
+            && digits >= 1
     }
 
     #[test]
     fn timestamp_agrees_with_the_reference_and_gates_hold() {
         let mut lines = crate::stages::boilerplate::gate::tests::sample_hays();
-        let words: Vec<&str> = MONTHS.iter().chain(DATE_WORDS).chain(WEEKDAYS).copied().collect();
+        let words: Vec<&str> = MONTHS
+            .iter()
+            .chain(DATE_WORDS)
+            .chain(WEEKDAYS)
+            .copied()
+            .collect();
         let mut x: u64 = 0x1234_5678_9abc_def1;
         for _ in 0..20000 {
             let mut l = String::new();
@@ -244,7 +579,18 @@ mod tests {
                     0 => l.push_str(&words[(x / 5 % words.len() as u64) as usize].to_uppercase()),
                     1 => l.push_str(words[(x / 5 % words.len() as u64) as usize]),
                     2 => l.push_str(&(x % 3000).to_string()),
-                    3 => l.push_str(["12:30", "2021-03-12", "19th", "x", "@a", "Σ", "ПОНЕДЕЛЬНИК", "12h30"][(x / 5 % 8) as usize]),
+                    3 => l.push_str(
+                        [
+                            "12:30",
+                            "2021-03-12",
+                            "19th",
+                            "x",
+                            "@a",
+                            "Σ",
+                            "ПОНЕДЕЛЬНИК",
+                            "12h30",
+                        ][(x / 5 % 8) as usize],
+                    ),
                     _ => l.push_str([" ", ", ", " · ", ": "][(x / 5 % 4) as usize]),
                 }
                 l.push(' ');
@@ -266,14 +612,20 @@ mod tests {
     #[test]
     fn bylines() {
         assert_eq!(byline("By Jane Doe"), Some("Jane Doe"));
-        assert_eq!(byline("By JANE DOE and John Smith | Updated 5 May"), Some("JANE DOE and John Smith"));
+        assert_eq!(
+            byline("By JANE DOE and John Smith | Updated 5 May"),
+            Some("JANE DOE and John Smith")
+        );
         assert_eq!(byline("Автор: Иван Петров"), Some("Иван Петров"));
         assert_eq!(byline("Von Max Mustermann"), Some("Max Mustermann"));
         assert_eq!(byline("Por María García"), Some("María García"));
         assert_eq!(byline("By the end of the year the plant was closed."), None);
         assert_eq!(byline("Jane Example, AP Auto Writer"), Some("Jane Example"));
         assert_eq!(byline("Max Muster, Reuters"), Some("Max Muster"));
-        assert_eq!(byline("By Jane Doe 2019-11-18T20:51:19Z Science"), Some("Jane Doe"));
+        assert_eq!(
+            byline("By Jane Doe 2019-11-18T20:51:19Z Science"),
+            Some("Jane Doe")
+        );
         assert_eq!(byline("by train to the coast"), None);
     }
 
@@ -281,7 +633,9 @@ mod tests {
     fn timestamps() {
         assert!(timestamp("Wednesday, 22 January"));
         assert!(timestamp("Updated: Jan 08, 2022, 12:53 PM IST"));
-        assert!(timestamp("First Published: Tuesday, November 19, 2019 08:38 AM"));
+        assert!(timestamp(
+            "First Published: Tuesday, November 19, 2019 08:38 AM"
+        ));
         assert!(timestamp("19 января 2022, 14:05"));
         assert!(timestamp("12.03.2021 10:15"));
         assert!(timestamp("Mis à jour le 3 mars 2022 à 10h30"));
@@ -289,7 +643,9 @@ mod tests {
         assert!(!timestamp("VIP : 60,000"));
         assert!(!timestamp("Score 4.5 out of 5"));
         assert!(!timestamp("— A Person (@someone) November 18, 2019"));
-        assert!(timestamp("Nov 18, 2019 @17:19 PM · Updated: Nov 18, 2019 @17:26 PM"));
+        assert!(timestamp(
+            "Nov 18, 2019 @17:19 PM · Updated: Nov 18, 2019 @17:26 PM"
+        ));
         assert!(!timestamp("The vote is on 5 May and results come in June."));
     }
 
@@ -304,7 +660,10 @@ mod tests {
         assert!(l[dateline(l).unwrap()..].starts_with("The Senate"));
         let l = "КИЕВ, 5 мая — Министр заявил о переговорах.";
         assert!(l[dateline(l).unwrap()..].starts_with("Министр"));
-        assert_eq!(dateline("NATO Secretary General Jens Stoltenberg said on Tuesday."), None);
+        assert_eq!(
+            dateline("NATO Secretary General Jens Stoltenberg said on Tuesday."),
+            None
+        );
         assert_eq!(dateline("The UN (United Nations) said"), None);
     }
 }

@@ -95,7 +95,11 @@ fn edge_bytes(h: &Hir, edge: Edge) -> (ByteSet, bool) {
     let mut s = ByteSet::default();
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => (s, true),
-        HirKind::Literal(l) => match if edge == Edge::First { l.0.first() } else { l.0.last() } {
+        HirKind::Literal(l) => match if edge == Edge::First {
+            l.0.first()
+        } else {
+            l.0.last()
+        } {
             Some(&b) => {
                 s.insert(b);
                 (s, false)
@@ -130,7 +134,11 @@ fn edge_bytes(h: &Hir, edge: Edge) -> (ByteSet, bool) {
         }
         HirKind::Capture(c) => edge_bytes(&c.sub, edge),
         HirKind::Concat(v) => {
-            let parts: Box<dyn Iterator<Item = &Hir>> = if edge == Edge::First { Box::new(v.iter()) } else { Box::new(v.iter().rev()) };
+            let parts: Box<dyn Iterator<Item = &Hir>> = if edge == Edge::First {
+                Box::new(v.iter())
+            } else {
+                Box::new(v.iter().rev())
+            };
             for x in parts {
                 let (a, n) = edge_bytes(x, edge);
                 s.union(&a);
@@ -170,7 +178,10 @@ fn body_bytes(h: &Hir, s: &mut ByteSet) {
                 }
             }
         }
-        HirKind::Class(Class::Bytes(c)) => c.ranges().iter().for_each(|r| s.insert_range(r.start(), r.end())),
+        HirKind::Class(Class::Bytes(c)) => c
+            .ranges()
+            .iter()
+            .for_each(|r| s.insert_range(r.start(), r.end())),
         HirKind::Repetition(r) => body_bytes(&r.sub, s),
         HirKind::Capture(c) => body_bytes(&c.sub, s),
         HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().for_each(|x| body_bytes(x, s)),
@@ -183,11 +194,23 @@ fn body_bytes(h: &Hir, s: &mut ByteSet) {
 /// the bytes the rest of every match consists of. `None` when the pattern is not of that
 /// shape, or when the set leaves out no ASCII byte (the gate could never reject).
 fn body_gate(h: &Hir) -> Option<(bool, ByteSet)> {
-    let HirKind::Concat(v) = h.kind() else { return None };
+    let HirKind::Concat(v) = h.kind() else {
+        return None;
+    };
     let is = |x: &Hir, l: Look| matches!(x.kind(), HirKind::Look(k) if *k == l);
-    let start = v.iter().take_while(|x| matches!(x.kind(), HirKind::Look(_))).count();
-    let end = v.len() - v.iter().rev().take_while(|x| matches!(x.kind(), HirKind::Look(_))).count();
-    if start >= end || !v[..start].iter().any(|x| is(x, Look::Start)) || !v[end..].iter().any(|x| is(x, Look::End)) {
+    let start = v
+        .iter()
+        .take_while(|x| matches!(x.kind(), HirKind::Look(_)))
+        .count();
+    let end = v.len()
+        - v.iter()
+            .rev()
+            .take_while(|x| matches!(x.kind(), HirKind::Look(_)))
+            .count();
+    if start >= end
+        || !v[..start].iter().any(|x| is(x, Look::Start))
+        || !v[end..].iter().any(|x| is(x, Look::End))
+    {
         return None;
     }
     let skip_first = matches!(v[start].kind(), HirKind::Class(_));
@@ -195,7 +218,9 @@ fn body_gate(h: &Hir) -> Option<(bool, ByteSet)> {
     for x in &v[start + skip_first as usize..end] {
         body_bytes(x, &mut s);
     }
-    (0..0x80u8).any(|b| !s.contains(b)).then_some((skip_first, s))
+    (0..0x80u8)
+        .any(|b| !s.contains(b))
+        .then_some((skip_first, s))
 }
 
 /// Deepest nesting at which literal prefixes are extracted.
@@ -214,7 +239,11 @@ fn required(h: &Hir, depth: u32) -> Option<Vec<Vec<u8>>> {
     let own = match h.kind() {
         HirKind::Literal(l) if !l.0.is_empty() => Some(vec![l.0.to_vec()]),
         HirKind::Class(Class::Unicode(c)) => {
-            let n: u32 = c.ranges().iter().map(|r| r.end() as u32 - r.start() as u32 + 1).sum();
+            let n: u32 = c
+                .ranges()
+                .iter()
+                .map(|r| r.end() as u32 - r.start() as u32 + 1)
+                .sum();
             if n == 0 || n > MAX_CLASS_CHARS {
                 return None;
             }
@@ -228,11 +257,20 @@ fn required(h: &Hir, depth: u32) -> Option<Vec<Vec<u8>>> {
             Some(out)
         }
         HirKind::Class(Class::Bytes(c)) => {
-            let n: u32 = c.ranges().iter().map(|r| r.end() as u32 - r.start() as u32 + 1).sum();
+            let n: u32 = c
+                .ranges()
+                .iter()
+                .map(|r| r.end() as u32 - r.start() as u32 + 1)
+                .sum();
             if n == 0 || n > MAX_CLASS_CHARS {
                 return None;
             }
-            Some(c.ranges().iter().flat_map(|r| (r.start()..=r.end()).map(|b| vec![b])).collect())
+            Some(
+                c.ranges()
+                    .iter()
+                    .flat_map(|r| (r.start()..=r.end()).map(|b| vec![b]))
+                    .collect(),
+            )
         }
         HirKind::Repetition(r) if r.min >= 1 => required(&r.sub, depth + 1),
         HirKind::Capture(c) => required(&c.sub, depth),
@@ -241,7 +279,10 @@ fn required(h: &Hir, depth: u32) -> Option<Vec<Vec<u8>>> {
             // concatenation (a match of the whole contains a match of the tail, which
             // starts with one of them): those catch words under (?i), which are
             // concatenations of two-letter classes
-            let mut best = v.iter().filter_map(|x| required(x, depth + 1)).min_by_key(|s| cost(s));
+            let mut best = v
+                .iter()
+                .filter_map(|x| required(x, depth + 1))
+                .min_by_key(|s| cost(s));
             for i in (0..v.len()).filter(|_| depth <= MAX_TAIL_DEPTH) {
                 if let Some(lits) = prefix_literals(&Hir::concat(v[i..].to_vec())) {
                     if best.as_ref().map_or(true, |b| cost(&lits) < cost(b)) {
@@ -284,7 +325,12 @@ fn prefix_literals(h: &Hir) -> Option<Vec<Vec<u8>>> {
     if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
         return None;
     }
-    let set = lower_set(&lits.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>());
+    let set = lower_set(
+        &lits
+            .iter()
+            .map(|l| l.as_bytes().to_vec())
+            .collect::<Vec<_>>(),
+    );
     (set.len() <= MAX_REQUIRED).then_some(set)
 }
 
@@ -330,7 +376,11 @@ where
     I: IntoIterator<Item = P>,
     P: AsRef<[u8]>,
 {
-    AhoCorasickBuilder::new().ascii_case_insensitive(true).match_kind(MatchKind::Standard).build(pats).ok()
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(pats)
+        .ok()
 }
 
 /// Necessary conditions for a match of one regex.
@@ -359,7 +409,10 @@ impl Gate {
 
     fn of(h: &Hir) -> Gate {
         let p = h.properties();
-        let mut g = Gate { min_len: p.minimum_len().unwrap_or(0), ..Gate::default() };
+        let mut g = Gate {
+            min_len: p.minimum_len().unwrap_or(0),
+            ..Gate::default()
+        };
         if p.look_set_prefix().contains(Look::Start) {
             let (s, nullable) = first_bytes(h);
             if !nullable {
@@ -404,15 +457,23 @@ impl Gate {
     /// False only if the regex cannot match `hay`.
     #[inline]
     pub fn may_match(&self, hay: &str) -> bool {
-        self.bytes_may_match(hay.as_bytes()) && self.body_may_match(hay) && self.literals_may_match(hay)
+        self.bytes_may_match(hay.as_bytes())
+            && self.body_may_match(hay)
+            && self.literals_may_match(hay)
     }
 
     /// The body part of [`Gate::may_match`]: with a body gate, every byte of `hay` (after its
     /// first character, if the gate skips it) is one a match can contain.
     #[inline]
     pub fn body_may_match(&self, hay: &str) -> bool {
-        let Some((skip_first, set)) = &self.body else { return true };
-        let skip = if *skip_first { hay.chars().next().map_or(0, char::len_utf8) } else { 0 };
+        let Some((skip_first, set)) = &self.body else {
+            return true;
+        };
+        let skip = if *skip_first {
+            hay.chars().next().map_or(0, char::len_utf8)
+        } else {
+            0
+        };
         hay.as_bytes()[skip..].iter().all(|&b| set.contains(b))
     }
 
@@ -425,7 +486,12 @@ impl Gate {
     /// [`Gate::may_match`] with the required literals always searched (for tests).
     #[cfg(test)]
     pub fn may_match_all(&self, hay: &str) -> bool {
-        self.bytes_may_match(hay.as_bytes()) && self.body_may_match(hay) && self.required.as_ref().map_or(true, |r| literal_searcher(r).unwrap().is_match(hay))
+        self.bytes_may_match(hay.as_bytes())
+            && self.body_may_match(hay)
+            && self
+                .required
+                .as_ref()
+                .map_or(true, |r| literal_searcher(r).unwrap().is_match(hay))
     }
 }
 
@@ -447,8 +513,13 @@ pub struct GatedRegex {
 
 impl GatedRegex {
     pub fn new(pattern: &str) -> Result<GatedRegex, regex::Error> {
-        let re = regex::RegexBuilder::new(pattern).dfa_size_limit(DFA_SIZE_LIMIT).build()?;
-        Ok(GatedRegex { re, gate: Gate::new(pattern) })
+        let re = regex::RegexBuilder::new(pattern)
+            .dfa_size_limit(DFA_SIZE_LIMIT)
+            .build()?;
+        Ok(GatedRegex {
+            re,
+            gate: Gate::new(pattern),
+        })
     }
 
     #[inline]
@@ -486,7 +557,11 @@ pub(crate) mod tests {
         assert!(g.may_match("a / b") && !g.may_match("a b"));
         // words under (?i) are found as literals, case-insensitively
         let g = Gate::new(r"(?i)\(photo: \w+\)");
-        assert!(g.required.as_ref().unwrap().iter().all(|l| l.len() >= 3), "{:?}", g.required);
+        assert!(
+            g.required.as_ref().unwrap().iter().all(|l| l.len() >= 3),
+            "{:?}",
+            g.required
+        );
         assert!(g.may_match_all("x (PHOTO: y)") && !g.may_match_all("x (phot: y)"));
         let g = Gate::new(r"(?i)\s(?:kelvin|sun)\s");
         assert!(g.may_match_all("a \u{212A}elvin b") && g.may_match_all("a \u{17F}un b"));
@@ -501,18 +576,37 @@ pub(crate) mod tests {
         let g = Gate::new(r"^\S[^.!?]{0,40}(?:\s+(?:>|»|›|/|→|\|)\s+[^.!?]{1,60}){2,}$");
         let (skip, set) = g.body.unwrap();
         assert!(skip && !set.contains(b'.') && set.contains(b'>') && set.contains(0xc2));
-        assert!(g.body_may_match("Home > World > Europe") && g.body_may_match(".Home > a > b") && g.body_may_match("«Home » a » b"));
-        assert!(!g.body_may_match("Home > World. Europe") && !g.body_may_match("Home > World > Europe!"));
+        assert!(
+            g.body_may_match("Home > World > Europe")
+                && g.body_may_match(".Home > a > b")
+                && g.body_may_match("«Home » a » b")
+        );
+        assert!(
+            !g.body_may_match("Home > World. Europe")
+                && !g.body_may_match("Home > World > Europe!")
+        );
         // the first character is skipped only after a one-character class
         let g = Gate::new(r"^[a-z]+$");
         assert_eq!(g.body.map(|b| b.0), Some(false));
         assert!(!g.may_match("a.b") && g.may_match("ab"));
         // `.` leaves out only the line feed
         assert!(Gate::new(r"(?s)^.+$").body.is_none() && !Gate::new(r"^.+$").may_match("a\nb"));
-        assert!(Gate::new(r"^[a-z]+").body.is_none() && Gate::new(r"[a-z]+$").body.is_none() && Gate::new(r"(?m)^[a-z]+$").body.is_none());
+        assert!(
+            Gate::new(r"^[a-z]+").body.is_none()
+                && Gate::new(r"[a-z]+$").body.is_none()
+                && Gate::new(r"(?m)^[a-z]+$").body.is_none()
+        );
         assert!(Gate::new(r"^a$|^b$").body.is_none());
         // a non-ASCII first character is skipped whole
-        check_gate(r"^\S[a-z ]*$", &["é ab".to_string(), "日x".to_string(), "x.".to_string(), ".ab".to_string()]);
+        check_gate(
+            r"^\S[a-z ]*$",
+            &[
+                "é ab".to_string(),
+                "日x".to_string(),
+                "x.".to_string(),
+                ".ab".to_string(),
+            ],
+        );
     }
 
     /// A gate never rejects what its regex matches: every built-in rule and field regex, on
@@ -523,7 +617,10 @@ pub(crate) mod tests {
         let g = Gate::new(pattern);
         for h in hays {
             if re.is_match(h) {
-                assert!(g.may_match(h) && g.may_match_all(h), "gate of {pattern:?} rejects {h:?}");
+                assert!(
+                    g.may_match(h) && g.may_match_all(h),
+                    "gate of {pattern:?} rejects {h:?}"
+                );
             }
         }
     }
@@ -531,12 +628,70 @@ pub(crate) mod tests {
     pub(crate) fn sample_hays() -> Vec<String> {
         let mut v: Vec<String> = crate::stages::boilerplate::lang::tests::random_texts(3000);
         let pieces = [
-            "Advertisement", "- Ad -", "ADVERT", "Facebook", " Twitter | Email", "jane says:", "12 comments", "34 responses to ", "(3 replies)",
-            "RU UA EN", "English | Deutsch", "Home > World > Europe", " » ", "you are here:", "ugc_banner", "main img", "648x415", "1200×800 a",
-            "photo.jpg", "IMG-1.png!", "/ AFP", "(Reuters)", "Photo: x", "(AP Photo/Jane Doe)", ". Photograph:(Reuters)", "Watch: A b",
-            "play video", "Jane Doe is a writer", "Max Muster ist Redakteur", "Иван — журналист", "5 min read", "Reading time: 3",
-            "By Jane Doe", "Автор: Иван", "Jane Doe, AP", "LONDON (Reuters) - The", "12.03.2021", "2021-03-12", " ", "\u{a0}", "’", "K", "\u{212A}",
-            "ſ", "İ", ":", "é", "日本語", "x", "/", "|", "—", "–", "-", "(", ")", "[", "]", "1", "22", "a", "Z", ".", "!",
+            "Advertisement",
+            "- Ad -",
+            "ADVERT",
+            "Facebook",
+            " Twitter | Email",
+            "jane says:",
+            "12 comments",
+            "34 responses to ",
+            "(3 replies)",
+            "RU UA EN",
+            "English | Deutsch",
+            "Home > World > Europe",
+            " » ",
+            "you are here:",
+            "ugc_banner",
+            "main img",
+            "648x415",
+            "1200×800 a",
+            "photo.jpg",
+            "IMG-1.png!",
+            "/ AFP",
+            "(Reuters)",
+            "Photo: x",
+            "(AP Photo/Jane Doe)",
+            ". Photograph:(Reuters)",
+            "Watch: A b",
+            "play video",
+            "Jane Doe is a writer",
+            "Max Muster ist Redakteur",
+            "Иван — журналист",
+            "5 min read",
+            "Reading time: 3",
+            "By Jane Doe",
+            "Автор: Иван",
+            "Jane Doe, AP",
+            "LONDON (Reuters) - The",
+            "12.03.2021",
+            "2021-03-12",
+            " ",
+            "\u{a0}",
+            "’",
+            "K",
+            "\u{212A}",
+            "ſ",
+            "İ",
+            ":",
+            "é",
+            "日本語",
+            "x",
+            "/",
+            "|",
+            "—",
+            "–",
+            "-",
+            "(",
+            ")",
+            "[",
+            "]",
+            "1",
+            "22",
+            "a",
+            "Z",
+            ".",
+            "!",
         ];
         let mut x: u64 = 0x2545F4914F6CDD1D;
         for _ in 0..20000 {

@@ -75,7 +75,11 @@ fn pack(b: &[u8], lower: bool) -> u128 {
         let tail = u64::from_le_bytes(b[n - 8..].try_into().unwrap_or_default());
         (lo, tail >> (8 * (16 - n)))
     };
-    let (lo, hi) = if lower { (lower_ascii(lo), lower_ascii(hi)) } else { (lo, hi) };
+    let (lo, hi) = if lower {
+        (lower_ascii(lo), lower_ascii(hi))
+    } else {
+        (lo, hi)
+    };
     (hi as u128) << 64 | lo as u128
 }
 
@@ -148,7 +152,12 @@ impl LineTally {
     /// The line's counts in `lang`, as [`StopWords::count`] gives them; `lang` is one the
     /// tally can answer for (a word list or unknown, not Chinese or Japanese).
     pub fn counts(&self, lang: Lang) -> LineCounts {
-        let mut c = LineCounts { words: self.words, cased: self.cased, upper: self.upper, ..LineCounts::default() };
+        let mut c = LineCounts {
+            words: self.words,
+            cased: self.cased,
+            upper: self.upper,
+            ..LineCounts::default()
+        };
         match lang {
             Lang::Words(i) => {
                 c.sampled = self.words.min(SAMPLE_TOKENS);
@@ -188,7 +197,11 @@ impl StopWords {
         }
         zh_chars.sort_unstable();
         zh_chars.dedup();
-        let (mut short, mut packed, mut long) = (FxHashMap::default(), FxHashMap::default(), FxHashMap::default());
+        let (mut short, mut packed, mut long) = (
+            FxHashMap::default(),
+            FxHashMap::default(),
+            FxHashMap::default(),
+        );
         let (mut max_len, mut max_ascii_len) = (0, 0);
         for (w, m) in words {
             let b = w.as_bytes();
@@ -204,14 +217,24 @@ impl StopWords {
                 long.insert(b.into(), m);
             }
         }
-        StopWords { short, packed, long, max_len, max_ascii_len, zh_chars }
+        StopWords {
+            short,
+            packed,
+            long,
+            max_len,
+            max_ascii_len,
+            zh_chars,
+        }
     }
 
     /// Language mask of an already lower-cased token (0: no list has it).
     #[inline]
     fn mask_lower(&self, b: &[u8]) -> u32 {
         if b.len() <= 8 {
-            self.short.get(&(pack(b, false) as u64)).copied().unwrap_or(0)
+            self.short
+                .get(&(pack(b, false) as u64))
+                .copied()
+                .unwrap_or(0)
         } else if b.len() <= 16 {
             self.packed.get(&pack(b, false)).copied().unwrap_or(0)
         } else if b.len() <= self.max_len {
@@ -231,7 +254,11 @@ impl StopWords {
                 return 0;
             }
             if b.len() <= 8 {
-                return self.short.get(&(pack(b, true) as u64)).copied().unwrap_or(0);
+                return self
+                    .short
+                    .get(&(pack(b, true) as u64))
+                    .copied()
+                    .unwrap_or(0);
             }
             if b.len() <= 16 {
                 return self.packed.get(&pack(b, true)).copied().unwrap_or(0);
@@ -276,7 +303,11 @@ impl StopWords {
                 }
             }
             if letters > 0 && (cjk + kana) * 3 > letters {
-                return if kana * 5 > cjk { Lang::Japanese } else { Lang::Chinese };
+                return if kana * 5 > cjk {
+                    Lang::Japanese
+                } else {
+                    Lang::Chinese
+                };
             }
         }
         for tok in tokens(sample) {
@@ -351,7 +382,11 @@ impl StopWords {
                         if is_han(ch) || is_kana(ch) {
                             any_cjk = true;
                             c.words += 1;
-                            let stop = if lang == Lang::Chinese { self.zh_chars.binary_search(&ch).is_ok() } else { is_hiragana(ch) };
+                            let stop = if lang == Lang::Chinese {
+                                self.zh_chars.binary_search(&ch).is_ok()
+                            } else {
+                                is_hiragana(ch)
+                            };
                             if stop {
                                 c.stops += 1;
                             }
@@ -378,7 +413,13 @@ impl StopWords {
 /// The language of a sample from its hits per language: the list with most hits (the first
 /// of equals), unknown below 5 hits.
 pub fn lang_of_hits(hits: &[u32; 32]) -> Lang {
-    let (best, n) = hits.iter().enumerate().take(LANGS.len()).max_by_key(|(i, h)| (**h, usize::MAX - *i)).map(|(i, h)| (i, *h)).unwrap_or((0, 0));
+    let (best, n) = hits
+        .iter()
+        .enumerate()
+        .take(LANGS.len())
+        .max_by_key(|(i, h)| (**h, usize::MAX - *i))
+        .map(|(i, h)| (i, *h))
+        .unwrap_or((0, 0));
     if n < 5 {
         Lang::Unknown
     } else {
@@ -424,7 +465,10 @@ fn maybe_cjk(s: &str) -> bool {
     if wide == 0 {
         return false;
     }
-    let ascii_letters = b.iter().filter(|&&x| (x | 0x20).wrapping_sub(b'a') < 26).count();
+    let ascii_letters = b
+        .iter()
+        .filter(|&&x| (x | 0x20).wrapping_sub(b'a') < 26)
+        .count();
     wide * 3 > ascii_letters
 }
 
@@ -501,7 +545,8 @@ impl<'a> Iterator for Tokens<'a> {
             let start = self.pos;
             // the run of token characters: eight ASCII bytes at a time while they last
             while let Some(w) = b.get(self.pos..self.pos + 8) {
-                let other = !token_bytes(u64::from_le_bytes(w.try_into().unwrap_or([0; 8]))) & 0x8080_8080_8080_8080;
+                let other = !token_bytes(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
+                    & 0x8080_8080_8080_8080;
                 if other == 0 {
                     self.pos += 8;
                     continue;
@@ -622,10 +667,20 @@ pub(crate) mod tests {
         ];
         for (code, text) in cases {
             assert_eq!(sw.detect(text), Lang::Words(idx(code)), "{code}");
-            assert!(density(&sw, text) > 0.2, "{code} density {}", density(&sw, text));
+            assert!(
+                density(&sw, text) > 0.2,
+                "{code} density {}",
+                density(&sw, text)
+            );
         }
-        assert_eq!(sw.detect("部长说，会谈将在星期一继续进行，他对会谈的结果持乐观态度。这是我们的新闻。"), Lang::Chinese);
-        assert_eq!(sw.detect("大臣は月曜日に協議が続くと述べ、その結果については楽観的だと語った。"), Lang::Japanese);
+        assert_eq!(
+            sw.detect("部长说，会谈将在星期一继续进行，他对会谈的结果持乐观态度。这是我们的新闻。"),
+            Lang::Chinese
+        );
+        assert_eq!(
+            sw.detect("大臣は月曜日に協議が続くと述べ、その結果については楽観的だと語った。"),
+            Lang::Japanese
+        );
     }
 
     #[test]
@@ -633,24 +688,43 @@ pub(crate) mod tests {
         let sw = StopWords::builtin();
         let lang = sw.detect("The minister said that the talks would continue on Monday and that he was hopeful about it.");
         let mut b = String::new();
-        let c = sw.count("Politics Business Technology Science Health Sports Entertainment Video", lang, &mut b);
+        let c = sw.count(
+            "Politics Business Technology Science Health Sports Entertainment Video",
+            lang,
+            &mut b,
+        );
         assert_eq!(c.stops, 0);
         assert_eq!(c.words, 8);
     }
 
     /// The tokenizer before the ASCII fast path: the definition `tokens` must agree with.
     fn tokens_reference(s: &str) -> impl Iterator<Item = &str> {
-        s.split(|c: char| !(if c.is_ascii() { c.is_ascii_alphanumeric() || c == '\'' } else { c == '’' || c.is_alphanumeric() }))
-            .map(|t| t.trim_matches(['\'', '’']))
-            .filter(|t| !t.is_empty())
+        s.split(|c: char| {
+            !(if c.is_ascii() {
+                c.is_ascii_alphanumeric() || c == '\''
+            } else {
+                c == '’' || c.is_alphanumeric()
+            })
+        })
+        .map(|t| t.trim_matches(['\'', '’']))
+        .filter(|t| !t.is_empty())
     }
 
     /// Random text over an alphabet of the characters the fast paths treat specially
     /// (apostrophes, case changes that alter byte length, CJK, separators), mixed with
     /// stop words in random case.
     pub(crate) fn random_texts(n: usize) -> Vec<String> {
-        let alphabet: Vec<char> = "aZe tT'’.,1é É ßẞ\u{212A}İ ςΣ日の カ中的дДі\n\t\u{a0}-“”اـ'’x".chars().collect();
-        let words: Vec<&str> = LANGS.iter().flat_map(|(_, t)| t.lines().filter(|l| !l.starts_with('#')).flat_map(|l| l.split_whitespace())).collect();
+        let alphabet: Vec<char> = "aZe tT'’.,1é É ßẞ\u{212A}İ ςΣ日の カ中的дДі\n\t\u{a0}-“”اـ'’x"
+            .chars()
+            .collect();
+        let words: Vec<&str> = LANGS
+            .iter()
+            .flat_map(|(_, t)| {
+                t.lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .flat_map(|l| l.split_whitespace())
+            })
+            .collect();
         let mut x: u64 = 0x9E3779B97F4A7C15;
         let mut next = move || {
             x ^= x << 13;
@@ -742,7 +816,11 @@ pub(crate) mod tests {
                 }
             }
             if letters > 0 && (cjk + kana) * 3 > letters {
-                return if kana * 5 > cjk { Lang::Japanese } else { Lang::Chinese };
+                return if kana * 5 > cjk {
+                    Lang::Japanese
+                } else {
+                    Lang::Chinese
+                };
             }
             let _ = sw;
             for tok in tokens_reference(sample) {
@@ -753,7 +831,13 @@ pub(crate) mod tests {
                     }
                 }
             }
-            let (best, n) = hits.iter().enumerate().take(LANGS.len()).max_by_key(|(i, h)| (**h, usize::MAX - *i)).map(|(i, h)| (i, *h)).unwrap_or((0, 0));
+            let (best, n) = hits
+                .iter()
+                .enumerate()
+                .take(LANGS.len())
+                .max_by_key(|(i, h)| (**h, usize::MAX - *i))
+                .map(|(i, h)| (i, *h))
+                .unwrap_or((0, 0));
             if n < 5 {
                 Lang::Unknown
             } else {
@@ -786,7 +870,11 @@ pub(crate) mod tests {
                                 if is_han(ch) || is_kana(ch) {
                                     any = true;
                                     words += 1;
-                                    let stop = if lang == Lang::Chinese { sw.zh_chars.binary_search(&ch).is_ok() } else { is_hiragana(ch) };
+                                    let stop = if lang == Lang::Chinese {
+                                        sw.zh_chars.binary_search(&ch).is_ok()
+                                    } else {
+                                        is_hiragana(ch)
+                                    };
                                     stops += stop as u32;
                                 }
                             }
@@ -851,9 +939,20 @@ pub(crate) mod tests {
                 assert_eq!(sw.mask(tok, &mut buf), r.mask(tok), "{tok:?}");
             }
             assert_eq!(sw.detect(t), r.detect(&sw, t), "{t:?}");
-            for lang in [Lang::Words(0), Lang::Words(1), Lang::Words(3), Lang::Chinese, Lang::Japanese, Lang::Unknown] {
+            for lang in [
+                Lang::Words(0),
+                Lang::Words(1),
+                Lang::Words(3),
+                Lang::Chinese,
+                Lang::Japanese,
+                Lang::Unknown,
+            ] {
                 let c = sw.count(t, lang, &mut buf);
-                assert_eq!((c.words, c.stops, c.sampled, c.cased, c.upper), r.count(&sw, t, lang), "{t:?} {lang:?}");
+                assert_eq!(
+                    (c.words, c.stops, c.sampled, c.cased, c.upper),
+                    r.count(&sw, t, lang),
+                    "{t:?} {lang:?}"
+                );
             }
         }
         // the one-pass tally of the lines agrees with detect + count on short texts
@@ -862,12 +961,19 @@ pub(crate) mod tests {
                 continue;
             }
             let mut hits = [0u32; 32];
-            let tallies: Vec<LineTally> = t.split('\n').map(|l| sw.tally(l.trim(), &mut hits, &mut buf)).collect();
+            let tallies: Vec<LineTally> = t
+                .split('\n')
+                .map(|l| sw.tally(l.trim(), &mut hits, &mut buf))
+                .collect();
             let lang = lang_of_hits(&hits);
             assert_eq!(lang, sw.detect(t), "{t:?}");
             for (l, ty) in t.split('\n').zip(&tallies) {
                 let (a, b) = (ty.counts(lang), sw.count(l.trim(), lang, &mut buf));
-                assert_eq!((a.words, a.stops, a.sampled, a.cased, a.upper), (b.words, b.stops, b.sampled, b.cased, b.upper), "{l:?}");
+                assert_eq!(
+                    (a.words, a.stops, a.sampled, a.cased, a.upper),
+                    (b.words, b.stops, b.sampled, b.cased, b.upper),
+                    "{l:?}"
+                );
             }
         }
         // every stop word, in three cases, is found
@@ -901,14 +1007,41 @@ pub(crate) mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             let n = (x % 21) as usize;
-            let bytes: Vec<u8> = (0..n).map(|i| (x.rotate_left(i as u32 * 7) >> 3) as u8).collect();
-            let ascii: Vec<u8> = bytes.iter().map(|b| if round % 2 == 0 { b & 0x7f } else { b"@AZ[`az{09'_"[(*b as usize) % 12] }).collect();
-            assert_eq!(pack(&bytes, false), pack_reference(&bytes, false), "{bytes:?}");
-            assert_eq!(pack(&ascii, true), pack_reference(&ascii, true), "{ascii:?}");
-            assert_eq!(pack(&ascii, false), pack_reference(&ascii, false), "{ascii:?}");
+            let bytes: Vec<u8> = (0..n)
+                .map(|i| (x.rotate_left(i as u32 * 7) >> 3) as u8)
+                .collect();
+            let ascii: Vec<u8> = bytes
+                .iter()
+                .map(|b| {
+                    if round % 2 == 0 {
+                        b & 0x7f
+                    } else {
+                        b"@AZ[`az{09'_"[(*b as usize) % 12]
+                    }
+                })
+                .collect();
+            assert_eq!(
+                pack(&bytes, false),
+                pack_reference(&bytes, false),
+                "{bytes:?}"
+            );
+            assert_eq!(
+                pack(&ascii, true),
+                pack_reference(&ascii, true),
+                "{ascii:?}"
+            );
+            assert_eq!(
+                pack(&ascii, false),
+                pack_reference(&ascii, false),
+                "{ascii:?}"
+            );
         }
         for b in 0..0x80u8 {
-            assert_eq!(lower_ascii(b as u64 * 0x0101_0101_0101_0101), b.to_ascii_lowercase() as u64 * 0x0101_0101_0101_0101, "{b}");
+            assert_eq!(
+                lower_ascii(b as u64 * 0x0101_0101_0101_0101),
+                b.to_ascii_lowercase() as u64 * 0x0101_0101_0101_0101,
+                "{b}"
+            );
         }
     }
 

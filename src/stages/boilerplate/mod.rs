@@ -113,24 +113,42 @@ impl Default for Config {
 impl Config {
     pub fn build(&self) -> Result<Stage, ConfigError> {
         if !(0.0..=1.0).contains(&self.clean_share) {
-            return Err(ConfigError::invalid("stages.boilerplate.clean_share", "must be between 0 and 1"));
+            return Err(ConfigError::invalid(
+                "stages.boilerplate.clean_share",
+                "must be between 0 and 1",
+            ));
         }
         if !(0.0..=1.0).contains(&self.stopword_density) {
-            return Err(ConfigError::invalid("stages.boilerplate.stopword_density", "must be between 0 and 1"));
+            return Err(ConfigError::invalid(
+                "stages.boilerplate.stopword_density",
+                "must be between 0 and 1",
+            ));
         }
         if self.max_short_chars > self.min_good_chars {
-            return Err(ConfigError::invalid("stages.boilerplate.max_short_chars", "must not exceed min_good_chars"));
+            return Err(ConfigError::invalid(
+                "stages.boilerplate.max_short_chars",
+                "must not exceed min_good_chars",
+            ));
         }
         let builtin = rules::builtin_rules()?;
         for d in &self.disable_rules {
-            if !builtin.iter().any(|r| &r.name == d) && !self.extra_rules.iter().any(|r| &r.name == d) {
-                return Err(ConfigError::invalid("stages.boilerplate.disable_rules", format!("no rule named `{d}`")));
+            if !builtin.iter().any(|r| &r.name == d)
+                && !self.extra_rules.iter().any(|r| &r.name == d)
+            {
+                return Err(ConfigError::invalid(
+                    "stages.boilerplate.disable_rules",
+                    format!("no rule named `{d}`"),
+                ));
             }
         }
         let specs = rules::merge_rules(builtin, &self.extra_rules, &self.disable_rules)?;
         let rules = RuleSet::compile(&specs)?;
         fields::init();
-        Ok(Stage { cfg: self.clone(), rules, stop: StopWords::builtin() })
+        Ok(Stage {
+            cfg: self.clone(),
+            rules,
+            stop: StopWords::builtin(),
+        })
     }
 }
 
@@ -151,14 +169,24 @@ fn line_hash(line: &str) -> u64 {
 
 /// The distinct hashes of the non-blank lines of `text`, sorted.
 fn distinct_line_hashes(text: &str) -> Vec<u64> {
-    let mut v: Vec<u64> = text.lines().filter(|l| !l.trim().is_empty()).map(line_hash).collect();
+    let mut v: Vec<u64> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(line_hash)
+        .collect();
     v.sort_unstable();
     v.dedup();
     v
 }
 
 /// Removal signals that come from statistics and context, not from a named rule.
-const STATISTICAL: &[&str] = &["no-prose", "short-line", "link-like", "headline-list", "teaser-list"];
+const STATISTICAL: &[&str] = &[
+    "no-prose",
+    "short-line",
+    "link-like",
+    "headline-list",
+    "teaser-list",
+];
 
 /// How a line was classified.
 #[derive(Debug, Clone, PartialEq)]
@@ -222,19 +250,29 @@ impl DocStage for Stage {
         let sets: Vec<(&str, FxHashSet<u64>)> = groups
             .par_iter()
             .map(|(src, docs)| {
-                let hashes: Vec<Vec<u64>> = docs.par_iter().map(|d| distinct_line_hashes(&d.text)).collect();
+                let hashes: Vec<Vec<u64>> = docs
+                    .par_iter()
+                    .map(|d| distinct_line_hashes(&d.text))
+                    .collect();
                 let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
                 for v in &hashes {
                     for &h in v {
                         *counts.entry(h).or_default() += 1;
                     }
                 }
-                let set: FxHashSet<u64> = counts.into_iter().filter(|&(_, n)| n as usize >= min).map(|(h, _)| h).collect();
+                let set: FxHashSet<u64> = counts
+                    .into_iter()
+                    .filter(|&(_, n)| n as usize >= min)
+                    .map(|(h, _)| h)
+                    .collect();
                 (*src, set)
             })
             .collect();
-        let by_source: FxHashMap<String, FxHashSet<u64>> =
-            sets.into_iter().filter(|(_, set)| !set.is_empty()).map(|(s, set)| (s.to_string(), set)).collect();
+        let by_source: FxHashMap<String, FxHashSet<u64>> = sets
+            .into_iter()
+            .filter(|(_, set)| !set.is_empty())
+            .map(|(s, set)| (s.to_string(), set))
+            .collect();
         if by_source.is_empty() {
             None
         } else {
@@ -243,7 +281,9 @@ impl DocStage for Stage {
     }
 
     fn apply(&self, doc: &mut Document, batch: Option<&BatchState>) -> Result<(), Reject> {
-        let repeats = batch.and_then(|b| b.downcast_ref::<Repeats>()).and_then(|r| r.by_source.get(&doc.source));
+        let repeats = batch
+            .and_then(|b| b.downcast_ref::<Repeats>())
+            .and_then(|r| r.by_source.get(&doc.source));
         let title = doc.title.clone();
         let mut text = std::mem::take(&mut doc.text);
         if self.cfg.unwrap {
@@ -261,7 +301,13 @@ impl DocStage for Stage {
 
 impl Stage {
     /// Classify and filter `text`; `None` when nothing changed.
-    fn clean(&self, text: &str, title: Option<&str>, repeats: Option<&FxHashSet<u64>>, doc: &mut Document) -> Option<String> {
+    fn clean(
+        &self,
+        text: &str,
+        title: Option<&str>,
+        repeats: Option<&FxHashSet<u64>>,
+        doc: &mut Document,
+    ) -> Option<String> {
         let lines: Vec<&str> = text.split('\n').collect();
         let mut classes = Vec::with_capacity(lines.len());
         let mut stats = Vec::with_capacity(lines.len());
@@ -269,12 +315,24 @@ impl Stage {
         let mut buf = String::new();
         // each line's trimmed text and hash, computed once for the three uses below
         let trimmed: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
-        let hashes: Vec<u64> = trimmed.iter().map(|t| if t.is_empty() { 0 } else { xxhash_rust::xxh3::xxh3_64(t.as_bytes()) }).collect();
+        let hashes: Vec<u64> = trimmed
+            .iter()
+            .map(|t| {
+                if t.is_empty() {
+                    0
+                } else {
+                    xxhash_rust::xxh3::xxh3_64(t.as_bytes())
+                }
+            })
+            .collect();
         // the language and every line's token counts: in one pass over the tokens when the
         // text is its own language sample, else `detect` first and `count` per line
         let (lang, tallies) = if StopWords::can_tally(text) {
             let mut hits = [0u32; 32];
-            let tallies: Vec<lang::LineTally> = trimmed.iter().map(|t| self.stop.tally(t, &mut hits, &mut buf)).collect();
+            let tallies: Vec<lang::LineTally> = trimmed
+                .iter()
+                .map(|t| self.stop.tally(t, &mut hits, &mut buf))
+                .collect();
             (lang::lang_of_hits(&hits), Some(tallies))
         } else {
             (self.stop.detect(text), None)
@@ -298,11 +356,18 @@ impl Stage {
         // lines three or more times in this document (gallery captions, repeated teasers;
         // repeated sentences, as in a series of interviews, are content); counted on the
         // sorted hashes of the lines of 20 bytes or more
-        let mut long: Vec<u64> = trimmed.iter().zip(&hashes).filter(|(t, _)| t.len() >= 20).map(|(_, &h)| h).collect();
+        let mut long: Vec<u64> = trimmed
+            .iter()
+            .zip(&hashes)
+            .filter(|(t, _)| t.len() >= 20)
+            .map(|(_, &h)| h)
+            .collect();
         long.sort_unstable();
         let any_triple = long.windows(3).any(|w| w[0] == w[2]);
         let repeated_here = |t: &str, h: u64| {
-            any_triple && t.len() >= 20 && long.partition_point(|&x| x <= h) - long.partition_point(|&x| x < h) >= 3
+            any_triple
+                && t.len() >= 20
+                && long.partition_point(|&x| x <= h) - long.partition_point(|&x| x < h) >= 3
         };
 
         for (i, &t) in trimmed.iter().enumerate() {
@@ -328,7 +393,9 @@ impl Stage {
         // judge by length and punctuation alone rather than remove everything
         if !classes.iter().any(|c| *c == Class::Good) {
             for (c, st) in classes.iter_mut().zip(&stats) {
-                if matches!(c, Class::Near | Class::Short) || matches!(c, Class::Bad(r) if r == "no-prose") {
+                if matches!(c, Class::Near | Class::Short)
+                    || matches!(c, Class::Bad(r) if r == "no-prose")
+                {
                     *c = self.quality(st, Lang::Unknown);
                 }
             }
@@ -351,11 +418,20 @@ impl Stage {
             // page, whose main content `extract` already chose, the edges stay as well
             // (lists of dates or results often end an article): only rules apply there
             let html = doc.format == crate::document::Format::Html;
-            let first = if html { Some(0) } else { classes.iter().position(|c| c.kept()) };
-            let last = if html { Some(classes.len().saturating_sub(1)) } else { classes.iter().rposition(|c| c.kept()) };
+            let first = if html {
+                Some(0)
+            } else {
+                classes.iter().position(|c| c.kept())
+            };
+            let last = if html {
+                Some(classes.len().saturating_sub(1))
+            } else {
+                classes.iter().rposition(|c| c.kept())
+            };
             if let (Some(a), Some(b)) = (first, last.filter(|&b| b < classes.len())) {
                 for c in &mut classes[a.min(b)..=b] {
-                    if matches!(c, Class::Bad(r) if STATISTICAL.contains(&r.as_ref()) || html && r == "repeated-in-doc") {
+                    if matches!(c, Class::Bad(r) if STATISTICAL.contains(&r.as_ref()) || html && r == "repeated-in-doc")
+                    {
                         *c = Class::Good;
                     }
                 }
@@ -367,7 +443,10 @@ impl Stage {
         // its own: keep its sentence-like lines rather than empty it
         if !classes.iter().any(Class::kept) {
             for (c, st) in classes.iter_mut().zip(&stats) {
-                if st.sentence_end && st.chars >= self.cfg.max_short_chars && matches!(c, Class::Bad(r) if STATISTICAL.contains(&r.as_ref())) {
+                if st.sentence_end
+                    && st.chars >= self.cfg.max_short_chars
+                    && matches!(c, Class::Bad(r) if STATISTICAL.contains(&r.as_ref()))
+                {
                     *c = Class::Good;
                 }
             }
@@ -400,7 +479,10 @@ impl Stage {
                 if let Some(cut) = fields::dateline(line.trim_start()) {
                     let lead = line.trim_start();
                     if self.cfg.fields && !doc.fields.contains_key("dateline") {
-                        let d = lead[..cut].trim().trim_end_matches(['-', '–', '—', ':']).trim();
+                        let d = lead[..cut]
+                            .trim()
+                            .trim_end_matches(['-', '–', '—', ':'])
+                            .trim();
                         doc.fields.insert("dateline".into(), d.to_string());
                     }
                     doc.log.count(STAGE, "dateline", 1);
@@ -420,11 +502,20 @@ impl Stage {
     /// Statistics of the trimmed line `t`, whose token counts are `c`.
     fn stats(&self, t: &str, lang: Lang, c: lang::LineCounts) -> Stats {
         let chars = t.chars().count();
-        let last = t.trim_end_matches(|c: char| matches!(c, '"' | '\'' | '”' | '’' | '»' | '“' | ')' | ']' | '」' | '』'));
+        let last = t.trim_end_matches(|c: char| {
+            matches!(
+                c,
+                '"' | '\'' | '”' | '’' | '»' | '“' | ')' | ']' | '」' | '』'
+            )
+        });
         let sentence_end = last.ends_with(['.', '!', '?', '…', '。', '！', '？', '؟', '।']);
         // cased / upper-case word counts come from the same token pass as the stop words
         let (cased, upper) = (c.cased, c.upper);
-        let title_case = if cased == 0 { 0.0 } else { upper as f32 / cased as f32 };
+        let title_case = if cased == 0 {
+            0.0
+        } else {
+            upper as f32 / cased as f32
+        };
         // a CJK character carries about as much as two or three Latin letters: length
         // thresholds are in Latin-letter terms
         let raw_chars = chars;
@@ -432,12 +523,28 @@ impl Stage {
             Lang::Chinese | Lang::Japanese => chars * 5 / 2,
             _ => chars,
         };
-        Stats { chars, raw_chars, words: c.words, density: c.density(), sentence_end, title_case }
+        Stats {
+            chars,
+            raw_chars,
+            words: c.words,
+            density: c.density(),
+            sentence_end,
+            title_case,
+        }
     }
 
     /// `t` is a trimmed non-blank line, `hash` its [`line_hash`].
     #[allow(clippy::too_many_arguments)]
-    fn first_pass(&self, t: &str, hash: u64, st: &Stats, lang: Lang, repeats: Option<&FxHashSet<u64>>, sc: &mut rules::Scratch, doc: &mut Document) -> Class {
+    fn first_pass(
+        &self,
+        t: &str,
+        hash: u64,
+        st: &Stats,
+        lang: Lang,
+        repeats: Option<&FxHashSet<u64>>,
+        sc: &mut rules::Scratch,
+        doc: &mut Document,
+    ) -> Class {
         if let Some(r) = self.rules.matches(t, st.raw_chars, sc) {
             return Class::Bad(Cow::Borrowed(self.rules.name(r)));
         }
@@ -473,7 +580,10 @@ impl Stage {
         if st.chars < self.cfg.max_short_chars {
             return Class::Short;
         }
-        if st.chars >= self.cfg.min_good_chars && dense && (st.sentence_end || st.chars >= 2 * self.cfg.min_good_chars) {
+        if st.chars >= self.cfg.min_good_chars
+            && dense
+            && (st.sentence_end || st.chars >= 2 * self.cfg.min_good_chars)
+        {
             return Class::Good;
         }
         if dense || st.sentence_end {
@@ -485,7 +595,12 @@ impl Stage {
     /// Context smoothing: `near` and `short` lines follow their neighbours.
     fn smooth(&self, classes: &mut [Class], stats: &[Stats]) {
         // neighbour class, skipping blanks and lines for which `skip` holds; edges are bad
-        fn neighbour(classes: &[Class], i: usize, back: bool, skip: &dyn Fn(&Class) -> bool) -> bool {
+        fn neighbour(
+            classes: &[Class],
+            i: usize,
+            back: bool,
+            skip: &dyn Fn(&Class) -> bool,
+        ) -> bool {
             let mut j = i;
             loop {
                 if back {
@@ -607,8 +722,14 @@ impl Stage {
         if min_pairs == 0 {
             return;
         }
-        let idx: Vec<usize> = (0..classes.len()).filter(|&i| classes[i] != Class::Blank).collect();
-        let prose = |i: usize| classes[i] == Class::Good && stats[i].sentence_end && stats[i].chars >= self.cfg.max_short_chars;
+        let idx: Vec<usize> = (0..classes.len())
+            .filter(|&i| classes[i] != Class::Blank)
+            .collect();
+        let prose = |i: usize| {
+            classes[i] == Class::Good
+                && stats[i].sentence_end
+                && stats[i].chars >= self.cfg.max_short_chars
+        };
         let heading = |i: usize| !stats[i].sentence_end;
         // positions k in idx where idx[k] is prose, idx[k-1] heading, idx[k+1] heading (or end)
         let n = idx.len();
@@ -642,7 +763,13 @@ impl Stage {
             }
             // a grid follows an article at least as long as the grid; a list that is
             // most of the text (a deals post, a listicle) is the article
-            let mass = |a: usize, b: usize| idx[a..b].iter().filter(|&&i| classes[i].kept()).map(|&i| stats[i].chars).sum::<usize>();
+            let mass = |a: usize, b: usize| {
+                idx[a..b]
+                    .iter()
+                    .filter(|&&i| classes[i].kept())
+                    .map(|&i| stats[i].chars)
+                    .sum::<usize>()
+            };
             if pairs >= min_pairs && mass(0, start) >= mass(start, last + 1) {
                 marks.push((start.saturating_sub(1), last));
             }
@@ -654,7 +781,9 @@ impl Stage {
         for m in (0..marks.len()).rev() {
             let next_start = if m + 1 < keep_from { marks[m + 1].0 } else { n };
             let prose_between = (marks[m].1 + 1..next_start).any(|k| prose(idx[k]) && !isolated[k]);
-            if prose_between || (m + 1 == marks.len() && last_prose.map_or(false, |lp| lp > marks[m].1)) {
+            if prose_between
+                || (m + 1 == marks.len() && last_prose.map_or(false, |lp| lp > marks[m].1))
+            {
                 break;
             }
             keep_from = m;
@@ -670,8 +799,16 @@ impl Stage {
 
     /// Keep the headline: the line right before the first body paragraph that looks like
     /// one (a few words, no final full stop), or the line equal to the known title.
-    fn mark_headline(&self, classes: &mut [Class], stats: &[Stats], lines: &[&str], title: Option<&str>) {
-        let Some(first) = classes.iter().position(|c| *c == Class::Good) else { return };
+    fn mark_headline(
+        &self,
+        classes: &mut [Class],
+        stats: &[Stats],
+        lines: &[&str],
+        title: Option<&str>,
+    ) {
+        let Some(first) = classes.iter().position(|c| *c == Class::Good) else {
+            return;
+        };
         if let Some(t) = title {
             // the known title inside the text: keep it so that `title` can drop it exactly
             let t = t.trim();
@@ -693,7 +830,10 @@ impl Stage {
             }
             let st = &stats[j];
             let removable = match &classes[j] {
-                Class::Bad(r) => matches!(r.as_ref(), "short-line" | "link-like" | "headline-list" | "no-prose"),
+                Class::Bad(r) => matches!(
+                    r.as_ref(),
+                    "short-line" | "link-like" | "headline-list" | "no-prose"
+                ),
                 _ => false,
             };
             if !removable {
@@ -701,8 +841,17 @@ impl Stage {
             }
             let t = lines[j].trim();
             // a social handle marks an author line, not a headline
-            let handle = t.as_bytes().windows(2).any(|w| w[0] == b'@' && (w[1].is_ascii_alphanumeric() || w[1] == b'_'));
-            if st.words >= 3 && st.chars >= 15 && st.chars <= 250 && !t.ends_with('.') && !t.ends_with(':') && !handle {
+            let handle = t
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0] == b'@' && (w[1].is_ascii_alphanumeric() || w[1] == b'_'));
+            if st.words >= 3
+                && st.chars >= 15
+                && st.chars <= 250
+                && !t.ends_with('.')
+                && !t.ends_with(':')
+                && !handle
+            {
                 classes[j] = Class::Headline;
                 return;
             }
@@ -712,4 +861,3 @@ impl Stage {
 
 #[cfg(test)]
 mod tests;
-

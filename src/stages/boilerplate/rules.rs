@@ -61,18 +61,29 @@ struct PackFile {
 pub fn builtin_rules() -> Result<Vec<RuleSpec>, ConfigError> {
     let mut out = Vec::new();
     for (pack, text) in BUILTIN_PACKS {
-        let file: PackFile = toml::from_str(text)
-            .map_err(|e| ConfigError::invalid("stages.boilerplate", format!("built-in rule pack {pack}: {e}")))?;
+        let file: PackFile = toml::from_str(text).map_err(|e| {
+            ConfigError::invalid(
+                "stages.boilerplate",
+                format!("built-in rule pack {pack}: {e}"),
+            )
+        })?;
         out.extend(file.rule);
     }
     Ok(out)
 }
 
 /// Merge built-ins with the config's extra rules and drop disabled ones.
-pub fn merge_rules(mut base: Vec<RuleSpec>, extra: &[RuleSpec], disable: &[String]) -> Result<Vec<RuleSpec>, ConfigError> {
+pub fn merge_rules(
+    mut base: Vec<RuleSpec>,
+    extra: &[RuleSpec],
+    disable: &[String],
+) -> Result<Vec<RuleSpec>, ConfigError> {
     for e in extra {
         if e.name.trim().is_empty() {
-            return Err(ConfigError::invalid("stages.boilerplate.extra_rules", "every rule needs a `name`"));
+            return Err(ConfigError::invalid(
+                "stages.boilerplate.extra_rules",
+                "every rule needs a `name`",
+            ));
         }
         match base.iter_mut().find(|r| r.name == e.name) {
             Some(r) if e.replace => *r = e.clone(),
@@ -104,8 +115,11 @@ pub fn normalise_into(line: &str, out: &mut String) {
 /// bytes are handled without decoding characters.
 pub fn normalise_bounded(line: &str, out: &mut String, max: usize) -> bool {
     out.clear();
-    let t = line.trim_matches(|c: char| !c.is_alphanumeric() && !matches!(c, '©' | '@' | '(' | ')'));
-    let t = t.trim_start_matches(['(', ')']).trim_end_matches(['(', ')']);
+    let t =
+        line.trim_matches(|c: char| !c.is_alphanumeric() && !matches!(c, '©' | '@' | '(' | ')'));
+    let t = t
+        .trim_start_matches(['(', ')'])
+        .trim_end_matches(['(', ')']);
     let b = t.as_bytes();
     let mut space = false;
     let mut i = 0;
@@ -123,7 +137,9 @@ pub fn normalise_bounded(line: &str, out: &mut String, max: usize) -> bool {
             space = false;
             out.push(x.to_ascii_lowercase() as char);
         } else {
-            let Some(c) = t[i..].chars().next() else { break };
+            let Some(c) = t[i..].chars().next() else {
+                break;
+            };
             i += c.len_utf8();
             if c.is_whitespace() {
                 space = true;
@@ -220,7 +236,10 @@ impl RegexMasks {
         if regex.len() > 64 {
             return None;
         }
-        let mut m = RegexMasks { first: Box::new([0; 256]), last: Box::new([0; 256]) };
+        let mut m = RegexMasks {
+            first: Box::new([0; 256]),
+            last: Box::new([0; 256]),
+        };
         for (j, re) in regex.iter().enumerate() {
             let bit = 1u64 << j;
             let g = &re.gate;
@@ -278,13 +297,18 @@ impl RuleSet {
             }
             for r in &s.regex {
                 let re = GatedRegex::new(r).map_err(|e| {
-                    ConfigError::invalid("stages.boilerplate.extra_rules", format!("rule `{}`: bad regex {r:?}: {e}", s.name))
+                    ConfigError::invalid(
+                        "stages.boilerplate.extra_rules",
+                        format!("rule `{}`: bad regex {r:?}: {e}", s.name),
+                    )
                 })?;
                 regexes.push(re);
                 regex_rule.push(i);
             }
         }
-        let build = |pats: &[String], start: StartKind| -> Result<Option<AhoCorasick>, ConfigError> {
+        let build = |pats: &[String],
+                     start: StartKind|
+         -> Result<Option<AhoCorasick>, ConfigError> {
             if pats.is_empty() {
                 return Ok(None);
             }
@@ -293,7 +317,9 @@ impl RuleSet {
                 .start_kind(start)
                 .build(pats)
                 .map(Some)
-                .map_err(|e| ConfigError::invalid("stages.boilerplate.extra_rules", format!("phrases: {e}")))
+                .map_err(|e| {
+                    ConfigError::invalid("stages.boilerplate.extra_rules", format!("phrases: {e}"))
+                })
         };
         let mut prefix_pairs = Box::new([0u64; 1024]);
         for p in &prefixes {
@@ -355,7 +381,9 @@ impl RuleSet {
                 *best = Some(r);
             }
         };
-        if chars <= self.lines_max_chars && normalise_bounded(line, &mut sc.norm, self.lines_max_len) {
+        if chars <= self.lines_max_chars
+            && normalise_bounded(line, &mut sc.norm, self.lines_max_len)
+        {
             if let Some(v) = self.lines.get(sc.norm.as_str()) {
                 for &r in v {
                     take(r, &mut best);
@@ -383,7 +411,11 @@ impl RuleSet {
                 lower.push_str(&t.to_lowercase());
             }
             let lower = lower.as_str();
-            if let Some(ac) = self.prefix_ac.as_ref().filter(|_| need_prefix && self.prefix_may_start(lower.as_bytes())) {
+            if let Some(ac) = self
+                .prefix_ac
+                .as_ref()
+                .filter(|_| need_prefix && self.prefix_may_start(lower.as_bytes()))
+            {
                 // Anchored overlapping search is not offered by aho-corasick; emulate it by
                 // collecting every anchored leftmost match while shortening the allowed span.
                 let mut end = lower.len();
@@ -421,7 +453,9 @@ impl RuleSet {
             return best;
         };
         let b = t.as_bytes();
-        let (Some(&b0), Some(&b1)) = (b.first(), b.last()) else { return best };
+        let (Some(&b0), Some(&b1)) = (b.first(), b.last()) else {
+            return best;
+        };
         let mut cand = m.first[b0 as usize] & m.last[b1 as usize];
         while cand != 0 {
             let j = cand.trailing_zeros() as usize;
@@ -458,7 +492,8 @@ mod tests {
 
     fn rule_of(s: &RuleSet, line: &str) -> Option<String> {
         let mut n = Scratch::default();
-        s.matches(line, line.trim().chars().count(), &mut n).map(|r| s.name(r).to_string())
+        s.matches(line, line.trim().chars().count(), &mut n)
+            .map(|r| s.name(r).to_string())
     }
 
     #[test]
@@ -481,17 +516,44 @@ mod tests {
     #[test]
     fn ads_in_several_languages_and_misspelt() {
         let s = set();
-        for l in ["- Advertisment -", "- Advertisement -", "ADVERTISEMENT", "Реклама", "Anzeige", "Publicité", "Publicidad", "Pubblicità", "Reklama", "إعلان", "广告"] {
+        for l in [
+            "- Advertisment -",
+            "- Advertisement -",
+            "ADVERTISEMENT",
+            "Реклама",
+            "Anzeige",
+            "Publicité",
+            "Publicidad",
+            "Pubblicità",
+            "Reklama",
+            "إعلان",
+            "广告",
+        ] {
             assert_eq!(rule_of(&s, l).as_deref(), Some("ad-label"), "{l}");
         }
-        assert_eq!(rule_of(&s, "The advertisement ran on national television for three weeks in a row."), None);
+        assert_eq!(
+            rule_of(
+                &s,
+                "The advertisement ran on national television for three weeks in a row."
+            ),
+            None
+        );
     }
 
     #[test]
     fn comment_forms() {
         let s = set();
-        for l in ["Please enter your comment!", "Please enter your name here", "Leave a Reply", "Your email address will not be published.",
-            "Оставить комментарий", "Lascia un commento", "Deixe um comentário", "Ihre E-Mail-Adresse wird nicht veröffentlicht.", "12 Comments"] {
+        for l in [
+            "Please enter your comment!",
+            "Please enter your name here",
+            "Leave a Reply",
+            "Your email address will not be published.",
+            "Оставить комментарий",
+            "Lascia un commento",
+            "Deixe um comentário",
+            "Ihre E-Mail-Adresse wird nicht veröffentlicht.",
+            "12 Comments",
+        ] {
             assert_eq!(rule_of(&s, l).as_deref(), Some("comment-form"), "{l}");
         }
     }
@@ -499,7 +561,17 @@ mod tests {
     #[test]
     fn related_blocks() {
         let s = set();
-        for l in ["Latest news", "Must read", "You might also likeRELATED", "Recommended to you", "Читайте также:", "Leia também", "Czytaj także", "Lire aussi", "اقرأ أيضا"] {
+        for l in [
+            "Latest news",
+            "Must read",
+            "You might also likeRELATED",
+            "Recommended to you",
+            "Читайте также:",
+            "Leia também",
+            "Czytaj także",
+            "Lire aussi",
+            "اقرأ أيضا",
+        ] {
             assert_eq!(rule_of(&s, l).as_deref(), Some("related-links"), "{l}");
         }
         assert_eq!(rule_of(&s, "Read more about how the council spent the money in our earlier report, published last week."), None);
@@ -508,30 +580,93 @@ mod tests {
     #[test]
     fn chrome_and_media() {
         let s = set();
-        assert_eq!(rule_of(&s, "RU\u{a0} UA\u{a0} EN").as_deref(), Some("language-switcher"));
-        assert_eq!(rule_of(&s, "DE | EN | FR").as_deref(), Some("language-switcher"));
+        assert_eq!(
+            rule_of(&s, "RU\u{a0} UA\u{a0} EN").as_deref(),
+            Some("language-switcher")
+        );
+        assert_eq!(
+            rule_of(&s, "DE | EN | FR").as_deref(),
+            Some("language-switcher")
+        );
         assert_eq!(rule_of(&s, "ugc_banner").as_deref(), Some("ui-token"));
         assert_eq!(rule_of(&s, "main img").as_deref(), Some("ui-token"));
-        assert_eq!(rule_of(&s, "Home > World > Europe").as_deref(), Some("breadcrumb"));
-        assert_eq!(rule_of(&s, "648x415 secretaire general otan ministre").as_deref(), Some("image-name"));
-        assert_eq!(rule_of(&s, "Story highlights").as_deref(), Some("highlights-label"));
-        assert_eq!(rule_of(&s, "Watch:\u{a0}Ukraine-Russia Tensions: Is War Imminent").as_deref(), Some("video-prompt"));
-        assert_eq!(rule_of(&s, "The minister and his counterpart – John Smith / AFP").as_deref(), Some("photo-credit"));
-        assert_eq!(rule_of(&s, "Фото: пресс-служба").as_deref(), Some("photo-credit"));
-        assert_eq!(rule_of(&s, "A row of new cars sits at a dealership in a small town, Colo. (AP Photo/Jane Doe)").as_deref(), Some("photo-caption"));
-        assert_eq!(rule_of(&s, "Die Hafenmauer nach dem Sturm am Dienstag. (Foto: Max Muster)").as_deref(), Some("photo-caption"));
+        assert_eq!(
+            rule_of(&s, "Home > World > Europe").as_deref(),
+            Some("breadcrumb")
+        );
+        assert_eq!(
+            rule_of(&s, "648x415 secretaire general otan ministre").as_deref(),
+            Some("image-name")
+        );
+        assert_eq!(
+            rule_of(&s, "Story highlights").as_deref(),
+            Some("highlights-label")
+        );
+        assert_eq!(
+            rule_of(&s, "Watch:\u{a0}Ukraine-Russia Tensions: Is War Imminent").as_deref(),
+            Some("video-prompt")
+        );
+        assert_eq!(
+            rule_of(&s, "The minister and his counterpart – John Smith / AFP").as_deref(),
+            Some("photo-credit")
+        );
+        assert_eq!(
+            rule_of(&s, "Фото: пресс-служба").as_deref(),
+            Some("photo-credit")
+        );
+        assert_eq!(
+            rule_of(
+                &s,
+                "A row of new cars sits at a dealership in a small town, Colo. (AP Photo/Jane Doe)"
+            )
+            .as_deref(),
+            Some("photo-caption")
+        );
+        assert_eq!(
+            rule_of(
+                &s,
+                "Die Hafenmauer nach dem Sturm am Dienstag. (Foto: Max Muster)"
+            )
+            .as_deref(),
+            Some("photo-caption")
+        );
         assert_eq!(rule_of(&s, "Workers repair the harbour wall in Gdansk, Poland, March 3, 2023. Photograph:(Reuters)").as_deref(), Some("photo-caption"));
-        assert!(rule_of(&s, "Рабочие ремонтируют причал после шторма. Фото: ТАСС").is_some_and(|r| r.starts_with("photo-")));
+        assert!(
+            rule_of(&s, "Рабочие ремонтируют причал после шторма. Фото: ТАСС")
+                .is_some_and(|r| r.starts_with("photo-"))
+        );
         // prose that merely mentions a photo is not a caption
         assert_eq!(rule_of(&s, "The museum said the photo: a portrait of the mayor, would be shown next year at the harbour exhibition.").as_deref(), None);
         assert_eq!(rule_of(&s, "Avoid the error of 2014"), None);
-        assert_eq!(rule_of(&s, "Tempo de leitura: 1 minuto").as_deref(), Some("reading-time"));
+        assert_eq!(
+            rule_of(&s, "Tempo de leitura: 1 minuto").as_deref(),
+            Some("reading-time")
+        );
         assert_eq!(rule_of(&s, "5 min read").as_deref(), Some("reading-time"));
-        assert_eq!(rule_of(&s, "Время чтения: 3 минуты").as_deref(), Some("reading-time"));
-        assert_eq!(rule_of(&s, "We use cookies to improve your experience. By continuing to browse you agree.").as_deref(), Some("cookie-banner"));
-        assert_eq!(rule_of(&s, "Folgen Sie uns auf Twitter").as_deref(), Some("share-follow"));
-        assert_eq!(rule_of(&s, "Facebook Twitter WhatsApp Email").as_deref(), Some("share-follow"));
-        assert_eq!(rule_of(&s, "© 2024 Example Media. All rights reserved.").as_deref(), Some("legal-footer"));
+        assert_eq!(
+            rule_of(&s, "Время чтения: 3 минуты").as_deref(),
+            Some("reading-time")
+        );
+        assert_eq!(
+            rule_of(
+                &s,
+                "We use cookies to improve your experience. By continuing to browse you agree."
+            )
+            .as_deref(),
+            Some("cookie-banner")
+        );
+        assert_eq!(
+            rule_of(&s, "Folgen Sie uns auf Twitter").as_deref(),
+            Some("share-follow")
+        );
+        assert_eq!(
+            rule_of(&s, "Facebook Twitter WhatsApp Email").as_deref(),
+            Some("share-follow")
+        );
+        assert_eq!(
+            rule_of(&s, "© 2024 Example Media. All rights reserved.").as_deref(),
+            Some("legal-footer")
+        );
     }
 
     /// The masked regex path (at most 64 regexes) and the plain one (more) give the same
@@ -542,13 +677,25 @@ mod tests {
         let masked = set();
         assert!(masked.masks.is_some());
         let mut many = specs.clone();
-        many.push(RuleSpec { name: "padding".into(), regex: (0..64).map(|i| format!("^zz{i}q$")).collect(), ..Default::default() });
+        many.push(RuleSpec {
+            name: "padding".into(),
+            regex: (0..64).map(|i| format!("^zz{i}q$")).collect(),
+            ..Default::default()
+        });
         let plain = RuleSet::compile(&many).unwrap();
         assert!(plain.masks.is_none());
         let raw: Vec<(Regex, usize, usize)> = specs
             .iter()
             .enumerate()
-            .flat_map(|(i, s)| s.regex.iter().map(move |r| (Regex::new(r).unwrap(), i, s.max_chars.unwrap_or(DEFAULT_MAX_CHARS))))
+            .flat_map(|(i, s)| {
+                s.regex.iter().map(move |r| {
+                    (
+                        Regex::new(r).unwrap(),
+                        i,
+                        s.max_chars.unwrap_or(DEFAULT_MAX_CHARS),
+                    )
+                })
+            })
             .collect();
         let mut sc = Scratch::default();
         let mut hits = 0;
@@ -563,8 +710,15 @@ mod tests {
             assert_eq!(a, b, "{t:?}");
             // no phrase rule: the regexes alone decide
             if let Some(r) = a {
-                if masked.regex_rule.contains(&r) && specs[r].lines.is_empty() && specs[r].prefixes.is_empty() && specs[r].contains.is_empty() {
-                    let first = raw.iter().find(|(re, _, mc)| chars <= *mc && re.is_match(t)).map(|x| x.1);
+                if masked.regex_rule.contains(&r)
+                    && specs[r].lines.is_empty()
+                    && specs[r].prefixes.is_empty()
+                    && specs[r].contains.is_empty()
+                {
+                    let first = raw
+                        .iter()
+                        .find(|(re, _, mc)| chars <= *mc && re.is_match(t))
+                        .map(|x| x.1);
                     assert_eq!(first, Some(r), "{t:?}");
                     hits += 1;
                 }
@@ -577,8 +731,16 @@ mod tests {
     fn extra_rules_extend_replace_and_disable() {
         let base = builtin_rules().unwrap();
         let extra = vec![
-            RuleSpec { name: "house-ads".into(), lines: vec!["Buy our mugs".into()], ..Default::default() },
-            RuleSpec { name: "ad-label".into(), lines: vec!["werbeblock".into()], ..Default::default() },
+            RuleSpec {
+                name: "house-ads".into(),
+                lines: vec!["Buy our mugs".into()],
+                ..Default::default()
+            },
+            RuleSpec {
+                name: "ad-label".into(),
+                lines: vec!["werbeblock".into()],
+                ..Default::default()
+            },
         ];
         let merged = merge_rules(base.clone(), &extra, &["related-links".to_string()]).unwrap();
         let s = RuleSet::compile(&merged).unwrap();
@@ -586,9 +748,24 @@ mod tests {
         assert_eq!(rule_of(&s, "Werbeblock").as_deref(), Some("ad-label"));
         assert_eq!(rule_of(&s, "Advertisement").as_deref(), Some("ad-label"));
         assert_eq!(rule_of(&s, "Latest news"), None);
-        let replaced = merge_rules(base, &[RuleSpec { name: "ad-label".into(), lines: vec!["only this".into()], replace: true, ..Default::default() }], &[]).unwrap();
+        let replaced = merge_rules(
+            base,
+            &[RuleSpec {
+                name: "ad-label".into(),
+                lines: vec!["only this".into()],
+                replace: true,
+                ..Default::default()
+            }],
+            &[],
+        )
+        .unwrap();
         let s = RuleSet::compile(&replaced).unwrap();
         assert_eq!(rule_of(&s, "Advertisement"), None);
-        assert!(RuleSet::compile(&[RuleSpec { name: "x".into(), regex: vec!["(".into()], ..Default::default() }]).is_err());
+        assert!(RuleSet::compile(&[RuleSpec {
+            name: "x".into(),
+            regex: vec!["(".into()],
+            ..Default::default()
+        }])
+        .is_err());
     }
 }

@@ -4,7 +4,13 @@ use super::*;
 use crate::document::Format;
 
 fn doc(text: &str) -> Document {
-    let mut d = Document::new(0, "t".into(), "t.txt".into(), Format::Text, text.to_string());
+    let mut d = Document::new(
+        0,
+        "t".into(),
+        "t.txt".into(),
+        Format::Text,
+        text.to_string(),
+    );
     d.log.audit = true;
     d
 }
@@ -17,7 +23,9 @@ fn run(text: &str) -> Document {
 }
 
 fn fixture(name: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/boilerplate").join(name);
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/boilerplate")
+        .join(name);
     std::fs::read_to_string(p).unwrap()
 }
 
@@ -44,13 +52,22 @@ fn check_fixture(name: &str) {
     let d = run(&input);
     let out: Vec<&str> = d.text.lines().collect();
     for k in &keep {
-        assert!(out.iter().any(|o| o == k || k.ends_with(o) && !o.is_empty()), "{name}: kept line missing: {k:?}\n---\n{}", d.text);
+        assert!(
+            out.iter()
+                .any(|o| o == k || k.ends_with(o) && !o.is_empty()),
+            "{name}: kept line missing: {k:?}\n---\n{}",
+            d.text
+        );
     }
     for k in &drop {
         if k.trim().is_empty() {
             continue;
         }
-        assert!(!out.iter().any(|o| o == k), "{name}: line not removed: {k:?}\n---\n{}", d.text);
+        assert!(
+            !out.iter().any(|o| o == k),
+            "{name}: line not removed: {k:?}\n---\n{}",
+            d.text
+        );
     }
 }
 
@@ -115,7 +132,11 @@ fn removals_name_their_rule() {
     let rules: Vec<&str> = d.log.removals.iter().map(|r| r.rule.as_ref()).collect();
     assert!(rules.contains(&"ad-label"), "{rules:?}");
     assert!(rules.contains(&"comment-form"), "{rules:?}");
-    assert!(d.log.removals.iter().any(|r| r.line == 3 && r.text == "- Advertisment -"));
+    assert!(d
+        .log
+        .removals
+        .iter()
+        .any(|r| r.line == 3 && r.text == "- Advertisment -"));
     assert!(d.text.contains("The committee met"));
 }
 
@@ -123,17 +144,31 @@ fn removals_name_their_rule() {
 fn dateline_prefix_becomes_field() {
     let d = run("LONDON (Example Wire - 3rd May, 2023) The committee met on Tuesday to discuss the budget, and members said that the plan was not yet final.\n\nThe chair said a vote would be held in March, after the public consultation had closed and the figures were in.\n");
     assert!(d.text.starts_with("The committee met"), "{}", d.text);
-    assert_eq!(d.fields.get("dateline").map(String::as_str), Some("LONDON (Example Wire - 3rd May, 2023)"));
-    assert!(d.text.contains("\n\nThe chair said"), "paragraph break kept: {:?}", d.text);
+    assert_eq!(
+        d.fields.get("dateline").map(String::as_str),
+        Some("LONDON (Example Wire - 3rd May, 2023)")
+    );
+    assert!(
+        d.text.contains("\n\nThe chair said"),
+        "paragraph break kept: {:?}",
+        d.text
+    );
 }
 
 #[test]
 fn byline_and_timestamp_become_fields() {
     let d = run("The Budget Is Late Again\nBy Mary Example\nUpdated: Mar 08, 2023, 10:15 AM\nThe committee met on Tuesday to discuss the budget, and members said that the plan was not yet final.\nThe chair said a vote would be held in March, after the public consultation had closed and the figures were in.\n");
-    assert_eq!(d.fields.get("byline").map(String::as_str), Some("Mary Example"));
+    assert_eq!(
+        d.fields.get("byline").map(String::as_str),
+        Some("Mary Example")
+    );
     assert!(d.fields.contains_key("date"));
     assert!(!d.text.contains("By Mary"));
-    assert!(d.text.starts_with("The Budget Is Late Again\n"), "headline kept for title: {}", d.text);
+    assert!(
+        d.text.starts_with("The Budget Is Late Again\n"),
+        "headline kept for title: {}",
+        d.text
+    );
 }
 
 #[test]
@@ -157,7 +192,11 @@ fn lines_repeated_across_a_source_are_removed() {
     for d in docs.iter_mut() {
         st.apply(d, state.as_ref()).unwrap();
         assert!(!d.text.contains("Our reporters"), "{}", d.text);
-        assert!(d.log.removals.iter().any(|r| r.rule == "repeated-in-source"));
+        assert!(d
+            .log
+            .removals
+            .iter()
+            .any(|r| r.rule == "repeated-in-source"));
     }
     // other sources are not affected
     let mut other = doc(&format!("{}\nOur reporters are on the ground and you can reach the desk at any hour of the day or night.\n", body[0]));
@@ -189,7 +228,21 @@ prefixes = ["buy the print edition"]
 #[test]
 fn never_panics_on_odd_input() {
     let st = Config::default().build().unwrap();
-    let odd = ["", "\n\n\n", "a", "é\u{a0}\u{200b}", "((((", "MOSCOW (", "—\n—\n", "広告\n大臣は月曜日に協議が続くと述べた。", "By ", "@", "12:30", "LONDON — ", "\u{feff}\r\n\r\n"];
+    let odd = [
+        "",
+        "\n\n\n",
+        "a",
+        "é\u{a0}\u{200b}",
+        "((((",
+        "MOSCOW (",
+        "—\n—\n",
+        "広告\n大臣は月曜日に協議が続くと述べた。",
+        "By ",
+        "@",
+        "12:30",
+        "LONDON — ",
+        "\u{feff}\r\n\r\n",
+    ];
     for t in odd {
         for format in [Format::Text, Format::Html, Format::Jsonl] {
             let mut d = doc(t);
@@ -242,7 +295,9 @@ fn trailing_teaser_grid_goes_but_article_subheads_stay() {
     // a dump: navigation on top, so the text is not "already clean"
     let mut text = String::from("Home\nNews\nPolitics\nBusiness\nSport\nCulture\nOpinion\nWeather\nVideo\nPodcasts\nNewsletters\nSearch\n");
     text.push_str("Local News\nNational News\nWorld News\nElection Coverage\nHealth And Science\nEducation Desk\nMoney Matters\nReal Estate Listings\nArts And Entertainment\nFood And Drink\nTravel Guides\nObituaries Archive\nClassified Adverts\nPuzzles And Games\n");
-    text.push_str(&format!("{P1}\nA costly delay\n{P2}\n{P3}\n{P1} {P2}\n{P3} {P1}\n"));
+    text.push_str(&format!(
+        "{P1}\nA costly delay\n{P2}\n{P3}\n{P1} {P2}\n{P3} {P1}\n"
+    ));
     for (h, p) in [
         ("Bus lanes approved for the main road", "The council said on Monday that the new lanes would be ready by the end of the year."),
         ("School opening is delayed again", "Parents were told that the new school would not open until the spring because of the works."),
@@ -251,7 +306,9 @@ fn trailing_teaser_grid_goes_but_article_subheads_stay() {
     ] {
         text.push_str(&format!("{h}\n{p}\n"));
     }
-    text.push_str("About us\nContact\nPrivacy policy\nTerms of use\nCareers\nAdvertise\nSitemap\nRSS\n");
+    text.push_str(
+        "About us\nContact\nPrivacy policy\nTerms of use\nCareers\nAdvertise\nSitemap\nRSS\n",
+    );
     let d = run(&text);
     assert!(d.text.contains("A costly delay"), "{}", d.text);
     assert!(d.text.contains(P3));
@@ -268,7 +325,9 @@ fn trailing_teaser_grid_goes_but_article_subheads_stay() {
     ] {
         post.push_str(&format!("{h}\n{p}\n"));
     }
-    post.push_str("About us\nContact\nPrivacy policy\nTerms of use\nCareers\nAdvertise\nSitemap\nRSS\n");
+    post.push_str(
+        "About us\nContact\nPrivacy policy\nTerms of use\nCareers\nAdvertise\nSitemap\nRSS\n",
+    );
     let d = run(&post);
     assert!(d.text.contains("Library to close"), "{}", d.text);
 }
@@ -278,10 +337,18 @@ fn clean_text_keeps_its_short_interior_lines() {
     // an already-clean article (as from extract): a short list in the middle stays
     let text = format!("{P1}\n\n{P2}\n\nThe options are:\n\nRebuild the wall\n\nRaise the road\n\n{P3}\n\nThe mayor said that the work would start in the spring, and that the road would stay open while it was done.\n\nShe added that the town had waited long enough for a decision on the matter, and that the work was urgent.");
     let d = run(&text);
-    assert!(d.text.contains("Rebuild the wall\n\nRaise the road"), "{}", d.text);
+    assert!(
+        d.text.contains("Rebuild the wall\n\nRaise the road"),
+        "{}",
+        d.text
+    );
     let mut h = doc(&format!("Menu\n{P1}\nShort line here\n{P2}\n"));
     h.format = Format::Html;
-    Config::default().build().unwrap().apply(&mut h, None).unwrap();
+    Config::default()
+        .build()
+        .unwrap()
+        .apply(&mut h, None)
+        .unwrap();
     assert!(!h.text.contains("Menu"));
     assert!(h.text.contains("Short line here"));
 }

@@ -37,13 +37,20 @@ pub fn unwrap(text: &str) -> (Cow<'_, str>, u64) {
     }
     let lines: Vec<&str> = text.split('\n').collect();
     let lens: Vec<usize> = lines.iter().map(|l| l.trim().chars().count()).collect();
-    let candidate = |k: usize| k + 1 < lines.len() && lens[k + 1] > 0 && (MIN_WRAP..=MAX_WRAP).contains(&lens[k]);
-    let width = (0..lines.len()).filter(|&k| candidate(k)).map(|k| lens[k]).max().unwrap_or(0);
+    let candidate = |k: usize| {
+        k + 1 < lines.len() && lens[k + 1] > 0 && (MIN_WRAP..=MAX_WRAP).contains(&lens[k])
+    };
+    let width = (0..lines.len())
+        .filter(|&k| candidate(k))
+        .map(|k| lens[k])
+        .max()
+        .unwrap_or(0);
     if width == 0 {
         return (Cow::Borrowed(text), 0);
     }
     let fits_break = |k: usize| {
-        lens[k] * 10 >= width * 6 && lens[k] + 1 + first_word_len(lines[k + 1].trim()) > width.saturating_sub(1)
+        lens[k] * 10 >= width * 6
+            && lens[k] + 1 + first_word_len(lines[k + 1].trim()) > width.saturating_sub(1)
     };
     let (mut candidates, mut evidence, mut lower) = (0usize, 0usize, 0usize);
     for k in (0..lines.len()).filter(|&k| candidate(k)) {
@@ -113,17 +120,26 @@ mod tests {
     #[test]
     fn joins_hard_wrapped_paragraphs_in_any_width_and_language() {
         for width in [60, 72, 80] {
-            let text = format!("Pier to reopen\n\n{}\n\n{}", wrap(PARA, width), wrap(PARA_DE, width));
+            let text = format!(
+                "Pier to reopen\n\n{}\n\n{}",
+                wrap(PARA, width),
+                wrap(PARA_DE, width)
+            );
             let (out, n) = unwrap(&text);
             assert!(n >= 4, "width {width}: {n}");
             let paras: Vec<&str> = out.split("\n\n").collect();
-            assert_eq!(paras, vec!["Pier to reopen", PARA, PARA_DE], "width {width}");
+            assert_eq!(
+                paras,
+                vec!["Pier to reopen", PARA, PARA_DE],
+                "width {width}"
+            );
         }
     }
 
     #[test]
     fn one_block_per_line_dumps_are_untouched() {
-        let dump = "Home\nWorld\nBusiness\nPier to reopen after winter storms delayed the repairs\n\
+        let dump =
+            "Home\nWorld\nBusiness\nPier to reopen after winter storms delayed the repairs\n\
             The harbour authority said on Monday that the northern pier would reopen next month.\n\
             Shipping companies had warned that the closure was costing them millions of euros.\n\
             Related: Port strike ends after two weeks of talks between unions and employers\n\

@@ -103,7 +103,9 @@ fn is_hidden(dom: &Dom, id: NodeId) -> bool {
                 }
             }
             let s = &compact[..n];
-            if memchr::memmem::find(s, b"display:none").is_some() || memchr::memmem::find(s, b"visibility:hidden").is_some() {
+            if memchr::memmem::find(s, b"display:none").is_some()
+                || memchr::memmem::find(s, b"visibility:hidden").is_some()
+            {
                 return true;
             }
         }
@@ -126,8 +128,16 @@ impl Segmenter {
     fn flush(&mut self) {
         let trimmed = self.cur.trim();
         if trimmed.chars().any(|c| c.is_alphanumeric()) {
-            let text = if trimmed.len() == self.cur.len() { std::mem::take(&mut self.cur) } else { trimmed.to_string() };
-            let text = if text.contains(" \n") || text.contains("\n ") { tidy_lines(&text) } else { text };
+            let text = if trimmed.len() == self.cur.len() {
+                std::mem::take(&mut self.cur)
+            } else {
+                trimmed.to_string()
+            };
+            let text = if text.contains(" \n") || text.contains("\n ") {
+                tidy_lines(&text)
+            } else {
+                text
+            };
             let chars = text.chars().count() as u32;
             let (boiler, boiler_rule) = self.boiler.last().copied().unwrap_or((NONE, ""));
             self.blocks.push(Block {
@@ -169,7 +179,12 @@ impl Segmenter {
 
 fn tidy_lines(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for (i, line) in s.split('\n').map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+    for (i, line) in s
+        .split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
         if i > 0 {
             out.push('\n');
         }
@@ -190,7 +205,10 @@ pub fn segment<'a>(html: &'a str, extra: &hints::Extra) -> Page<'a> {
         }
     }
     let mut hints = vec![Hint::default(); n];
-    let body = dom.descendants(0).find(|&i| dom.tag(i) == Some(Tag::Body)).unwrap_or(0);
+    let body = dom
+        .descendants(0)
+        .find(|&i| dom.tag(i) == Some(Tag::Body))
+        .unwrap_or(0);
     let mut seg = Segmenter {
         blocks: Vec::new(),
         cur: String::new(),
@@ -202,7 +220,8 @@ pub fn segment<'a>(html: &'a str, extra: &hints::Extra) -> Page<'a> {
         pre_depth: 0,
     };
     let mut skipped = Vec::new();
-    let mut hint_cache: std::collections::HashMap<(&str, &str), Hint> = std::collections::HashMap::new();
+    let mut hint_cache: std::collections::HashMap<(&str, &str), Hint> =
+        std::collections::HashMap::new();
     // Iterative walk with explicit enter/exit.
     let mut id = body;
     'walk: loop {
@@ -236,7 +255,9 @@ pub fn segment<'a>(html: &'a str, extra: &hints::Extra) -> Page<'a> {
                         Hint::default()
                     } else {
                         // Templates repeat class names: classify each distinct pair once.
-                        *hint_cache.entry((class, ident)).or_insert_with(|| hints::classify_with(class, ident, extra))
+                        *hint_cache
+                            .entry((class, ident))
+                            .or_insert_with(|| hints::classify_with(class, ident, extra))
                     };
                     if tag == Tag::Body || tag == Tag::Html {
                         hint.boiler = None;
@@ -284,7 +305,14 @@ pub fn segment<'a>(html: &'a str, extra: &hints::Extra) -> Page<'a> {
         }
     }
     seg.flush();
-    Page { dom, blocks: seg.blocks, hints, end, body, skipped }
+    Page {
+        dom,
+        blocks: seg.blocks,
+        hints,
+        end,
+        body,
+        skipped,
+    }
 }
 
 fn enter(seg: &mut Segmenter, _dom: &Dom, id: NodeId, tag: Tag, boiler: Option<&'static str>) {
@@ -345,14 +373,18 @@ fn tag_weight(tag: Tag) -> f32 {
     match tag {
         Tag::Div | Tag::Article | Tag::Main | Tag::Section | Tag::Other | Tag::Custom => 5.0,
         Tag::Pre | Tag::Td | Tag::Blockquote => 3.0,
-        Tag::Address | Tag::Ol | Tag::Ul | Tag::Dl | Tag::Dd | Tag::Dt | Tag::Li | Tag::Form => -3.0,
+        Tag::Address | Tag::Ol | Tag::Ul | Tag::Dl | Tag::Dd | Tag::Dt | Tag::Li | Tag::Form => {
+            -3.0
+        }
         Tag::H1 | Tag::H2 | Tag::H3 | Tag::H4 | Tag::H5 | Tag::H6 | Tag::Th => -5.0,
         _ => 0.0,
     }
 }
 
 fn commas(s: &str) -> u32 {
-    s.chars().filter(|&c| matches!(c, ',' | '，' | '、' | '،' | '。' | '؛')).count() as u32
+    s.chars()
+        .filter(|&c| matches!(c, ',' | '，' | '、' | '،' | '。' | '؛'))
+        .count() as u32
 }
 
 /// Choose the content region of a segmented page.
@@ -404,7 +436,8 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
     };
     for (bi, b) in page.blocks.iter().enumerate() {
         let owner_tag = dom.tag(b.owner).unwrap_or(Tag::Other);
-        if b.chars < 25 || owner_tag.is_heading() || owner_tag == Tag::Li || b.link_density() > 0.5 {
+        if b.chars < 25 || owner_tag.is_heading() || owner_tag == Tag::Li || b.link_density() > 0.5
+        {
             continue;
         }
         // Furniture of a modest size (not a wrapper of most of the page) does not vote.
@@ -418,9 +451,16 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
         // Text straight in a container (split by line breaks, beside other blocks) makes
         // the container itself the candidate; a paragraph element credits its parent.
         let container = owner_blocks[b.owner as usize] >= 2
-            && !matches!(owner_tag, Tag::P | Tag::Pre | Tag::Blockquote | Tag::Td | Tag::Dd | Tag::Li)
+            && !matches!(
+                owner_tag,
+                Tag::P | Tag::Pre | Tag::Blockquote | Tag::Td | Tag::Dd | Tag::Li
+            )
             && b.owner != page.body;
-        let mut anc = if container { b.owner } else { dom.nodes[b.owner as usize].parent };
+        let mut anc = if container {
+            b.owner
+        } else {
+            dom.nodes[b.owner as usize].parent
+        };
         let mut level = 0;
         while anc != NONE && level < 5 {
             if matches!(dom.tag(anc), Some(Tag::Root | Tag::Html)) {
@@ -440,14 +480,34 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
             level += 1;
         }
     }
-    let ld = |id: NodeId| if chars[id as usize] == 0 { 0.0 } else { links[id as usize] as f32 / chars[id as usize] as f32 };
+    let ld = |id: NodeId| {
+        if chars[id as usize] == 0 {
+            0.0
+        } else {
+            links[id as usize] as f32 / chars[id as usize] as f32
+        }
+    };
     let mut cands: Vec<(f32, NodeId)> = (0..n)
         .filter(|&i| touched[i])
-        .map(|i| (score[i] * factor(i as NodeId) * (1.0 - ld(i as NodeId)), i as NodeId))
+        .map(|i| {
+            (
+                score[i] * factor(i as NodeId) * (1.0 - ld(i as NodeId)),
+                i as NodeId,
+            )
+        })
         .collect();
-    cands.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
-    let final_score =
-        |id: NodeId| if touched[id as usize] { score[id as usize] * factor(id) * (1.0 - ld(id)) } else { 0.0 };
+    cands.sort_by(|a, b| {
+        b.0.partial_cmp(&a.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.1.cmp(&b.1))
+    });
+    let final_score = |id: NodeId| {
+        if touched[id as usize] {
+            score[id as usize] * factor(id) * (1.0 - ld(id))
+        } else {
+            0.0
+        }
+    };
 
     let mut top = match cands.first() {
         Some(&(_, id)) => id,
@@ -458,7 +518,13 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
     if top != page.body {
         // Several strong candidates under one ancestor: the ancestor is the article.
         let top_score = cands[0].0;
-        let alts: Vec<NodeId> = cands.iter().skip(1).take(4).filter(|c| c.0 >= 0.75 * top_score).map(|c| c.1).collect();
+        let alts: Vec<NodeId> = cands
+            .iter()
+            .skip(1)
+            .take(4)
+            .filter(|c| c.0 >= 0.75 * top_score)
+            .map(|c| c.1)
+            .collect();
         if alts.len() >= 3 {
             let mut p = dom.nodes[top as usize].parent;
             while p != NONE && p != page.body {
@@ -531,7 +597,10 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
                 continue;
             }
             // Paragraph-like siblings (a `<p>`, or a `<div>` used as one) continue the text.
-            if chars[s as usize] == 0 || tag.is_heading() || matches!(tag, Tag::Ul | Tag::Ol | Tag::Table) {
+            if chars[s as usize] == 0
+                || tag.is_heading()
+                || matches!(tag, Tag::Ul | Tag::Ol | Tag::Table)
+            {
                 continue;
             }
             // Count only text that is not furniture inside the sibling, and want sentences.
@@ -539,7 +608,10 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
             let (mut len, mut link, mut sentence_chars) = (0u32, 0u32, 0u32);
             let from = page.blocks.partition_point(|b| b.start < s);
             let to = page.blocks.partition_point(|b| b.start <= last);
-            for b in page.blocks[from..to.max(from)].iter().filter(|b| b.owner >= s && b.owner <= last) {
+            for b in page.blocks[from..to.max(from)]
+                .iter()
+                .filter(|b| b.owner >= s && b.owner <= last)
+            {
                 if b.boiler != NONE && b.boiler >= s {
                     continue;
                 }
@@ -550,7 +622,11 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
                 }
             }
             let sentence = sentence_chars * 2 >= len && len > 0;
-            let d = if len == 0 { 1.0 } else { link as f32 / len as f32 };
+            let d = if len == 0 {
+                1.0
+            } else {
+                link as f32 / len as f32
+            };
             if sentence && ((len > 80 && d < 0.25) || (len > 0 && d == 0.0 && tag == Tag::P)) {
                 roots.push(s);
             }
@@ -560,7 +636,10 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
     // Articles cut into chunks (around ads or embeds) repeat the container's class: the
     // other chunks with text belong to the article too.
     if top != page.body {
-        if let Some(tc) = dom.attr(first_choice, "class").filter(|c| !c.trim().is_empty()) {
+        if let Some(tc) = dom
+            .attr(first_choice, "class")
+            .filter(|c| !c.trim().is_empty())
+        {
             let tag = dom.tag(first_choice);
             let extra: Vec<NodeId> = cands
                 .iter()
@@ -568,13 +647,18 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
                 .filter(|&id| {
                     dom.tag(id) == tag
                         && dom.attr(id, "class") == Some(tc)
-                        && !roots.iter().any(|&r| is_ancestor(r, id) || is_ancestor(id, r))
+                        && !roots
+                            .iter()
+                            .any(|&r| is_ancestor(r, id) || is_ancestor(id, r))
                         && page.hints[id as usize].boiler.is_none()
                         && ld(id) < 0.3
                 })
                 .collect();
             for id in extra {
-                if !roots.iter().any(|&r| is_ancestor(r, id) || is_ancestor(id, r)) {
+                if !roots
+                    .iter()
+                    .any(|&r| is_ancestor(r, id) || is_ancestor(id, r))
+                {
                     roots.push(id);
                 }
             }
@@ -588,12 +672,17 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
     let inner_boiler = |b: &Block| {
         b.boiler != NONE
             && (chars[b.boiler as usize] as f32) < 0.5 * root_chars as f32
-            && roots.iter().any(|&r| r < b.boiler && is_ancestor(r, b.boiler))
+            && roots
+                .iter()
+                .any(|&r| r < b.boiler && is_ancestor(r, b.boiler))
     };
     // Images per subtree, for captions that sit in a wrapper beside their picture.
     let mut imgs = vec![0u32; n];
     for id in (1..n).rev() {
-        if matches!(dom.tag(id as NodeId), Some(Tag::Img | Tag::Picture | Tag::Video | Tag::Svg)) {
+        if matches!(
+            dom.tag(id as NodeId),
+            Some(Tag::Img | Tag::Picture | Tag::Video | Tag::Svg)
+        ) {
             imgs[id] += 1;
         }
         let p = dom.nodes[id].parent;
@@ -622,13 +711,18 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
         .iter()
         .enumerate()
         .map(|(bi, b)| {
-            let structured = ev.has_article_body && ev.in_article_body.get(bi).copied().unwrap_or(false);
+            let structured =
+                ev.has_article_body && ev.in_article_body.get(bi).copied().unwrap_or(false);
             if dom.tag(b.owner) == Some(Tag::H1) {
                 return Some("headline");
             }
             if !in_roots(b.owner) {
                 // Outside the article: name the furniture when its markup says what it is.
-                return Some(if b.boiler != NONE { b.boiler_rule } else { "outside" });
+                return Some(if b.boiler != NONE {
+                    b.boiler_rule
+                } else {
+                    "outside"
+                });
             }
             if structured {
                 return None;
@@ -666,11 +760,17 @@ pub fn select(page: &Page, ev: &Evidence) -> Selection {
         verdict[bi] = Some("tail");
     }
     cands.truncate(8);
-    Selection { roots, verdict, candidates: cands }
+    Selection {
+        roots,
+        verdict,
+        candidates: cands,
+    }
 }
 
 /// Does the text end like a sentence (terminal punctuation, maybe followed by a quote)?
 pub fn ends_sentence(s: &str) -> bool {
-    let t = s.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '”' | '’' | '»' | ')' | '」'));
+    let t = s.trim_end_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '"' | '\'' | '”' | '’' | '»' | ')' | '」')
+    });
     t.ends_with(['.', '!', '?', '。', '！', '？', '…', ':', ';', '؟', '।'])
 }

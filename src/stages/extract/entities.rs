@@ -10,7 +10,10 @@ use crate::stages::repair::entities::reference_at;
 pub fn push_text(out: &mut String, raw: &str, collapse: bool) {
     let mut rest = raw;
     while !rest.is_empty() {
-        let stop = rest.as_bytes().iter().position(|&c| c == b'&' || (collapse && c.is_ascii_whitespace()));
+        let stop = rest
+            .as_bytes()
+            .iter()
+            .position(|&c| c == b'&' || (collapse && c.is_ascii_whitespace()));
         let Some(i) = stop else {
             out.push_str(rest);
             break;
@@ -63,7 +66,10 @@ mod tests {
 
     #[test]
     fn named_numeric_and_broken_references() {
-        assert_eq!(decode("caf&eacute; &amp; cr&#232;me &#x2019;n&rsquo; &#150;"), "café & crème ’n’ –");
+        assert_eq!(
+            decode("caf&eacute; &amp; cr&#232;me &#x2019;n&rsquo; &#150;"),
+            "café & crème ’n’ –"
+        );
         assert_eq!(decode("AT&T &unknown; & x &#;"), "AT&T &unknown; & x &#;");
         assert_eq!(decode("&nbsp;a&nbsp;"), "\u{A0}a\u{A0}");
         assert_eq!(decode("&#0;&#x110000;"), "\u{FFFD}\u{FFFD}");

@@ -97,14 +97,41 @@ const BOILER_WORD: &[(&str, &str)] = &[
 
 /// Words that suggest the main text.
 const CONTENT_WORD: &[&str] = &[
-    "article", "content", "story", "body", "entry", "post", "text", "main", "blog", "prose", "richtext", "paragraph",
-    "artikel", "noticia", "materia", "news", "detail", "single",
+    "article",
+    "content",
+    "story",
+    "body",
+    "entry",
+    "post",
+    "text",
+    "main",
+    "blog",
+    "prose",
+    "richtext",
+    "paragraph",
+    "artikel",
+    "noticia",
+    "materia",
+    "news",
+    "detail",
+    "single",
 ];
 
 /// Class tokens that hide an element from readers (screen-reader-only text included).
 const HIDDEN_CLASS: &[&str] = &[
-    "hidden", "hide", "is-hidden", "d-none", "sr-only", "visually-hidden", "visuallyhidden", "screen-reader-text",
-    "screen-reader-only", "element-invisible", "invisible", "u-hidden", "offscreen",
+    "hidden",
+    "hide",
+    "is-hidden",
+    "d-none",
+    "sr-only",
+    "visually-hidden",
+    "visuallyhidden",
+    "screen-reader-text",
+    "screen-reader-only",
+    "element-invisible",
+    "invisible",
+    "u-hidden",
+    "offscreen",
 ];
 
 /// Words that mark an embedded post (a quoted tweet or video), which is content even when
@@ -121,8 +148,22 @@ pub struct Hint {
 
 /// Every rule name a furniture word can map to.
 pub const RULES: &[&str] = &[
-    "comments", "share", "related", "newsletter", "cookie", "ad", "sidebar", "nav", "footer", "header", "caption",
-    "byline", "popup", "tools", "tags", "hidden",
+    "comments",
+    "share",
+    "related",
+    "newsletter",
+    "cookie",
+    "ad",
+    "sidebar",
+    "nav",
+    "footer",
+    "header",
+    "caption",
+    "byline",
+    "popup",
+    "tools",
+    "tags",
+    "hidden",
 ];
 
 /// Words added from the configuration, on top of the built-in conventions.
@@ -143,7 +184,10 @@ pub fn classify(class: &str, id: &str) -> Hint {
 pub fn classify_with(class: &str, id: &str, extra: &Extra) -> Hint {
     let mut hint = Hint::default();
     // Hidden-text conventions, as whole class tokens only ("hidden-xs" hides on phones only).
-    if class.split_ascii_whitespace().any(|t| HIDDEN_CLASS.iter().any(|h| t.eq_ignore_ascii_case(h))) {
+    if class
+        .split_ascii_whitespace()
+        .any(|t| HIDDEN_CLASS.iter().any(|h| t.eq_ignore_ascii_case(h)))
+    {
         hint.boiler = Some("hidden");
         return hint;
     }
@@ -164,7 +208,12 @@ pub fn classify_with(class: &str, id: &str, extra: &Extra) -> Hint {
                 .find(|(x, _)| w.starts_with(x.as_str()))
                 .map(|&(_, r)| r)
                 .or_else(|| BOILER_WORD.iter().find(|(x, _)| *x == w).map(|&(_, r)| r))
-                .or_else(|| BOILER_PREFIX.iter().find(|(x, _)| w.starts_with(x)).map(|&(_, r)| r));
+                .or_else(|| {
+                    BOILER_PREFIX
+                        .iter()
+                        .find(|(x, _)| w.starts_with(x))
+                        .map(|&(_, r)| r)
+                });
             if let Some(rule) = rule {
                 hint.boiler.get_or_insert(rule);
                 last_boiler = Some(rule);
@@ -189,7 +238,12 @@ pub fn classify_with(class: &str, id: &str, extra: &Extra) -> Hint {
         // Mixed names ("content-with-sidebar", "entry author-x", "post-meta body"): the
         // element is furniture only when a strong furniture word is the last one
         // ("article-comments", "story-related").
-        hint.boiler = last_boiler.filter(|r| matches!(*r, "comments" | "share" | "related" | "newsletter" | "caption" | "cookie" | "byline"));
+        hint.boiler = last_boiler.filter(|r| {
+            matches!(
+                *r,
+                "comments" | "share" | "related" | "newsletter" | "caption" | "cookie" | "byline"
+            )
+        });
     }
     hint
 }
@@ -224,14 +278,25 @@ fn for_words(s: &str, mut f: impl FnMut(&str)) {
             prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
         } else {
             // "sr-only", "read-more", "see-also": joined spellings of common compounds.
-            let next_word_len = bytes[i + 1..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
-            let joined = (len == 2 && next_word_len == 4) || (len == 4 && next_word_len == 4) || (len == 3 && next_word_len == 4);
+            let next_word_len = bytes[i + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
+            let joined = (len == 2 && next_word_len == 4)
+                || (len == 4 && next_word_len == 4)
+                || (len == 3 && next_word_len == 4);
             if joined && (c == b'-' || c == b'_') {
                 let word = std::str::from_utf8(&buf[..len]).unwrap_or("");
                 let next = &bytes[i + 1..i + 1 + next_word_len];
                 let glue = matches!(
                     (word, next.to_ascii_lowercase().as_slice()),
-                    ("sr", b"only") | ("read", b"more") | ("see", b"also") | ("most", b"read") | ("read", b"also") | ("ad", b"slot") | ("ad", b"unit")
+                    ("sr", b"only")
+                        | ("read", b"more")
+                        | ("see", b"also")
+                        | ("most", b"read")
+                        | ("read", b"also")
+                        | ("ad", b"slot")
+                        | ("ad", b"unit")
                 );
                 if glue {
                     i += 1;
@@ -255,7 +320,10 @@ mod tests {
     fn furniture_words() {
         assert_eq!(classify("article-comments", "").boiler, Some("comments"));
         assert_eq!(classify("social-media-embed", "").boiler, None);
-        assert_eq!(classify("InlineImage-imageEmbedCaption", "").boiler, Some("caption"));
+        assert_eq!(
+            classify("InlineImage-imageEmbedCaption", "").boiler,
+            Some("caption")
+        );
         assert_eq!(classify("social-links", "").boiler, Some("share"));
         assert_eq!(classify("c-share-bar", "").boiler, Some("share"));
         assert_eq!(classify("", "relatedStories").boiler, Some("related"));
@@ -270,8 +338,14 @@ mod tests {
 
     #[test]
     fn extra_words_from_the_configuration() {
-        let extra = Extra { furniture: vec![("zusatz".into(), "related")], content: vec!["inhalt".into()] };
-        assert_eq!(classify_with("zusatzbox", "", &extra).boiler, Some("related"));
+        let extra = Extra {
+            furniture: vec![("zusatz".into(), "related")],
+            content: vec!["inhalt".into()],
+        };
+        assert_eq!(
+            classify_with("zusatzbox", "", &extra).boiler,
+            Some("related")
+        );
         assert_eq!(classify("zusatzbox", "").boiler, None);
         assert!(classify_with("inhalt", "", &extra).content);
     }
@@ -285,7 +359,10 @@ mod tests {
         assert_eq!(classify("entry author-jane post", "").boiler, None);
         assert_eq!(classify("article-comments", "").boiler, Some("comments"));
         assert_eq!(classify("social-media-embed", "").boiler, None);
-        assert_eq!(classify("InlineImage-imageEmbedCaption", "").boiler, Some("caption"));
+        assert_eq!(
+            classify("InlineImage-imageEmbedCaption", "").boiler,
+            Some("caption")
+        );
         assert_eq!(classify("social-links", "").boiler, Some("share"));
         assert!(classify("article-body", "").content);
         assert!(classify("article-body", "").weight > 0.0);

@@ -194,8 +194,10 @@ impl Tag {
         match self {
             Tag::Meta | Tag::Img | Tag::Br | Tag::Hr | Tag::Wbr | Tag::Input => true,
             Tag::Other => {
-                const VOID: &[&[u8]] =
-                    &[b"area", b"base", b"col", b"link", b"param", b"source", b"track", b"keygen", b"embed"];
+                const VOID: &[&[u8]] = &[
+                    b"area", b"base", b"col", b"link", b"param", b"source", b"track", b"keygen",
+                    b"embed",
+                ];
                 VOID.iter().any(|v| v.eq_ignore_ascii_case(name))
             }
             _ => false,
@@ -205,7 +207,9 @@ impl Tag {
     /// Elements whose content is raw text up to the matching end tag.
     fn is_raw_text(self, name: &[u8]) -> bool {
         match self {
-            Tag::Script | Tag::Style | Tag::Title | Tag::Textarea | Tag::Noscript | Tag::Iframe => true,
+            Tag::Script | Tag::Style | Tag::Title | Tag::Textarea | Tag::Noscript | Tag::Iframe => {
+                true
+            }
             Tag::Other => {
                 const RAW: &[&[u8]] = &[b"xmp", b"noembed", b"noframes", b"plaintext"];
                 RAW.iter().any(|v| v.eq_ignore_ascii_case(name))
@@ -237,7 +241,10 @@ impl Tag {
     }
 
     pub fn is_heading(self) -> bool {
-        matches!(self, Tag::H1 | Tag::H2 | Tag::H3 | Tag::H4 | Tag::H5 | Tag::H6)
+        matches!(
+            self,
+            Tag::H1 | Tag::H2 | Tag::H3 | Tag::H4 | Tag::H5 | Tag::H6
+        )
     }
 
     /// A start tag of this element closes an open `<p>`.
@@ -281,7 +288,10 @@ impl Tag {
 
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Element { tag: Tag, attrs: (u32, u32) },
+    Element {
+        tag: Tag,
+        attrs: (u32, u32),
+    },
     /// Raw (undecoded) text: a byte range of the source.
     Text(u32, u32),
 }
@@ -315,7 +325,9 @@ impl<'a> Dom<'a> {
     /// The raw attribute area of an element (between its name and `>`).
     pub fn attrs(&self, id: NodeId) -> Attrs<'a> {
         match self.nodes[id as usize].kind {
-            Kind::Element { attrs: (s, e), .. } => Attrs { rest: &self.src.as_bytes()[s as usize..e as usize] },
+            Kind::Element { attrs: (s, e), .. } => Attrs {
+                rest: &self.src.as_bytes()[s as usize..e as usize],
+            },
             Kind::Text(..) => Attrs { rest: b"" },
         }
     }
@@ -339,7 +351,10 @@ impl<'a> Dom<'a> {
     }
 
     pub fn children(&self, id: NodeId) -> Children<'_, 'a> {
-        Children { dom: self, next: self.nodes[id as usize].first_child }
+        Children {
+            dom: self,
+            next: self.nodes[id as usize].first_child,
+        }
     }
 
     pub fn text_of(&self, id: NodeId) -> Option<&'a str> {
@@ -351,13 +366,29 @@ impl<'a> Dom<'a> {
 
     /// Node ids of the subtree of `id` in document order (pre-order), `id` included.
     pub fn descendants(&self, id: NodeId) -> Descendants<'_, 'a> {
-        Descendants { dom: self, root: id, next: id }
+        Descendants {
+            dom: self,
+            root: id,
+            next: id,
+        }
     }
 
     /// Parse `src` into a tree. Never fails: malformed markup is repaired or ignored.
     pub fn parse(src: &'a str) -> Dom<'a> {
-        let mut b = Builder { nodes: Vec::with_capacity(src.len() / 40 + 16), stack: vec![(0, Tag::Root)] };
-        b.nodes.push(Node { kind: Kind::Element { tag: Tag::Root, attrs: (0, 0) }, parent: NONE, first_child: NONE, last_child: NONE, next: NONE });
+        let mut b = Builder {
+            nodes: Vec::with_capacity(src.len() / 40 + 16),
+            stack: vec![(0, Tag::Root)],
+        };
+        b.nodes.push(Node {
+            kind: Kind::Element {
+                tag: Tag::Root,
+                attrs: (0, 0),
+            },
+            parent: NONE,
+            first_child: NONE,
+            last_child: NONE,
+            next: NONE,
+        });
         let bytes = src.as_bytes();
         let n = bytes.len();
         let mut i = 0usize;
@@ -371,10 +402,14 @@ impl<'a> Dom<'a> {
             if next == b'!' {
                 b.text(text_start, lt);
                 if bytes[lt..].starts_with(b"<!--") {
-                    let end = memmem::find(&bytes[lt + 4..], b"-->").map(|o| lt + 4 + o + 3).unwrap_or(n);
+                    let end = memmem::find(&bytes[lt + 4..], b"-->")
+                        .map(|o| lt + 4 + o + 3)
+                        .unwrap_or(n);
                     i = end;
                 } else if bytes[lt..].starts_with(b"<![CDATA[") {
-                    let end = memmem::find(&bytes[lt + 9..], b"]]>").map(|o| lt + 9 + o + 3).unwrap_or(n);
+                    let end = memmem::find(&bytes[lt + 9..], b"]]>")
+                        .map(|o| lt + 9 + o + 3)
+                        .unwrap_or(n);
                     i = end;
                 } else {
                     i = memchr(b'>', &bytes[lt..]).map(|o| lt + o + 1).unwrap_or(n);
@@ -396,7 +431,12 @@ impl<'a> Dom<'a> {
                 continue;
             }
             let mut name_end = name_start;
-            while name_end < n && !matches!(bytes[name_end], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>') {
+            while name_end < n
+                && !matches!(
+                    bytes[name_end],
+                    b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>'
+                )
+            {
                 name_end += 1;
             }
             let gt = find_tag_end(bytes, name_end);
@@ -410,8 +450,17 @@ impl<'a> Dom<'a> {
                 text_start = i;
                 continue;
             }
-            let attr_end = if gt > name_end && bytes.get(gt - 1) == Some(&b'/') { gt - 1 } else { gt.min(n) };
-            let id = b.open(tag, name, (name_end as u32, attr_end.max(name_end) as u32), src);
+            let attr_end = if gt > name_end && bytes.get(gt - 1) == Some(&b'/') {
+                gt - 1
+            } else {
+                gt.min(n)
+            };
+            let id = b.open(
+                tag,
+                name,
+                (name_end as u32, attr_end.max(name_end) as u32),
+                src,
+            );
             i = tag_end;
             text_start = i;
             if tag.is_void(name) {
@@ -423,12 +472,17 @@ impl<'a> Dom<'a> {
                 }
                 b.stack.pop_if_top(id);
                 // Skip the end tag too.
-                i = memchr(b'>', &bytes[end.min(n)..]).map(|o| end + o + 1).unwrap_or(n);
+                i = memchr(b'>', &bytes[end.min(n)..])
+                    .map(|o| end + o + 1)
+                    .unwrap_or(n);
                 text_start = i;
             }
         }
         b.text(text_start, n);
-        Dom { src, nodes: b.nodes }
+        Dom {
+            src,
+            nodes: b.nodes,
+        }
     }
 }
 
@@ -516,30 +570,75 @@ impl Builder {
         let parent = self.stack.last().map(|t| t.0).unwrap_or(0);
         // Merge with a preceding adjacent text node (comments split text otherwise).
         let last = self.nodes[parent as usize].last_child;
-        self.append(Node { kind: Kind::Text(start as u32, end as u32), parent, first_child: NONE, last_child: NONE, next: NONE });
+        self.append(Node {
+            kind: Kind::Text(start as u32, end as u32),
+            parent,
+            first_child: NONE,
+            last_child: NONE,
+            next: NONE,
+        });
         let _ = last;
     }
 
     /// Close open elements as an HTML parser would before `tag` starts.
     fn implied_ends(&mut self, tag: Tag) {
         let close_in_scope = |stack: &mut Vec<(NodeId, Tag)>, targets: &[Tag], boundary: &[Tag]| {
-            if let Some(pos) = stack.iter().rposition(|t| targets.contains(&t.1) || boundary.contains(&t.1)) {
+            if let Some(pos) = stack
+                .iter()
+                .rposition(|t| targets.contains(&t.1) || boundary.contains(&t.1))
+            {
                 if targets.contains(&stack[pos].1) {
                     stack.truncate(pos);
                 }
             }
         };
-        const SCOPE: &[Tag] = &[Tag::Root, Tag::Html, Tag::Table, Tag::Td, Tag::Th, Tag::Button, Tag::Template, Tag::Object, Tag::Caption];
+        const SCOPE: &[Tag] = &[
+            Tag::Root,
+            Tag::Html,
+            Tag::Table,
+            Tag::Td,
+            Tag::Th,
+            Tag::Button,
+            Tag::Template,
+            Tag::Object,
+            Tag::Caption,
+        ];
         if tag.closes_p() {
             close_in_scope(&mut self.stack, &[Tag::P], SCOPE);
         }
         match tag {
-            Tag::Li => close_in_scope(&mut self.stack, &[Tag::Li], &[Tag::Ul, Tag::Ol, Tag::Menu, Tag::Root, Tag::Table, Tag::Td, Tag::Th]),
-            Tag::Dt | Tag::Dd => close_in_scope(&mut self.stack, &[Tag::Dt, Tag::Dd], &[Tag::Dl, Tag::Root, Tag::Table, Tag::Td, Tag::Th]),
-            Tag::Option => close_in_scope(&mut self.stack, &[Tag::Option], &[Tag::Select, Tag::Root]),
-            Tag::Td | Tag::Th => close_in_scope(&mut self.stack, &[Tag::Td, Tag::Th], &[Tag::Tr, Tag::Table, Tag::Root]),
+            Tag::Li => close_in_scope(
+                &mut self.stack,
+                &[Tag::Li],
+                &[
+                    Tag::Ul,
+                    Tag::Ol,
+                    Tag::Menu,
+                    Tag::Root,
+                    Tag::Table,
+                    Tag::Td,
+                    Tag::Th,
+                ],
+            ),
+            Tag::Dt | Tag::Dd => close_in_scope(
+                &mut self.stack,
+                &[Tag::Dt, Tag::Dd],
+                &[Tag::Dl, Tag::Root, Tag::Table, Tag::Td, Tag::Th],
+            ),
+            Tag::Option => {
+                close_in_scope(&mut self.stack, &[Tag::Option], &[Tag::Select, Tag::Root])
+            }
+            Tag::Td | Tag::Th => close_in_scope(
+                &mut self.stack,
+                &[Tag::Td, Tag::Th],
+                &[Tag::Tr, Tag::Table, Tag::Root],
+            ),
             Tag::Tr => close_in_scope(&mut self.stack, &[Tag::Tr], &[Tag::Table, Tag::Root]),
-            Tag::Thead | Tag::Tbody | Tag::Tfoot => close_in_scope(&mut self.stack, &[Tag::Thead, Tag::Tbody, Tag::Tfoot], &[Tag::Table, Tag::Root]),
+            Tag::Thead | Tag::Tbody | Tag::Tfoot => close_in_scope(
+                &mut self.stack,
+                &[Tag::Thead, Tag::Tbody, Tag::Tfoot],
+                &[Tag::Table, Tag::Root],
+            ),
             _ => {}
         }
         if tag.is_heading() {
@@ -554,7 +653,13 @@ impl Builder {
     fn open(&mut self, tag: Tag, _name: &[u8], attrs: (u32, u32), _src: &str) -> NodeId {
         self.implied_ends(tag);
         let parent = self.stack.last().map(|t| t.0).unwrap_or(0);
-        let id = self.append(Node { kind: Kind::Element { tag, attrs }, parent, first_child: NONE, last_child: NONE, next: NONE });
+        let id = self.append(Node {
+            kind: Kind::Element { tag, attrs },
+            parent,
+            first_child: NONE,
+            last_child: NONE,
+            next: NONE,
+        });
         if self.stack.len() < MAX_DEPTH {
             self.stack.push((id, tag));
         } else {
@@ -674,7 +779,12 @@ impl<'a> Iterator for Attrs<'a> {
             return None;
         }
         let ns = i;
-        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' && b[i] != b'/' && b[i] != b'>' {
+        while i < b.len()
+            && !b[i].is_ascii_whitespace()
+            && b[i] != b'='
+            && b[i] != b'/'
+            && b[i] != b'>'
+        {
             i += 1;
         }
         if i == ns {
@@ -729,7 +839,10 @@ mod tests {
     #[test]
     fn raw_text_and_comments_are_not_markup() {
         let dom = Dom::parse("<p>a<!-- <p>no --></p><script>if (a<b) {'</p>'}</script><p>c</p>");
-        let ps: Vec<_> = dom.descendants(0).filter(|&i| dom.tag(i) == Some(Tag::P)).collect();
+        let ps: Vec<_> = dom
+            .descendants(0)
+            .filter(|&i| dom.tag(i) == Some(Tag::P))
+            .collect();
         assert_eq!(ps.len(), 2);
         let texts: Vec<_> = dom.descendants(0).filter_map(|i| dom.text_of(i)).collect();
         assert_eq!(texts, vec!["a", "c"]);
@@ -751,7 +864,20 @@ mod tests {
         let dom = Dom::parse("<ul><li>a<li>b</ul>");
         let ul = dom.children(0).next().unwrap();
         assert_eq!(tags(&dom, ul), vec![Tag::Li, Tag::Li]);
-        for junk in ["<", "<a", "<a href='", "</", "<!--", "<p>é<", "<<>>", "</div></div>x", "<script>", "<x-y>z</x-y>", "</x-y>", "<a-b><a-b></a-b>"] {
+        for junk in [
+            "<",
+            "<a",
+            "<a href='",
+            "</",
+            "<!--",
+            "<p>é<",
+            "<<>>",
+            "</div></div>x",
+            "<script>",
+            "<x-y>z</x-y>",
+            "</x-y>",
+            "<a-b><a-b></a-b>",
+        ] {
             let dom = Dom::parse(junk);
             assert!(dom.descendants(0).count() >= 1);
         }

@@ -74,13 +74,25 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { min_chars: 1, keep_lists: true, furniture_words: Default::default(), content_words: Vec::new() }
+        Config {
+            min_chars: 1,
+            keep_lists: true,
+            furniture_words: Default::default(),
+            content_words: Vec::new(),
+        }
     }
 }
 
 fn check_word(key: &str, w: &str) -> Result<String, ConfigError> {
-    if w.is_empty() || !w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
-        return Err(ConfigError::invalid(key, format!("`{w}`: a word is lowercase ASCII letters and digits")));
+    if w.is_empty()
+        || !w
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return Err(ConfigError::invalid(
+            key,
+            format!("`{w}`: a word is lowercase ASCII letters and digits"),
+        ));
     }
     Ok(w.to_string())
 }
@@ -92,14 +104,25 @@ impl Config {
             let key = "stages.extract.furniture_words";
             let word = check_word(key, word)?;
             let Some(&rule) = hints::RULES.iter().find(|r| **r == rule.as_str()) else {
-                return Err(ConfigError::invalid(key, format!("unknown rule `{rule}` (one of {})", hints::RULES.join(", "))));
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("unknown rule `{rule}` (one of {})", hints::RULES.join(", ")),
+                ));
             };
             extra.furniture.push((word, rule));
         }
         for word in &self.content_words {
-            extra.content.push(check_word("stages.extract.content_words", word)?);
+            extra
+                .content
+                .push(check_word("stages.extract.content_words", word)?);
         }
-        Ok(Stage { opts: Options { keep_lists: self.keep_lists, extra }, min_chars: self.min_chars })
+        Ok(Stage {
+            opts: Options {
+                keep_lists: self.keep_lists,
+                extra,
+            },
+            min_chars: self.min_chars,
+        })
     }
 }
 
@@ -113,7 +136,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { keep_lists: true, extra: hints::Extra::default() }
+        Options {
+            keep_lists: true,
+            extra: hints::Extra::default(),
+        }
     }
 }
 
@@ -151,7 +177,10 @@ impl DocStage for Stage {
         }
         let chars = ex.text.chars().count();
         if self.min_chars > 0 && chars < self.min_chars {
-            return Err(Reject::new("no-content", format!("extracted {chars} characters of text from the HTML")));
+            return Err(Reject::new(
+                "no-content",
+                format!("extracted {chars} characters of text from the HTML"),
+            ));
         }
         doc.text = ex.text;
         Ok(())
@@ -181,9 +210,15 @@ fn extract_traced(html: &str, opts: &Options, mut trace: Option<&mut String>) ->
     if let Some(t) = trace.as_deref_mut() {
         for &(score, id) in &sel.candidates {
             let class = page.dom.attr(id, "class").unwrap_or("");
-            t.push_str(&format!("candidate {id} {:?} score {score:.1} class {class:?}\n", page.dom.tag(id)));
+            t.push_str(&format!(
+                "candidate {id} {:?} score {score:.1} class {class:?}\n",
+                page.dom.tag(id)
+            ));
         }
-        t.push_str(&format!("roots {:?} title {:?} ld-body {}\n", sel.roots, title, ev.has_article_body));
+        t.push_str(&format!(
+            "roots {:?} title {:?} ld-body {}\n",
+            sel.roots, title, ev.has_article_body
+        ));
     }
 
     let mut out = String::with_capacity(html.len() / 8);
@@ -200,17 +235,46 @@ fn extract_traced(html: &str, opts: &Options, mut trace: Option<&mut String>) ->
     }
     for (b, verdict) in page.blocks.iter().zip(&sel.verdict) {
         let mut v = *verdict;
-        if v.is_none() && !title_key.is_empty() && b.text.len() <= 2 * title_len + 16 && page.dom.tag(b.owner).map(|t| t.is_heading() || t == Tag::P).unwrap_or(false) && normalize(&b.text) == title_key {
+        if v.is_none()
+            && !title_key.is_empty()
+            && b.text.len() <= 2 * title_len + 16
+            && page
+                .dom
+                .tag(b.owner)
+                .map(|t| t.is_heading() || t == Tag::P)
+                .unwrap_or(false)
+            && normalize(&b.text) == title_key
+        {
             v = Some("headline");
         }
         if v.is_none() && !opts.keep_lists && page.dom.tag(b.owner) == Some(Tag::Li) {
             v = Some("list");
         }
         if let Some(t) = trace.as_deref_mut() {
-            let tag = page.dom.tag(b.owner).map(|t| format!("{t:?}")).unwrap_or_default();
+            let tag = page
+                .dom
+                .tag(b.owner)
+                .map(|t| format!("{t:?}"))
+                .unwrap_or_default();
             let short: String = b.text.chars().take(100).collect();
-            let bc = if b.boiler != html::NONE { format!("[{}:{}]", page.dom.attr(b.boiler, "class").unwrap_or(""), page.dom.attr(b.boiler, "id").unwrap_or("")) } else { String::new() };
-            t.push_str(&format!("{:<12} {:>4} {:<5} ld={:.2} {} {}\n", v.unwrap_or("KEEP"), b.owner, tag, b.link_density(), short.replace('\n', " / "), bc));
+            let bc = if b.boiler != html::NONE {
+                format!(
+                    "[{}:{}]",
+                    page.dom.attr(b.boiler, "class").unwrap_or(""),
+                    page.dom.attr(b.boiler, "id").unwrap_or("")
+                )
+            } else {
+                String::new()
+            };
+            t.push_str(&format!(
+                "{:<12} {:>4} {:<5} ld={:.2} {} {}\n",
+                v.unwrap_or("KEEP"),
+                b.owner,
+                tag,
+                b.link_density(),
+                short.replace('\n', " / "),
+                bc
+            ));
         }
         match v {
             Some(rule) => drop(rule),
@@ -222,7 +286,11 @@ fn extract_traced(html: &str, opts: &Options, mut trace: Option<&mut String>) ->
             }
         }
     }
-    Extracted { title, text: out, dropped }
+    Extracted {
+        title,
+        text: out,
+        dropped,
+    }
 }
 
 /// Facts from `<head>` and structured data.
@@ -237,11 +305,17 @@ fn page_meta(page: &Page) -> Meta {
     let dom = &page.dom;
     let mut m = Meta::default();
     for id in 0..dom.nodes.len() as u32 {
-        let Kind::Element { tag, .. } = dom.nodes[id as usize].kind else { continue };
+        let Kind::Element { tag, .. } = dom.nodes[id as usize].kind else {
+            continue;
+        };
         match tag {
             Tag::Meta if m.og_title.is_none() => {
-                let key = dom.attr(id, "property").or_else(|| dom.attr(id, "name")).unwrap_or("");
-                if key.eq_ignore_ascii_case("og:title") || key.eq_ignore_ascii_case("twitter:title") {
+                let key = dom
+                    .attr(id, "property")
+                    .or_else(|| dom.attr(id, "name"))
+                    .unwrap_or("");
+                if key.eq_ignore_ascii_case("og:title") || key.eq_ignore_ascii_case("twitter:title")
+                {
                     if let Some(c) = dom.attr(id, "content") {
                         let t = entities::decode(c);
                         if !t.is_empty() {
@@ -262,7 +336,11 @@ fn page_meta(page: &Page) -> Meta {
                 if ty.to_ascii_lowercase().contains("ld+json") {
                     if let Some(raw) = dom.children(id).find_map(|c| dom.text_of(c)) {
                         if let Some(body) = json_ld_article_body(raw) {
-                            if m.article_body.as_ref().map(|b| b.len() < body.len()).unwrap_or(true) {
+                            if m.article_body
+                                .as_ref()
+                                .map(|b| b.len() < body.len())
+                                .unwrap_or(true)
+                            {
                                 m.article_body = Some(body);
                             }
                         }
@@ -307,16 +385,26 @@ fn json_ld_article_body(raw: &str) -> Option<String> {
 
 /// Lowercase alphanumerics only: a key for comparing texts across markup differences.
 fn normalize(s: &str) -> String {
-    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Which blocks occur in the structured-data article body.
 fn evidence(page: &Page, article_body: Option<&str>) -> Evidence {
-    let Some(body) = article_body else { return Evidence::default() };
+    let Some(body) = article_body else {
+        return Evidence::default();
+    };
     // Structured bodies may hold markup and entities themselves.
     let body = if body.contains('<') || body.contains('&') {
         let inner = content::segment(body, &hints::Extra::default());
-        inner.blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>().join(" ")
+        inner
+            .blocks
+            .iter()
+            .map(|b| b.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     } else {
         body.to_string()
     };
@@ -337,7 +425,10 @@ fn evidence(page: &Page, article_body: Option<&str>) -> Evidence {
             memchr::memmem::find(finder_hay, probe.as_bytes()).is_some()
         })
         .collect();
-    Evidence { in_article_body, has_article_body: true }
+    Evidence {
+        in_article_body,
+        has_article_body: true,
+    }
 }
 
 /// Cut a site name off a `<title>`: "Headline | Site", "Headline - Site", "Site: Headline".
@@ -346,7 +437,11 @@ fn strip_site(title: &str) -> &str {
         if let Some(i) = title.find(sep) {
             let (a, b) = (&title[..i], &title[i + sep.len()..]);
             // Keep the longer side: the headline is longer than the site name.
-            let best = if b.chars().count() > a.chars().count() { b } else { a };
+            let best = if b.chars().count() > a.chars().count() {
+                b
+            } else {
+                a
+            };
             return strip_site(best.trim());
         }
     }
@@ -355,12 +450,25 @@ fn strip_site(title: &str) -> &str {
 
 fn choose_title(page: &Page, meta: &Meta) -> Option<String> {
     let dom = &page.dom;
-    let refs: Vec<String> = [meta.og_title.as_deref(), meta.title_tag.as_deref()].into_iter().flatten().map(normalize).collect();
-    let h1s: Vec<&str> = page.blocks.iter().filter(|b| dom.tag(b.owner) == Some(Tag::H1)).map(|b| b.text.as_str()).collect();
+    let refs: Vec<String> = [meta.og_title.as_deref(), meta.title_tag.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(normalize)
+        .collect();
+    let h1s: Vec<&str> = page
+        .blocks
+        .iter()
+        .filter(|b| dom.tag(b.owner) == Some(Tag::H1))
+        .map(|b| b.text.as_str())
+        .collect();
     for h in &h1s {
         let k = normalize(h);
         // The h1 must be the headline, not the site name the <title> ends with.
-        if k.len() >= 8 && refs.iter().any(|r| (r.contains(&k) && 2 * k.len() >= r.len()) || k.contains(r.as_str())) {
+        if k.len() >= 8
+            && refs
+                .iter()
+                .any(|r| (r.contains(&k) && 2 * k.len() >= r.len()) || k.contains(r.as_str()))
+        {
             return Some(h.replace('\n', " "));
         }
     }
@@ -401,13 +509,32 @@ mod tests {
     #[test]
     fn english_page_keeps_body_and_subhead_drops_furniture() {
         let ex = run("en_news.html");
-        assert_eq!(ex.title.as_deref(), Some("Harbour town votes to rebuild its old pier"));
+        assert_eq!(
+            ex.title.as_deref(),
+            Some("Harbour town votes to rebuild its old pier")
+        );
         assert_has(
             &ex,
-            &["The council of the small harbour town", "A long debate", "“It is part of who we are,”", "new landing stage"],
             &[
-                "cookies", "Home", "Jane Writer", "Facebook", "low tide", "Advertisement", "Related stories",
-                "Storm damages", "newsletter", "Great news", "All rights reserved", "not text", "Harbour town votes",
+                "The council of the small harbour town",
+                "A long debate",
+                "“It is part of who we are,”",
+                "new landing stage",
+            ],
+            &[
+                "cookies",
+                "Home",
+                "Jane Writer",
+                "Facebook",
+                "low tide",
+                "Advertisement",
+                "Related stories",
+                "Storm damages",
+                "newsletter",
+                "Great news",
+                "All rights reserved",
+                "not text",
+                "Harbour town votes",
             ],
         );
         // One paragraph per block, blank lines between.
@@ -421,15 +548,30 @@ mod tests {
     #[test]
     fn german_page_with_structured_body_drops_caption_and_teasers() {
         let ex = run("de_jsonld.html");
-        assert_eq!(ex.title.as_deref(), Some("Neue Brücke über den Fluss eröffnet"));
-        assert_has(&ex, &["Nach drei Jahren Bauzeit", "Radfahrer bekommen"], &["Foto: Beispiel", "Stadtrat", "Impressum", "Startseite"]);
+        assert_eq!(
+            ex.title.as_deref(),
+            Some("Neue Brücke über den Fluss eröffnet")
+        );
+        assert_has(
+            &ex,
+            &["Nach drei Jahren Bauzeit", "Radfahrer bekommen"],
+            &["Foto: Beispiel", "Stadtrat", "Impressum", "Startseite"],
+        );
     }
 
     #[test]
     fn russian_table_layout_with_double_br_paragraphs() {
         let ex = run("ru_br.html");
         assert_eq!(ex.title.as_deref(), Some("В городе открылся новый парк"));
-        assert_has(&ex, &["В субботу в центре города", "более пятисот деревьев", "концерты и фестивали"], &["Главная", "Теги", "права защищены"]);
+        assert_has(
+            &ex,
+            &[
+                "В субботу в центре города",
+                "более пятисот деревьев",
+                "концерты и фестивали",
+            ],
+            &["Главная", "Теги", "права защищены"],
+        );
         assert_eq!(ex.text.split("\n\n").count(), 3, "{}", ex.text);
     }
 
@@ -437,17 +579,35 @@ mod tests {
     fn chinese_page() {
         let ex = run("zh_article.html");
         assert_eq!(ex.title.as_deref(), Some("城市开通新的地铁线路"));
-        assert_has(&ex, &["本市第六条地铁线路", "非常方便"], &["首页", "分享到", "相关新闻", "票价", "版权所有", "来源"]);
+        assert_has(
+            &ex,
+            &["本市第六条地铁线路", "非常方便"],
+            &["首页", "分享到", "相关新闻", "票价", "版权所有", "来源"],
+        );
     }
 
     #[test]
     fn spanish_article_in_chunks_around_ads() {
         let ex = run("es_chunks.html");
-        assert_eq!(ex.title.as_deref(), Some("El río vuelve a su cauce tras las lluvias"));
+        assert_eq!(
+            ex.title.as_deref(),
+            Some("El río vuelve a su cauce tras las lluvias")
+        );
         assert_has(
             &ex,
-            &["El caudal del río bajó", "volver a sus casas", "alerta amarilla", "«Ha sido un fin de semana muy largo»"],
-            &["Publicidad", "Lo más leído", "parque", "Portada", "Aviso legal"],
+            &[
+                "El caudal del río bajó",
+                "volver a sus casas",
+                "alerta amarilla",
+                "«Ha sido un fin de semana muy largo»",
+            ],
+            &[
+                "Publicidad",
+                "Lo más leído",
+                "parque",
+                "Portada",
+                "Aviso legal",
+            ],
         );
         assert_eq!(ex.text.split("\n\n").count(), 4, "{}", ex.text);
     }
@@ -472,25 +632,66 @@ mod tests {
 
     #[test]
     fn empty_or_textless_pages() {
-        for html in ["", "<html><head><title>x</title></head><body></body></html>", "<script>var x=1</script>", "<<<>>>&&&"] {
+        for html in [
+            "",
+            "<html><head><title>x</title></head><body></body></html>",
+            "<script>var x=1</script>",
+            "<<<>>>&&&",
+        ] {
             let ex = extract(html, &Options::default());
-            assert!(ex.text.trim().is_empty() || html.starts_with("<<<"), "{html:?} -> {:?}", ex.text);
+            assert!(
+                ex.text.trim().is_empty() || html.starts_with("<<<"),
+                "{html:?} -> {:?}",
+                ex.text
+            );
         }
     }
 
     #[test]
     fn stage_only_touches_html_and_rejects_empty() {
         let stage = Config::default().build().unwrap_or_else(|e| panic!("{e}"));
-        let mut doc = Document::new(0, "a".into(), "a.html".into(), Format::Html, fixture("en_news.html"));
-        stage.apply(&mut doc, None).unwrap_or_else(|r| panic!("{r:?}"));
+        let mut doc = Document::new(
+            0,
+            "a".into(),
+            "a.html".into(),
+            Format::Html,
+            fixture("en_news.html"),
+        );
+        stage
+            .apply(&mut doc, None)
+            .unwrap_or_else(|r| panic!("{r:?}"));
         assert!(doc.text.starts_with("The council"));
-        assert_eq!(doc.title.as_deref(), Some("Harbour town votes to rebuild its old pier"));
-        assert!(doc.log.counts.iter().any(|c| c.stage == "extract" && c.rule == "share"));
-        let mut txt = Document::new(1, "b".into(), "b.txt".into(), Format::Text, "<p>plain</p>".into());
-        stage.apply(&mut txt, None).unwrap_or_else(|r| panic!("{r:?}"));
+        assert_eq!(
+            doc.title.as_deref(),
+            Some("Harbour town votes to rebuild its old pier")
+        );
+        assert!(doc
+            .log
+            .counts
+            .iter()
+            .any(|c| c.stage == "extract" && c.rule == "share"));
+        let mut txt = Document::new(
+            1,
+            "b".into(),
+            "b.txt".into(),
+            Format::Text,
+            "<p>plain</p>".into(),
+        );
+        stage
+            .apply(&mut txt, None)
+            .unwrap_or_else(|r| panic!("{r:?}"));
         assert_eq!(txt.text, "<p>plain</p>");
-        let mut empty = Document::new(2, "c".into(), "c.html".into(), Format::Html, "<nav><a href=/>Home</a></nav>".into());
-        let err = stage.apply(&mut empty, None).err().map(|r| r.reason.to_string());
+        let mut empty = Document::new(
+            2,
+            "c".into(),
+            "c.html".into(),
+            Format::Html,
+            "<nav><a href=/>Home</a></nav>".into(),
+        );
+        let err = stage
+            .apply(&mut empty, None)
+            .err()
+            .map(|r| r.reason.to_string());
         assert_eq!(err.as_deref(), Some("no-content"));
     }
 
@@ -500,8 +701,15 @@ mod tests {
             <body><h1>Coastal Daily Herald</h1><div><h2>Ferry service resumes after the long winter storms</h2>\
             <p>The ferry to the islands sailed again on Monday for the first time since January, the operator said today.</p></div></body></html>";
         let ex = extract(html, &Options::default());
-        assert_eq!(ex.title.as_deref(), Some("Ferry service resumes after the long winter storms"));
-        assert!(ex.text.starts_with("The ferry to the islands"), "{}", ex.text);
+        assert_eq!(
+            ex.title.as_deref(),
+            Some("Ferry service resumes after the long winter storms")
+        );
+        assert!(
+            ex.text.starts_with("The ferry to the islands"),
+            "{}",
+            ex.text
+        );
     }
 
     #[test]
@@ -511,12 +719,17 @@ mod tests {
             <p>Die Opposition stimmte geschlossen dagegen und kündigte weitere Anträge für das kommende Jahr an.</p></div></body>";
         let plain = extract(html, &Options::default());
         assert!(plain.text.contains("Lesen Sie auch"), "{}", plain.text);
-        let cfg: Config = toml::from_str("furniture_words = { zusatzinfo = \"related\" }").unwrap_or_else(|e| panic!("{e}"));
+        let cfg: Config = toml::from_str("furniture_words = { zusatzinfo = \"related\" }")
+            .unwrap_or_else(|e| panic!("{e}"));
         let stage = cfg.build().unwrap_or_else(|e| panic!("{e}"));
         let ex = extract(html, &stage.opts);
         assert!(!ex.text.contains("Lesen Sie auch"), "{}", ex.text);
         assert!(ex.text.contains("Die Opposition"), "{}", ex.text);
-        for bad in ["furniture_words = { zusatz = \"nonsense\" }", "furniture_words = { \"Zusatz-Info\" = \"ad\" }", "content_words = [\"\"]"] {
+        for bad in [
+            "furniture_words = { zusatz = \"nonsense\" }",
+            "furniture_words = { \"Zusatz-Info\" = \"ad\" }",
+            "content_words = [\"\"]",
+        ] {
             let cfg: Config = toml::from_str(bad).unwrap_or_else(|e| panic!("{e}"));
             assert!(cfg.build().is_err(), "{bad} accepted");
         }
@@ -531,8 +744,14 @@ mod tests {
 
     #[test]
     fn title_site_suffix_is_cut() {
-        assert_eq!(strip_site("Headline about things | Site"), "Headline about things");
-        assert_eq!(strip_site("Site - A much longer headline here"), "A much longer headline here");
+        assert_eq!(
+            strip_site("Headline about things | Site"),
+            "Headline about things"
+        );
+        assert_eq!(
+            strip_site("Site - A much longer headline here"),
+            "A much longer headline here"
+        );
         assert_eq!(strip_site("No separator"), "No separator");
     }
 }
@@ -545,7 +764,10 @@ mod robustness {
     /// without panicking, and the output never contains markup from `<script>`.
     #[test]
     fn truncated_and_mangled_pages_do_not_panic() {
-        let path = format!("{}/tests/fixtures/html/en_news.html", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/html/en_news.html",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let page = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let opts = Options::default();
         for (i, _) in page.char_indices().step_by(7) {
@@ -554,19 +776,55 @@ mod robustness {
         }
         // Deterministic tag soup from pieces that stress the tokenizer and tree builder.
         let pieces = [
-            "<p>", "</p>", "<div class=\"comments\">", "</div>", "<br>", "<a href='x'>", "</a>", "&amp;", "&#x41;", "&",
-            "<!--", "-->", "<script>", "</script>", "é", "中文", "<li>", "<ul>", "</ul>", "<h1>", "text, words.", " ", "\n",
-            "<table><td>", "<x-y a=\"", "\">", "<", ">", "<![CDATA[", "]]>", "<pre>", "</pre>", "<span hidden>",
+            "<p>",
+            "</p>",
+            "<div class=\"comments\">",
+            "</div>",
+            "<br>",
+            "<a href='x'>",
+            "</a>",
+            "&amp;",
+            "&#x41;",
+            "&",
+            "<!--",
+            "-->",
+            "<script>",
+            "</script>",
+            "é",
+            "中文",
+            "<li>",
+            "<ul>",
+            "</ul>",
+            "<h1>",
+            "text, words.",
+            " ",
+            "\n",
+            "<table><td>",
+            "<x-y a=\"",
+            "\">",
+            "<",
+            ">",
+            "<![CDATA[",
+            "]]>",
+            "<pre>",
+            "</pre>",
+            "<span hidden>",
         ];
         let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
         for _ in 0..300 {
             let mut soup = String::new();
             for _ in 0..60 {
-                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
                 soup.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
             }
             let ex = extract(&soup, &opts);
-            assert!(!ex.text.contains("<p>") && !ex.text.starts_with(' '), "{soup:?} -> {:?}", ex.text);
+            assert!(
+                !ex.text.contains("<p>") && !ex.text.starts_with(' '),
+                "{soup:?} -> {:?}",
+                ex.text
+            );
         }
         let mangled = [
             page.replace('>', ""),

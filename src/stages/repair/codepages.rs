@@ -37,7 +37,12 @@ impl CodePage {
             }
         }
         high_map.sort_unstable();
-        CodePage { name, upper, low_map, high_map }
+        CodePage {
+            name,
+            upper,
+            low_map,
+            high_map,
+        }
     }
 
     fn from_encoding(name: &'static str, enc: &'static encoding_rs::Encoding) -> CodePage {
@@ -62,7 +67,10 @@ impl CodePage {
             let b = self.low_map[(u - 0x80) as usize];
             return (b != 0).then_some(b);
         }
-        self.high_map.binary_search_by_key(&c, |&(k, _)| k).ok().map(|i| self.high_map[i].1)
+        self.high_map
+            .binary_search_by_key(&c, |&(k, _)| k)
+            .ok()
+            .map(|i| self.high_map[i].1)
     }
 
     /// The character byte `b` decodes to.
@@ -77,12 +85,18 @@ impl CodePage {
 }
 
 /// Windows-1252 (latin-1 C1 controls included through the C1 mapping).
-pub static WINDOWS_1252: Lazy<CodePage> = Lazy::new(|| CodePage::from_encoding("windows-1252", encoding_rs::WINDOWS_1252));
-pub static WINDOWS_1251: Lazy<CodePage> = Lazy::new(|| CodePage::from_encoding("windows-1251", encoding_rs::WINDOWS_1251));
-pub static WINDOWS_1250: Lazy<CodePage> = Lazy::new(|| CodePage::from_encoding("windows-1250", encoding_rs::WINDOWS_1250));
-pub static WINDOWS_1257: Lazy<CodePage> = Lazy::new(|| CodePage::from_encoding("windows-1257", encoding_rs::WINDOWS_1257));
-pub static ISO_8859_2: Lazy<CodePage> = Lazy::new(|| CodePage::from_encoding("iso-8859-2", encoding_rs::ISO_8859_2));
-pub static MACINTOSH: Lazy<CodePage> = Lazy::new(|| CodePage::from_encoding("macintosh", encoding_rs::MACINTOSH));
+pub static WINDOWS_1252: Lazy<CodePage> =
+    Lazy::new(|| CodePage::from_encoding("windows-1252", encoding_rs::WINDOWS_1252));
+pub static WINDOWS_1251: Lazy<CodePage> =
+    Lazy::new(|| CodePage::from_encoding("windows-1251", encoding_rs::WINDOWS_1251));
+pub static WINDOWS_1250: Lazy<CodePage> =
+    Lazy::new(|| CodePage::from_encoding("windows-1250", encoding_rs::WINDOWS_1250));
+pub static WINDOWS_1257: Lazy<CodePage> =
+    Lazy::new(|| CodePage::from_encoding("windows-1257", encoding_rs::WINDOWS_1257));
+pub static ISO_8859_2: Lazy<CodePage> =
+    Lazy::new(|| CodePage::from_encoding("iso-8859-2", encoding_rs::ISO_8859_2));
+pub static MACINTOSH: Lazy<CodePage> =
+    Lazy::new(|| CodePage::from_encoding("macintosh", encoding_rs::MACINTOSH));
 pub static CP437: Lazy<CodePage> = Lazy::new(|| {
     let mut upper = ['\u{FFFD}'; 128];
     for (i, c) in include_str!("cp437.txt").chars().take(128).enumerate() {
@@ -93,7 +107,15 @@ pub static CP437: Lazy<CodePage> = Lazy::new(|| {
 
 /// The code pages mojibake is undone from, most common first (ties go to the earlier one).
 pub fn all() -> [&'static CodePage; 7] {
-    [&WINDOWS_1252, &WINDOWS_1251, &WINDOWS_1250, &ISO_8859_2, &WINDOWS_1257, &MACINTOSH, &CP437]
+    [
+        &WINDOWS_1252,
+        &WINDOWS_1251,
+        &WINDOWS_1250,
+        &ISO_8859_2,
+        &WINDOWS_1257,
+        &MACINTOSH,
+        &CP437,
+    ]
 }
 
 #[cfg(test)]

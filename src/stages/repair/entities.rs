@@ -15,8 +15,10 @@ static NAMED: Lazy<HashMap<&'static str, String>> = Lazy::new(|| {
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {
             let (name, cps) = l.split_once('\t')?;
-            let text: Option<String> =
-                cps.split(' ').map(|h| u32::from_str_radix(h, 16).ok().and_then(char::from_u32)).collect();
+            let text: Option<String> = cps
+                .split(' ')
+                .map(|h| u32::from_str_radix(h, 16).ok().and_then(char::from_u32))
+                .collect();
             Some((name, text?))
         })
         .collect()
@@ -53,7 +55,9 @@ fn unescape_once(text: &str) -> Option<(String, u64)> {
     while let Some(rel) = memchr::memchr(b'&', &bytes[pos..]) {
         let amp = pos + rel;
         pos = amp + 1;
-        let Some((replacement, end)) = reference_at(text, amp, false) else { continue };
+        let Some((replacement, end)) = reference_at(text, amp, false) else {
+            continue;
+        };
         let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
         o.push_str(&text[last..amp]);
         o.push_str(&replacement);
@@ -77,7 +81,16 @@ pub(crate) fn reference_at(text: &str, amp: usize, lenient: bool) -> Option<(Str
             [b'x' | b'X', d @ ..] => (true, d),
             d => (false, d),
         };
-        let len = digits.iter().take_while(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() }).count();
+        let len = digits
+            .iter()
+            .take_while(|b| {
+                if hex {
+                    b.is_ascii_hexdigit()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            .count();
         let semicolon = digits.get(len) == Some(&b';');
         if len == 0 || !(semicolon || lenient) {
             return None;
@@ -85,18 +98,27 @@ pub(crate) fn reference_at(text: &str, amp: usize, lenient: bool) -> Option<(Str
         let radix = if hex { 16 } else { 10 };
         let value = digits[..len]
             .iter()
-            .try_fold(0u32, |acc, &b| acc.checked_mul(radix)?.checked_add((b as char).to_digit(radix)?))
+            .try_fold(0u32, |acc, &b| {
+                acc.checked_mul(radix)?
+                    .checked_add((b as char).to_digit(radix)?)
+            })
             .unwrap_or(u32::MAX);
         let end = amp + 1 + 1 + usize::from(hex) + len + usize::from(semicolon);
         return Some((numeric(value), end));
     }
-    let len = rest.iter().take(MAX_NAME).take_while(|b| b.is_ascii_alphanumeric()).count();
+    let len = rest
+        .iter()
+        .take(MAX_NAME)
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
     let semicolon = rest.get(len) == Some(&b';');
     if len == 0 || !(semicolon || lenient) {
         return None;
     }
     let name = &text[amp + 1..amp + 1 + len];
-    let value = NAMED.get(name).or_else(|| NAMED.get(name.to_ascii_lowercase().as_str()))?;
+    let value = NAMED
+        .get(name)
+        .or_else(|| NAMED.get(name.to_ascii_lowercase().as_str()))?;
     Some((value.clone(), amp + 1 + len + usize::from(semicolon)))
 }
 
@@ -122,7 +144,10 @@ mod tests {
 
     #[test]
     fn named_and_numeric() {
-        assert_eq!(un("Tom &amp; Jerry&#8217;s &eacute;t&eacute; &nbsp;"), "Tom & Jerry’s été \u{a0}");
+        assert_eq!(
+            un("Tom &amp; Jerry&#8217;s &eacute;t&eacute; &nbsp;"),
+            "Tom & Jerry’s été \u{a0}"
+        );
         assert_eq!(un("&#x41;&#66;&EURO;"), "AB€");
         assert_eq!(un("euro &#x80; and &#150;"), "euro € and –");
         assert_eq!(un("broken&#x81;"), "broken\u{81}");
@@ -144,7 +169,14 @@ mod tests {
 
     #[test]
     fn not_references() {
-        for s in ["S&P 500", "informal english &not html", "not an entity &#20x6;", "a && b", "&nosuchthing;", "&"] {
+        for s in [
+            "S&P 500",
+            "informal english &not html",
+            "not an entity &#20x6;",
+            "a && b",
+            "&nosuchthing;",
+            "&",
+        ] {
             assert_eq!(un(s), s);
         }
     }

@@ -54,7 +54,13 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { mojibake: true, entities: true, controls: true, invisible: true, nfc: true }
+        Config {
+            mojibake: true,
+            entities: true,
+            controls: true,
+            invisible: true,
+            nfc: true,
+        }
     }
 }
 
@@ -337,7 +343,10 @@ fn decode_at(b: &[u8], i: usize) -> char {
         0xE0..=0xEF => 3,
         _ => 4,
     };
-    std::str::from_utf8(&rest[..n.min(rest.len())]).ok().and_then(|s| s.chars().next()).unwrap_or('\0')
+    std::str::from_utf8(&rest[..n.min(rest.len())])
+        .ok()
+        .and_then(|s| s.chars().next())
+        .unwrap_or('\0')
 }
 
 /// `is_nfc_quick(text) == Yes`, looking only at characters from U+0300 up: the ones below
@@ -362,7 +371,9 @@ fn nfc_quick_yes(text: &str) -> bool {
         if i != prev_end {
             last_cc = 0;
         }
-        let Some(c) = text.get(i..).and_then(|s| s.chars().next()) else { return false };
+        let Some(c) = text.get(i..).and_then(|s| s.chars().next()) else {
+            return false;
+        };
         let cc = canonical_combining_class(c);
         if last_cc > cc && cc != 0 {
             return false;
@@ -379,7 +390,12 @@ fn nfc_quick_yes(text: &str) -> bool {
 
 /// C1 controls, other controls and invisible characters, in one pass from `first`, the
 /// first character that needs cleaning (see [`first_special`]).
-fn clean_chars(text: &str, first: usize, opts: &Options, counts: &mut RepairCounts) -> Option<String> {
+fn clean_chars(
+    text: &str,
+    first: usize,
+    opts: &Options,
+    counts: &mut RepairCounts,
+) -> Option<String> {
     let keep_bidi = text.chars().any(is_rtl);
     let mut out = String::with_capacity(text.len());
     out.push_str(&text[..first]);
@@ -391,11 +407,14 @@ fn clean_chars(text: &str, first: usize, opts: &Options, counts: &mut RepairCoun
         let action = if (0x80..=0x9F).contains(&u) {
             if opts.controls {
                 let rest: String = it.clone().take(4).collect();
-                c1_replacement(prev, c, &rest).map_or(Action::Keep, |r| Action::Replace(r, Counter::C1))
+                c1_replacement(prev, c, &rest)
+                    .map_or(Action::Keep, |r| Action::Replace(r, Counter::C1))
             } else {
                 Action::Keep
             }
-        } else if u < 0x20 && !matches!(c, '\n' | '\r' | '\t') || u == 0x7F || matches!(u, 0xFFF9..=0xFFFC | 0x206A..=0x206F)
+        } else if u < 0x20 && !matches!(c, '\n' | '\r' | '\t')
+            || u == 0x7F
+            || matches!(u, 0xFFF9..=0xFFFC | 0x206A..=0x206F)
         {
             if !opts.controls {
                 Action::Keep
@@ -466,20 +485,27 @@ mod tests {
 
     #[test]
     fn fast_path_borrows() {
-        let (t, c) = repair("Plain ASCII news text.\n\nSecond paragraph.", &Options::default());
+        let (t, c) = repair(
+            "Plain ASCII news text.\n\nSecond paragraph.",
+            &Options::default(),
+        );
         assert!(matches!(t, Cow::Borrowed(_)));
         assert_eq!(c, RepairCounts::default());
         let clean = "Curly “quotes” – dashes… and Ελληνικά, Київ, 日本語 😀";
-        assert!(matches!(repair(clean, &Options::default()).0, Cow::Borrowed(_)));
+        assert!(matches!(
+            repair(clean, &Options::default()).0,
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
     fn byte_scans_agree_with_char_scans() {
         use unicode_normalization::{is_nfc_quick, IsNormalized};
         let pieces = [
-            "plain ", "\n", "\t", "\r", "\u{1}", "\u{7f}", "\u{85}", "\u{a0}", "é", "e\u{301}", "\u{301}", "\u{316}",
-            "“", "—", "\u{200b}", "\u{200d}", "\u{200e}", "\u{202c}", "\u{2060}", "\u{2065}", "\u{206f}", "\u{61c}",
-            "\u{60c}", "\u{feff}", "\u{fff9}", "\u{fffd}", "日本", "\u{f981}", "Київ", "😀", "\u{340}", "ǅ", "ˇ",
+            "plain ", "\n", "\t", "\r", "\u{1}", "\u{7f}", "\u{85}", "\u{a0}", "é", "e\u{301}",
+            "\u{301}", "\u{316}", "“", "—", "\u{200b}", "\u{200d}", "\u{200e}", "\u{202c}",
+            "\u{2060}", "\u{2065}", "\u{206f}", "\u{61c}", "\u{60c}", "\u{feff}", "\u{fff9}",
+            "\u{fffd}", "日本", "\u{f981}", "Київ", "😀", "\u{340}", "ǅ", "ˇ",
         ];
         // Deterministic pseudo-random strings of the pieces, long enough to use the blocks.
         let mut x = 12345u64;
@@ -487,13 +513,26 @@ mod tests {
             let mut t = String::new();
             let len = (x % 40) as usize;
             for _ in 0..len {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let k = (x >> 33) as usize % (pieces.len() + 6);
-                t.push_str(if k < pieces.len() { pieces[k] } else { "abcdefghij" });
+                t.push_str(if k < pieces.len() {
+                    pieces[k]
+                } else {
+                    "abcdefghij"
+                });
             }
-            let want = t.char_indices().find(|&(_, c)| needs_cleaning(c)).map(|p| p.0);
+            let want = t
+                .char_indices()
+                .find(|&(_, c)| needs_cleaning(c))
+                .map(|p| p.0);
             assert_eq!(first_special(t.as_bytes(), 0), want, "{t:?}");
-            assert_eq!(nfc_quick_yes(&t), is_nfc_quick(t.chars()) == IsNormalized::Yes, "{t:?}");
+            assert_eq!(
+                nfc_quick_yes(&t),
+                is_nfc_quick(t.chars()) == IsNormalized::Yes,
+                "{t:?}"
+            );
         }
     }
 
@@ -510,7 +549,10 @@ mod tests {
         assert_eq!(fix("parlé\u{85} Tu sais"), "parlé… Tu sais");
         assert_eq!(fix("\u{84}Handwerk\u{93}: Von"), "„Handwerk“: Von");
         assert_eq!(fix("don\u{92}t stop"), "don’t stop");
-        assert_eq!(fix("barco tur\u{92}stico en Coatl\u{87}n"), "barco turístico en Coatlán");
+        assert_eq!(
+            fix("barco tur\u{92}stico en Coatl\u{87}n"),
+            "barco turístico en Coatlán"
+        );
         assert_eq!(fix("broken\u{81}"), "broken\u{81}");
     }
 
@@ -520,7 +562,10 @@ mod tests {
             fix("\u{feff}Sometimes, \u{fffc}bad ideas \u{7f}\u{fffa}like these characters\u{fffb} \u{206a}get standardized.\r\n"),
             "Sometimes, bad ideas like these characters get standardized.\r\n"
         );
-        assert_eq!(fix("zero\u{200b}width\u{2060}joiner\u{200e}"), "zerowidthjoiner");
+        assert_eq!(
+            fix("zero\u{200b}width\u{2060}joiner\u{200e}"),
+            "zerowidthjoiner"
+        );
         assert_eq!(fix("a\u{0}b\u{1b}c\td"), "abc\td");
         // ZWJ emoji, ZWNJ in Persian, RLM in Hebrew text stay.
         for s in ["👩\u{200d}💻 coder", "می\u{200c}خواهم", "שלום\u{200f} עולם"] {
@@ -554,9 +599,15 @@ mod tests {
 
     #[test]
     fn options_turn_fixers_off() {
-        let opts = Options { entities: false, ..Options::default() };
+        let opts = Options {
+            entities: false,
+            ..Options::default()
+        };
         assert_eq!(repair("a &amp; b", &opts).0, "a &amp; b");
-        let opts = Options { mojibake: false, ..Options::default() };
+        let opts = Options {
+            mojibake: false,
+            ..Options::default()
+        };
         assert_eq!(repair("cafÃ©", &opts).0, "cafÃ©");
     }
 

@@ -48,7 +48,9 @@ fn search(text: &str, w: i32, depth: usize, min_gain: i32) -> Option<(String, i3
     }
     let mut best: Option<(String, i32, u64)> = None;
     for cp in codepages::all() {
-        let Some((fixed, cost)) = decode_whole(text, cp) else { continue };
+        let Some((fixed, cost)) = decode_whole(text, cp) else {
+            continue;
+        };
         let wf = weirdness(&fixed) + cost;
         if w - wf < min_gain {
             continue;
@@ -61,7 +63,9 @@ fn search(text: &str, w: i32, depth: usize, min_gain: i32) -> Option<(String, i3
         // alphabet best wins.
         let better = match &best {
             None => true,
-            Some(b) => cand.1 < b.1 || (cand.1 == b.1 && language_fit(&cand.0) > language_fit(&b.0)),
+            Some(b) => {
+                cand.1 < b.1 || (cand.1 == b.1 && language_fit(&cand.0) > language_fit(&b.0))
+            }
         };
         if better {
             best = Some(cand);
@@ -127,7 +131,10 @@ fn decode_units(units: &[u16], a_grave_words: bool) -> Option<(String, usize, us
         }
         // "Ã " is "à" whose NBSP byte became a plain space: the space also separated words
         // unless the next word is glued to it ("Ã s" = "às", Portuguese contractions).
-        if b == 0xC3 && unit_at(units, i + 1) == Some(0x20) && (a_grave_words || !matches!(unit_at(units, i + 2), Some(0x20) | None)) {
+        if b == 0xC3
+            && unit_at(units, i + 1) == Some(0x20)
+            && (a_grave_words || !matches!(unit_at(units, i + 2), Some(0x20) | None))
+        {
             out.push('à');
             nseq += 1;
             i += 2;
@@ -173,7 +180,11 @@ fn decode_units(units: &[u16], a_grave_words: bool) -> Option<(String, usize, us
             out.push_str(s);
         } else if b == 0xED && need == 2 && (0xA0..=0xAF).contains(&seq[1]) {
             // CESU-8: a UTF-16 surrogate pair encoded as two 3-byte sequences.
-            let lo = [unit_at(units, i + 3)?, unit_at(units, i + 4)?, unit_at(units, i + 5)?];
+            let lo = [
+                unit_at(units, i + 3)?,
+                unit_at(units, i + 4)?,
+                unit_at(units, i + 5)?,
+            ];
             if lo[0] != 0xED || !(0xB0..=0xBF).contains(&lo[1]) || !(0x80..=0xBF).contains(&lo[2]) {
                 return None;
             }
@@ -231,7 +242,10 @@ fn decode_pieces(text: &str, cp: &CodePage) -> Option<(String, u64)> {
         } else if c == 'Ã' && chars.get(i + 1).is_some_and(|&(_, n)| n == ' ') {
             let next = chars.get(i + 2).map_or(' ', |&(_, n)| n);
             let after = chars.get(i + 3).map_or(' ', |&(_, n)| n);
-            let glued = next.is_ascii_lowercase() && !after.is_alphanumeric() && after != '\'' && after != '’';
+            let glued = next.is_ascii_lowercase()
+                && !after.is_alphanumeric()
+                && after != '\''
+                && after != '’';
             // "Ã s" is "às"; before any other word the space also separates words.
             end_idx = i + if glued { 2 } else { 1 };
             Some("à")
@@ -246,7 +260,12 @@ fn decode_pieces(text: &str, cp: &CodePage) -> Option<(String, u64)> {
         let win_start = chars[i.saturating_sub(2)].0;
         let win_end = chars.get(end_idx + 2).map_or(text.len(), |&(o, _)| o);
         let before = &text[win_start..win_end];
-        let after = format!("{}{}{}", &text[win_start..off], decoded, &text[end_off..win_end]);
+        let after = format!(
+            "{}{}{}",
+            &text[win_start..off],
+            decoded,
+            &text[end_off..win_end]
+        );
         if weirdness(before) - weirdness(&after) >= MIN_GAIN {
             out.push_str(&text[last..off]);
             out.push_str(decoded);
@@ -269,16 +288,69 @@ fn decode_pieces(text: &str, cp: &CodePage) -> Option<(String, u64)> {
 fn is_strong_symbol(c: char) -> bool {
     matches!(
         c,
-        '€' | '‚' | 'ƒ' | '„' | '†' | '‡' | 'ˆ' | '‰' | '‹' | '›' | '•' | '˜' | '¡' | '¢' | '£' | '¤'
-            | '¥' | '¦' | '§' | '¨' | '©' | '¬' | '¯' | '±' | '²' | '³' | '´' | '¶' | '·' | '¸'
-            | '¹' | '¼' | '½' | '¾' | '¿' | '«' | '»' | 'ˇ' | '˘' | '˛' | '˝' | '˙' | '√' | '∞'
-            | '≠' | '≤' | '≥' | '∂' | '∑' | '∏' | '∫' | '◊' | '≈' | '∆' | 'µ'
+        '€' | '‚'
+            | 'ƒ'
+            | '„'
+            | '†'
+            | '‡'
+            | 'ˆ'
+            | '‰'
+            | '‹'
+            | '›'
+            | '•'
+            | '˜'
+            | '¡'
+            | '¢'
+            | '£'
+            | '¤'
+            | '¥'
+            | '¦'
+            | '§'
+            | '¨'
+            | '©'
+            | '¬'
+            | '¯'
+            | '±'
+            | '²'
+            | '³'
+            | '´'
+            | '¶'
+            | '·'
+            | '¸'
+            | '¹'
+            | '¼'
+            | '½'
+            | '¾'
+            | '¿'
+            | '«'
+            | '»'
+            | 'ˇ'
+            | '˘'
+            | '˛'
+            | '˝'
+            | '˙'
+            | '√'
+            | '∞'
+            | '≠'
+            | '≤'
+            | '≥'
+            | '∂'
+            | '∑'
+            | '∏'
+            | '∫'
+            | '◊'
+            | '≈'
+            | '∆'
+            | 'µ'
     )
 }
 
 /// Punctuation a continuation byte becomes that is also common in correct text.
 fn is_weak_symbol(c: char) -> bool {
-    matches!(c, '‘' | '’' | '“' | '”' | '–' | '—' | '…' | '™' | '®' | '°' | 'ª' | 'º')
+    matches!(
+        c,
+        '‘' | '’' | '“' | '”' | '–' | '—' | '…' | '™' | '®' | '°' | 'ª' | 'º'
+    )
 }
 
 fn is_c1(c: char) -> bool {
@@ -335,10 +407,53 @@ fn script(c: char) -> Option<Script> {
 fn is_cp1251_cont(c: char) -> bool {
     matches!(
         c,
-        'Ђ' | 'Ѓ' | 'ѓ' | 'Љ' | 'Њ' | 'Ќ' | 'Ћ' | 'Џ' | 'ђ' | 'љ' | 'њ' | 'ќ' | 'ћ' | 'џ'
-            | 'Ѕ' | 'ѕ' | '№' | '‚' | '„' | '…' | '†' | '‡' | '€' | '‰' | '‹' | '›'
-            | '•' | '™' | '¤' | '¦' | '§' | '©' | '«' | '¬' | '®' | '°' | '±' | 'µ' | '¶' | '·' | '»'
-            | '\u{A0}' | '‘' | '’' | '“' | '”' | '–' | '—'
+        'Ђ' | 'Ѓ'
+            | 'ѓ'
+            | 'Љ'
+            | 'Њ'
+            | 'Ќ'
+            | 'Ћ'
+            | 'Џ'
+            | 'ђ'
+            | 'љ'
+            | 'њ'
+            | 'ќ'
+            | 'ћ'
+            | 'џ'
+            | 'Ѕ'
+            | 'ѕ'
+            | '№'
+            | '‚'
+            | '„'
+            | '…'
+            | '†'
+            | '‡'
+            | '€'
+            | '‰'
+            | '‹'
+            | '›'
+            | '•'
+            | '™'
+            | '¤'
+            | '¦'
+            | '§'
+            | '©'
+            | '«'
+            | '¬'
+            | '®'
+            | '°'
+            | '±'
+            | 'µ'
+            | '¶'
+            | '·'
+            | '»'
+            | '\u{A0}'
+            | '‘'
+            | '’'
+            | '“'
+            | '”'
+            | '–'
+            | '—'
     )
 }
 
@@ -355,7 +470,9 @@ pub fn weirdness(text: &str) -> i32 {
         // `j` starts a run of non-ASCII characters; the byte before it (if any) is ASCII.
         let mut prev = if j == 0 { ' ' } else { b[j - 1] as char };
         let mut it = text[j..].char_indices();
-        let Some((mut at, mut c)) = it.next() else { break };
+        let Some((mut at, mut c)) = it.next() else {
+            break;
+        };
         loop {
             let next_opt = it.next();
             let next = next_opt.map_or(' ', |(_, n)| n);
@@ -420,7 +537,10 @@ fn letterish(c: char) -> bool {
 
 /// A character windows-1252 reads a UTF-8 continuation byte (0x80..0xBF) as.
 fn is_cp1252_cont(c: char) -> bool {
-    !c.is_ascii() && codepages::WINDOWS_1252.encode(c).is_some_and(|b| (0x80..=0xBF).contains(&b))
+    !c.is_ascii()
+        && codepages::WINDOWS_1252
+            .encode(c)
+            .is_some_and(|b| (0x80..=0xBF).contains(&b))
 }
 
 fn char_weirdness(prev: char, c: char, next: char, rest: &mut std::str::Chars<'_>) -> i32 {
@@ -432,7 +552,8 @@ fn char_weirdness(prev: char, c: char, next: char, rest: &mut std::str::Chars<'_
         w += 2;
     }
     if ('\u{300}'..='\u{36F}').contains(&c)
-        && (!prev.is_alphabetic() || (prev.is_ascii() && unicode_normalization::char::compose(prev, c).is_none()))
+        && (!prev.is_alphabetic()
+            || (prev.is_ascii() && unicode_normalization::char::compose(prev, c).is_none()))
     {
         w += 2;
     }
@@ -440,12 +561,18 @@ fn char_weirdness(prev: char, c: char, next: char, rest: &mut std::str::Chars<'_
     if ('\u{E0}'..='\u{EF}').contains(&prev) && is_cp1252_cont(c) && is_cp1252_cont(next) {
         w += 3;
     }
-    if is_cjk(c) && (script(prev) == Some(Script::Latin) || ('\u{300}'..='\u{36F}').contains(&prev)) {
+    if is_cjk(c) && (script(prev) == Some(Script::Latin) || ('\u{300}'..='\u{36F}').contains(&prev))
+    {
         w += 2;
     }
     if letterish(prev) {
         if is_strong_symbol(c) {
-            w += if letterish(next) || is_strong_symbol(next) || is_weak_symbol(next) || is_c1(next) { 3 } else { 1 };
+            w += if letterish(next) || is_strong_symbol(next) || is_weak_symbol(next) || is_c1(next)
+            {
+                3
+            } else {
+                1
+            };
         } else if is_weak_symbol(c)
             && is_latin1_lead(prev)
             && (letterish(next) || is_strong_symbol(next) || is_weak_symbol(next) || is_c1(next))
@@ -509,9 +636,22 @@ mod weirdness_tests {
     #[test]
     fn fast_scan_equals_the_plain_one() {
         let samples = [
-            "", "a", "é", "Ã©", "donâ€™t", "plain ascii only", "Ð¡Ñ‚Ð¾Ð»Ñ‚ÐµÐ½Ð±ÐµÑ€Ð³", "РЎС‚РѕР»",
-            "a “quoted” word — and an ellipsis…", "voilÃ\u{83} end", "ends with Ã", "Ã starts", "×‘×¨",
-            "日本語のテキスト and ASCII", "emoji 😀 here ✓", "x\u{a0}y\u{ad}z",
+            "",
+            "a",
+            "é",
+            "Ã©",
+            "donâ€™t",
+            "plain ascii only",
+            "Ð¡Ñ‚Ð¾Ð»Ñ‚ÐµÐ½Ð±ÐµÑ€Ð³",
+            "РЎС‚РѕР»",
+            "a “quoted” word — and an ellipsis…",
+            "voilÃ\u{83} end",
+            "ends with Ã",
+            "Ã starts",
+            "×‘×¨",
+            "日本語のテキスト and ASCII",
+            "emoji 😀 here ✓",
+            "x\u{a0}y\u{ad}z",
         ];
         for s in samples {
             assert_eq!(weirdness(s), weirdness_by_chars(s), "{s:?}");
@@ -549,7 +689,10 @@ mod tests {
     #[test]
     fn windows_1252_layers() {
         assert_eq!(fix("donâ€™t"), "don’t");
-        assert_eq!(fix("Iggy Pop (nÃƒÂ© Jim Osterberg)"), "Iggy Pop (né Jim Osterberg)");
+        assert_eq!(
+            fix("Iggy Pop (nÃƒÂ© Jim Osterberg)"),
+            "Iggy Pop (né Jim Osterberg)"
+        );
         assert_eq!(fix("Le cafÃ© est chaud."), "Le café est chaud.");
     }
 
@@ -580,7 +723,11 @@ mod tests {
 
     #[test]
     fn capitals_before_closing_guillemet_untouched() {
-        for s in ["а «УДАР» і ВО «Свобода» взагалі", "партія «СОЮЗ» і «ДНІПРОВСЬКИЙ ПРАПОР»", "«ЦСКА» — «ДИНАМО»"] {
+        for s in [
+            "а «УДАР» і ВО «Свобода» взагалі",
+            "партія «СОЮЗ» і «ДНІПРОВСЬКИЙ ПРАПОР»",
+            "«ЦСКА» — «ДИНАМО»",
+        ] {
             assert_eq!(fix_segment(s), None, "{s}");
         }
         // while real windows-1251 mojibake of the same words is still repaired
@@ -618,4 +765,3 @@ mod tests {
         }
     }
 }
-

@@ -56,7 +56,9 @@ pub(crate) fn class(c: char) -> Class {
         0xAD => Class::Invisible(Invisible::SoftHyphen),
         0x200B => Class::Invisible(Invisible::Zwsp),
         0x200C | 0x200D => Class::Invisible(Invisible::Joiner),
-        0x200E | 0x200F | 0x061C | 0x202A..=0x202E | 0x2066..=0x2069 => Class::Invisible(Invisible::Bidi),
+        0x200E | 0x200F | 0x061C | 0x202A..=0x202E | 0x2066..=0x2069 => {
+            Class::Invisible(Invisible::Bidi)
+        }
         0x2060..=0x2064 | 0xFEFF => Class::Invisible(Invisible::Format),
         0x180E => Class::Invisible(Invisible::Mvs),
         0x2028 => Class::LineBreak,
@@ -95,7 +97,9 @@ pub(crate) fn is_cjk(c: char) -> bool {
 /// A Latin letter (ASCII or precomposed Latin-1/Extended).
 #[inline]
 pub(crate) fn is_latin_letter(c: char) -> bool {
-    c.is_ascii_alphabetic() || matches!(c as u32, 0xC0..=0x24F if c != '×' && c != '÷') || matches!(c as u32, 0x1E00..=0x1EFF)
+    c.is_ascii_alphabetic()
+        || matches!(c as u32, 0xC0..=0x24F if c != '×' && c != '÷')
+        || matches!(c as u32, 0x1E00..=0x1EFF)
 }
 
 /// Right-to-left letters (Hebrew, Arabic, Syriac, Thaana, NKo and their presentation forms).

@@ -112,15 +112,25 @@ pub fn quick_clean(text: &str, opts: &Options) -> bool {
     if matches!(b[0], b'\n' | b' ') || matches!(b[n - 1], b'\n' | b' ') {
         return false;
     }
-    let mut scan = Scan { text, straight: opts.quotes == QuotePolicy::Straight, nfc_checked_to: 0 };
-    let Some(mut i) = scan.step(0) else { return false };
+    let mut scan = Scan {
+        text,
+        straight: opts.quotes == QuotePolicy::Straight,
+        nfc_checked_to: 0,
+    };
+    let Some(mut i) = scan.step(0) else {
+        return false;
+    };
     // Blocks of plain bytes (no control, no non-ASCII, no space next to something a rule
     // looks at) are skipped with a branch-free test; the rest goes byte by byte.
     const BLOCK: usize = 32;
     while i + BLOCK < n {
         // The tables written out as comparisons (CLASS & !SPACE: 0x09..=0x0D and non-ASCII;
         // BAD_AFTER_SPACE, BAD_BEFORE_SPACE), so that the block test compiles to SIMD.
-        let (cur, nx, pv) = (&b[i..i + BLOCK], &b[i + 1..i + BLOCK + 1], &b[i - 1..i + BLOCK - 1]);
+        let (cur, nx, pv) = (
+            &b[i..i + BLOCK],
+            &b[i + 1..i + BLOCK + 1],
+            &b[i - 1..i + BLOCK - 1],
+        );
         let mut acc = false;
         for k in 0..BLOCK {
             acc |= block_flag(cur[k], nx[k], pv[k]);
@@ -133,7 +143,10 @@ pub fn quick_clean(text: &str, opts: &Options) -> bool {
         while i < end {
             let c = b[i];
             let class = CLASS[c as usize];
-            if class == 0 || (class == SPACE && !(BAD_AFTER_SPACE[b[i + 1] as usize] | BAD_BEFORE_SPACE[b[i - 1] as usize])) {
+            if class == 0
+                || (class == SPACE
+                    && !(BAD_AFTER_SPACE[b[i + 1] as usize] | BAD_BEFORE_SPACE[b[i - 1] as usize]))
+            {
                 i += 1;
                 continue;
             }
@@ -171,7 +184,12 @@ fn plain_letter_len(b: &[u8], i: usize) -> usize {
         0xC3..=0xCB | 0xD0 | 0xD1 | 0xD3 => 2,
         0xD2 if !(0x83..=0x89).contains(&c1) => 2,
         // Kana U+3040..U+30FF without the combining sound marks U+3099, U+309A.
-        0xE3 if (c1 == 0x81 || c1 == 0x83 || (c1 == 0x82 && !matches!(b.get(i + 2), Some(0x99 | 0x9A)))) => 3,
+        0xE3 if (c1 == 0x81
+            || c1 == 0x83
+            || (c1 == 0x82 && !matches!(b.get(i + 2), Some(0x99 | 0x9A)))) =>
+        {
+            3
+        }
         // CJK U+5000..U+9FFF, Hangul syllables U+AC00..U+D77F.
         0xE5..=0xE9 | 0xEB | 0xEC => 3,
         0xEA if c1 >= 0xB0 => 3,
@@ -200,10 +218,14 @@ impl Scan<'_> {
             SPACE => {
                 let nx = b[i + 1];
                 let pv = b[i - 1];
-                if BAD_AFTER_SPACE[nx as usize] && (nx != 0xE2 || b.get(i + 2..i + 4) == Some(&[0x80, 0x9D])) {
+                if BAD_AFTER_SPACE[nx as usize]
+                    && (nx != 0xE2 || b.get(i + 2..i + 4) == Some(&[0x80, 0x9D]))
+                {
                     return None;
                 }
-                if BAD_BEFORE_SPACE[pv as usize] && (pv != 0x9C || (i >= 3 && b[i - 3..i - 1] == [0xE2, 0x80])) {
+                if BAD_BEFORE_SPACE[pv as usize]
+                    && (pv != 0x9C || (i >= 3 && b[i - 3..i - 1] == [0xE2, 0x80]))
+                {
                     return None;
                 }
                 Some(i + 1)
@@ -218,7 +240,10 @@ impl Scan<'_> {
                 // Fast lane for U+2010..U+2027 and U+2030..U+203F (quotes, dashes, ellipsis).
                 if c == 0xE2 && i + 2 < n && b[i + 1] == 0x80 {
                     let t = b[i + 2];
-                    if t < 0x90 || (0xA8..=0xAF).contains(&t) || (self.straight && (0x98..=0x9F).contains(&t)) {
+                    if t < 0x90
+                        || (0xA8..=0xAF).contains(&t)
+                        || (self.straight && (0x98..=0x9F).contains(&t))
+                    {
                         return None;
                     }
                     return Some(i + 3);
@@ -227,7 +252,12 @@ impl Scan<'_> {
                 let (ch, len) = if c < 0xE0 && i + 1 < n {
                     (((c as u32 & 0x1F) << 6) | (b[i + 1] as u32 & 0x3F), 2)
                 } else if c < 0xF0 && i + 2 < n {
-                    (((c as u32 & 0x0F) << 12) | ((b[i + 1] as u32 & 0x3F) << 6) | (b[i + 2] as u32 & 0x3F), 3)
+                    (
+                        ((c as u32 & 0x0F) << 12)
+                            | ((b[i + 1] as u32 & 0x3F) << 6)
+                            | (b[i + 2] as u32 & 0x3F),
+                        3,
+                    )
                 } else {
                     let ch = self.text.get(i..)?.chars().next()?;
                     (ch as u32, ch.len_utf8())
@@ -260,8 +290,8 @@ fn is_curly_quote(c: char) -> bool {
 /// Turn every line break into `\n` (CR LF, CR, NEL, LINE SEPARATOR; PARAGRAPH SEPARATOR
 /// becomes a blank line).
 fn normalize_breaks<'a>(text: &'a str, counts: &mut TypoCounts) -> Cow<'a, str> {
-    let needs = text.bytes().any(|b| b == b'\r')
-        || text.contains(['\u{85}', '\u{2028}', '\u{2029}']);
+    let needs =
+        text.bytes().any(|b| b == b'\r') || text.contains(['\u{85}', '\u{2028}', '\u{2029}']);
     if !needs {
         return Cow::Borrowed(text);
     }
@@ -294,7 +324,10 @@ fn normalize_breaks<'a>(text: &'a str, counts: &mut TypoCounts) -> Cow<'a, str> 
 /// none at the start or the end.
 fn rewrite(text: &str, opts: &Options, counts: &mut TypoCounts) -> String {
     let norm = normalize_breaks(text, counts);
-    let mut doc = DocContext { text: &norm, cjk: None };
+    let mut doc = DocContext {
+        text: &norm,
+        cjk: None,
+    };
     let mut out = String::with_capacity(text.len());
     let mut buf = String::new();
     let mut blank_run = 0u64;
@@ -367,7 +400,10 @@ fn latin_words(line: &str) -> usize {
     line.split(char::is_whitespace)
         .filter(|w| {
             w.chars()
-                .filter(|&c| chars::is_latin_letter(c) || matches!(chars::class(c), Class::FullWidth(a) if a.is_ascii_alphabetic()))
+                .filter(|&c| {
+                    chars::is_latin_letter(c)
+                        || matches!(chars::class(c), Class::FullWidth(a) if a.is_ascii_alphabetic())
+                })
                 .nth(1)
                 .is_some()
         })
@@ -397,14 +433,17 @@ impl LineContext<'_> {
         // unless it reads as a sentence of Latin words: a short line of a Japanese article (a
         // key combination, a name, a number) keeps its full-width forms, an English paragraph
         // quoted in it does not.
-        let v = self.line.chars().any(chars::is_cjk) || (doc.is_cjk() && latin_words(self.line) < 4);
+        let v =
+            self.line.chars().any(chars::is_cjk) || (doc.is_cjk() && latin_words(self.line) < 4);
         self.cjk = Some(v);
         v
     }
 
     fn has_rtl(&mut self) -> bool {
         let line = self.line;
-        *self.rtl.get_or_insert_with(|| line.chars().any(chars::is_rtl))
+        *self
+            .rtl
+            .get_or_insert_with(|| line.chars().any(chars::is_rtl))
     }
 }
 
@@ -434,7 +473,11 @@ fn fix_line<'a>(
     if line.is_empty() {
         return Cow::Borrowed(line);
     }
-    let mut lc = LineContext { line, cjk: None, rtl: None };
+    let mut lc = LineContext {
+        line,
+        cjk: None,
+        rtl: None,
+    };
     buf.clear();
     // Whitespace characters seen since the last emitted character.
     let mut run = 0u32;
@@ -485,7 +528,9 @@ fn fix_line<'a>(
             }
             continue;
         }
-        let Some(c) = line[i..].chars().next() else { break };
+        let Some(c) = line[i..].chars().next() else {
+            break;
+        };
         match chars::class(c) {
             Class::Space => {
                 run += 1;

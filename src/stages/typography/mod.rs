@@ -76,7 +76,12 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { quotes: QuotePolicy::Keep, ligatures: true, full_width: true, punct_spacing: true }
+        Config {
+            quotes: QuotePolicy::Keep,
+            ligatures: true,
+            full_width: true,
+            punct_spacing: true,
+        }
     }
 }
 

@@ -72,7 +72,13 @@ fn ends_word(p: char) -> bool {
 fn closes_after(a: Option<char>) -> bool {
     match a {
         None => true,
-        Some(a) => a == ' ' || matches!(a, '”' | '’' | '"' | '»' | ')' | ']' | ',' | '.' | ';' | ':' | '!' | '?' | '…'),
+        Some(a) => {
+            a == ' '
+                || matches!(
+                    a,
+                    '”' | '’' | '"' | '»' | ')' | ']' | ',' | '.' | ';' | ':' | '!' | '?' | '…'
+                )
+        }
     }
 }
 
@@ -91,7 +97,11 @@ fn space_before_punct(c: &[char], i: usize) -> bool {
                 return false;
             }
             // Scores and ratios written with spaces: `2 : 1`.
-            if nx == ':' && p.is_ascii_digit() && nn == Some(' ') && c.get(i + 3).is_some_and(|d| d.is_ascii_digit()) {
+            if nx == ':'
+                && p.is_ascii_digit()
+                && nn == Some(' ')
+                && c.get(i + 3).is_some_and(|d| d.is_ascii_digit())
+            {
                 return false;
             }
             true
@@ -120,7 +130,10 @@ fn opens_word(c: &[char], j: usize) -> bool {
 
 #[inline]
 fn is_quote(c: char) -> bool {
-    matches!(c, '“' | '”' | '„' | '‟' | '"' | '‘' | '’' | '‚' | '\'' | '«' | '»')
+    matches!(
+        c,
+        '“' | '”' | '„' | '‟' | '"' | '‘' | '’' | '‚' | '\'' | '«' | '»'
+    )
 }
 
 /// One left-to-right pass; returns whether anything changed.

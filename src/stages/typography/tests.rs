@@ -59,7 +59,10 @@ fn output_is_a_fixpoint() {
 #[test]
 fn seed_example_moves_the_space_after_the_quote() {
     assert_eq!(fix("immediately, ”he said"), "immediately,” he said");
-    assert_eq!(fix("“It ends today. ”The crowd cheered."), "“It ends today.” The crowd cheered.");
+    assert_eq!(
+        fix("“It ends today. ”The crowd cheered."),
+        "“It ends today.” The crowd cheered."
+    );
     // Not after a word: an opening `”` (Swedish, Finnish style) stays.
     assert_eq!(fix("han sa ”hej” då"), "han sa ”hej” då");
 }
@@ -73,7 +76,10 @@ fn quotes_opening_closing_and_nesting() {
     // `’ ”` between nested quotes stays.
     assert_eq!(fix("“He said ‘go.’ ” Then"), "“He said ‘go.’ ” Then");
     // A second `“` while one is open is a mis-curled closing quote: no space removed after it.
-    assert_eq!(fix("Jimmy “the Whirlwind “ White"), "Jimmy “the Whirlwind “ White");
+    assert_eq!(
+        fix("Jimmy “the Whirlwind “ White"),
+        "Jimmy “the Whirlwind “ White"
+    );
     assert_eq!(fix("the “B-“ rating"), "the “B-“ rating");
     // A lone `” ` without an open quote on the line is not touched unless it follows punctuation.
     assert_eq!(fix("size 5 ” wide"), "size 5 ” wide");
@@ -87,7 +93,20 @@ fn punctuation_spacing() {
     assert_eq!(fix("Is it ?!"), "Is it?!");
     assert_eq!(fix("the end .”"), "the end.”");
     // Left alone.
-    for s in ["a ... b", "then ...", "x . . . y", ".DJI rose", "a .45 pistol", "smile :)", "wink ;)", "sad :( now", "2 : 1", "1 ,000", "* .", "( )"] {
+    for s in [
+        "a ... b",
+        "then ...",
+        "x . . . y",
+        ".DJI rose",
+        "a .45 pistol",
+        "smile :)",
+        "wink ;)",
+        "sad :( now",
+        "2 : 1",
+        "1 ,000",
+        "* .",
+        "( )",
+    ] {
         assert_eq!(fix(s), s);
     }
 }
@@ -111,7 +130,14 @@ fn invisibles() {
     assert_eq!(fix("a\u{200b}b\u{2060}c\u{200c}d\u{200d}e"), "abcde");
     assert_eq!(fix("left\u{202a}embedded\u{202c}"), "leftembedded");
     // Kept where they do a job.
-    for s in ["👩\u{200d}💻", "❤\u{fe0f}\u{200d}🔥", "ब\u{200d}ि", "نمی\u{200c}شود", "ข่าว\u{200b}วันนี้", "עברית\u{200e} 1"] {
+    for s in [
+        "👩\u{200d}💻",
+        "❤\u{fe0f}\u{200d}🔥",
+        "ब\u{200d}ि",
+        "نمی\u{200c}شود",
+        "ข่าว\u{200b}วันนี้",
+        "עברית\u{200e} 1",
+    ] {
         assert_eq!(fix(s), s, "{s:?}");
     }
 }
@@ -121,7 +147,10 @@ fn full_width_only_outside_cjk() {
     assert_eq!(fix("ｔｈｅ ｆｉｎａｌ（２０２４）"), "the final(2024)");
     assert_eq!(fix("価格は＄１００（税込）"), "価格は＄１００（税込）");
     // A line without letters follows the document's script.
-    assert_eq!(fix("日本語の記事です。\n（２）"), "日本語の記事です。\n（２）");
+    assert_eq!(
+        fix("日本語の記事です。\n（２）"),
+        "日本語の記事です。\n（２）"
+    );
     assert_eq!(fix("An English story.\n（２）"), "An English story.\n(2)");
     // An English paragraph quoted in a Japanese article is Latin-script text.
     assert_eq!(
@@ -150,10 +179,18 @@ fn counts_per_rule() {
 
 #[test]
 fn options_switch_rule_families_off() {
-    let opts = Options { ligatures: false, full_width: false, punct_spacing: false, ..Options::default() };
+    let opts = Options {
+        ligatures: false,
+        full_width: false,
+        punct_spacing: false,
+        ..Options::default()
+    };
     let s = "ﬁ ｘ a , b";
     assert_eq!(typography(s, &opts).0, s);
-    let straight = Options { quotes: QuotePolicy::Straight, ..Options::default() };
+    let straight = Options {
+        quotes: QuotePolicy::Straight,
+        ..Options::default()
+    };
     let (out, n) = typography("“Hi,” she said. ‘Yes’ «non» it’s", &straight);
     assert_eq!(out, "\"Hi,\" she said. 'Yes' «non» it's");
     assert_eq!(n.straight_quotes, 5);
@@ -182,12 +219,24 @@ fn title_is_one_line() {
 fn stage_applies_to_text_and_title_and_logs() {
     use crate::document::{Document, Format};
     let stage = Config::default().build().unwrap();
-    let mut doc = Document::new(0, "d".into(), "in".into(), Format::Text, "A\u{a0}b , c.\r\n".into());
+    let mut doc = Document::new(
+        0,
+        "d".into(),
+        "in".into(),
+        Format::Text,
+        "A\u{a0}b , c.\r\n".into(),
+    );
     doc.title = Some("T\u{ad}itle ".into());
     stage.apply(&mut doc, None).unwrap();
     assert_eq!(doc.text, "A b, c.");
     assert_eq!(doc.title.as_deref(), Some("Title"));
-    let get = |r: &str| doc.log.counts.iter().find(|c| c.stage == "typography" && c.rule == r).map(|c| c.n);
+    let get = |r: &str| {
+        doc.log
+            .counts
+            .iter()
+            .find(|c| c.stage == "typography" && c.rule == r)
+            .map(|c| c.n)
+    };
     assert_eq!(get("odd-space"), Some(1));
     assert_eq!(get("space-before-punct"), Some(1));
     assert_eq!(get("soft-hyphen"), Some(1));
@@ -198,9 +247,10 @@ fn stage_applies_to_text_and_title_and_logs() {
 /// Deterministic pseudo-random strings over an alphabet of tricky characters.
 fn random_texts(n: usize) -> Vec<String> {
     const ALPHABET: &[&str] = &[
-        "a", "b", "Z", "é", "1", " ", " ", " ", "\n", "\n", "\r", "\t", "\u{a0}", "\u{3000}", ",", ".", ";", ":", "!",
-        "?", "(", ")", "“", "”", "„", "‘", "’", "\"", "…", "—", "\u{200b}", "\u{200d}", "\u{200c}", "\u{ad}",
-        "\u{feff}", "\u{200e}", "ﬁ", "ｘ", "，", "日", "한", "я", "👩", "\u{301}", "\u{2028}", "*", "-", "=", "%",
+        "a", "b", "Z", "é", "1", " ", " ", " ", "\n", "\n", "\r", "\t", "\u{a0}", "\u{3000}", ",",
+        ".", ";", ":", "!", "?", "(", ")", "“", "”", "„", "‘", "’", "\"", "…", "—", "\u{200b}",
+        "\u{200d}", "\u{200c}", "\u{ad}", "\u{feff}", "\u{200e}", "ﬁ", "ｘ", "，", "日", "한", "я",
+        "👩", "\u{301}", "\u{2028}", "*", "-", "=", "%",
     ];
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
@@ -212,7 +262,9 @@ fn random_texts(n: usize) -> Vec<String> {
     (0..n)
         .map(|_| {
             let len = (next() % 40) as usize;
-            (0..len).map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize]).collect()
+            (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect()
         })
         .collect()
 }
@@ -225,10 +277,17 @@ fn random_texts_are_fixpoints_and_quick_scan_is_sound() {
         let twice = fix(&once);
         assert_eq!(twice, once, "not a fixpoint for {s:?}");
         if quick_clean(&s, &opts) {
-            assert_eq!(super::core::rewrite_for_tests(&s, &opts), s, "quick scan passed a text the rules change: {s:?}");
+            assert_eq!(
+                super::core::rewrite_for_tests(&s, &opts),
+                s,
+                "quick scan passed a text the rules change: {s:?}"
+            );
         }
         // No stray whitespace or invisible characters survive in Latin text.
-        assert!(!once.contains(['\r', '\t', '\u{a0}', '\u{ad}', '\u{feff}']), "{s:?} -> {once:?}");
+        assert!(
+            !once.contains(['\r', '\t', '\u{a0}', '\u{ad}', '\u{feff}']),
+            "{s:?} -> {once:?}"
+        );
         assert!(!once.contains("  ") && !once.contains("\n\n\n") && !once.starts_with(['\n', ' ']));
     }
 }
