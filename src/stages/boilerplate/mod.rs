@@ -39,6 +39,7 @@
 pub mod fields;
 pub mod gate;
 pub mod lang;
+mod memo;
 pub mod rules;
 pub mod unwrap;
 
@@ -52,6 +53,7 @@ use crate::error::ConfigError;
 use crate::stages::{BatchState, DocStage};
 
 use lang::{Lang, StopWords};
+use memo::{LineFacts, Memo};
 use rules::{RuleSet, RuleSpec};
 
 const STAGE: &str = "boilerplate";
@@ -212,8 +214,6 @@ impl Class {
 struct Stats {
     /// Length in Latin-letter terms (CJK characters count more).
     chars: usize,
-    /// Length in characters.
-    raw_chars: usize,
     words: u32,
     /// Share of stop words (in the document language) among the (sampled) tokens.
     density: f64,
@@ -325,17 +325,31 @@ impl Stage {
                 }
             })
             .collect();
-        // the language and every line's token counts: in one pass over the tokens when the
-        // text is its own language sample, else `detect` first and `count` per line
-        let (lang, tallies) = if StopWords::can_tally(text) {
+        // what each line says by itself (remembered across documents: see `memo`), then the
+        // language: from the hits of all lines when the text is its own language sample
+        let mut memo = Memo::take();
+        let facts: Vec<LineFacts> = trimmed
+            .iter()
+            .zip(&hashes)
+            .map(|(t, &h)| {
+                if t.is_empty() {
+                    LineFacts::default()
+                } else {
+                    memo.facts(h, t, |t| self.line_facts(t, &mut buf, &mut scratch))
+                }
+            })
+            .collect();
+        memo.put_back();
+        let lang = if StopWords::can_tally(text) {
             let mut hits = [0u32; 32];
-            let tallies: Vec<lang::LineTally> = trimmed
-                .iter()
-                .map(|t| self.stop.tally(t, &mut hits, &mut buf))
-                .collect();
-            (lang::lang_of_hits(&hits), Some(tallies))
+            for f in &facts {
+                for (h, n) in hits.iter_mut().zip(f.hits) {
+                    *h += n;
+                }
+            }
+            lang::lang_of_hits(&hits)
         } else {
-            (self.stop.detect(text), None)
+            self.stop.detect(text)
         };
 
         // lines that repeat inside a source: only when this document is not itself mostly
@@ -376,17 +390,18 @@ impl Stage {
                 stats.push(Stats::default());
                 continue;
             }
-            let counts = match &tallies {
-                Some(v) => v[i].counts(lang),
-                None => self.stop.count(t, lang, &mut buf),
+            let f = &facts[i];
+            let counts = match lang {
+                Lang::Chinese | Lang::Japanese => self.stop.count(t, lang, &mut buf),
+                _ => f.tally.counts(lang),
             };
-            let st = self.stats(t, lang, counts);
+            let st = self.stats(f, lang, counts);
             stats.push(st);
             if repeated_here(t, hashes[i]) && !st.sentence_end {
                 classes.push(Class::Bad(Cow::Borrowed("repeated-in-doc")));
                 continue;
             }
-            classes.push(self.first_pass(t, hashes[i], &st, lang, repeats, &mut scratch, doc));
+            classes.push(self.first_pass(t, hashes[i], f, &st, lang, repeats, doc));
         }
 
         // no prose at all by the stop-word measure (tables, scores, an unknown language):
@@ -499,8 +514,11 @@ impl Stage {
         }
     }
 
-    /// Statistics of the trimmed line `t`, whose token counts are `c`.
-    fn stats(&self, t: &str, lang: Lang, c: lang::LineCounts) -> Stats {
+    /// The facts of the trimmed non-blank line `t` that depend on it alone ([`memo`]):
+    /// its token tally, length and sentence end, and the rule, byline or timestamp it is.
+    fn line_facts(&self, t: &str, buf: &mut String, sc: &mut rules::Scratch) -> LineFacts {
+        let mut hits = [0u32; 32];
+        let tally = self.stop.tally(t, &mut hits, buf);
         let chars = t.chars().count();
         let last = t.trim_end_matches(|c: char| {
             matches!(
@@ -509,6 +527,36 @@ impl Stage {
             )
         });
         let sentence_end = last.ends_with(['.', '!', '?', '…', '。', '！', '？', '؟', '।']);
+        let rule = self.rules.matches(t, chars, sc);
+        let (byline, timestamp) = if rule.is_none() {
+            let at = |n: &str| {
+                let a = n.as_ptr() as usize - t.as_ptr() as usize;
+                (a as u32, (a + n.len()) as u32)
+            };
+            (
+                fields::byline_trimmed(t, chars).map(at),
+                fields::timestamp(t),
+            )
+        } else {
+            (None, false)
+        };
+        let mut f = LineFacts {
+            tally,
+            chars: chars as u32,
+            sentence_end,
+            rule: rule.map(|r| r as u16),
+            byline,
+            timestamp,
+            ..LineFacts::default()
+        };
+        let n = f.hits.len();
+        f.hits.copy_from_slice(&hits[..n]);
+        f
+    }
+
+    /// Statistics of a line from its facts `f` and its token counts `c` in `lang`.
+    fn stats(&self, f: &LineFacts, lang: Lang, c: lang::LineCounts) -> Stats {
+        let chars = f.chars as usize;
         // cased / upper-case word counts come from the same token pass as the stop words
         let (cased, upper) = (c.cased, c.upper);
         let title_case = if cased == 0 {
@@ -518,48 +566,47 @@ impl Stage {
         };
         // a CJK character carries about as much as two or three Latin letters: length
         // thresholds are in Latin-letter terms
-        let raw_chars = chars;
         let chars = match lang {
             Lang::Chinese | Lang::Japanese => chars * 5 / 2,
             _ => chars,
         };
         Stats {
             chars,
-            raw_chars,
             words: c.words,
             density: c.density(),
-            sentence_end,
+            sentence_end: f.sentence_end,
             title_case,
         }
     }
 
-    /// `t` is a trimmed non-blank line, `hash` its [`line_hash`].
+    /// `t` is a trimmed non-blank line, `hash` its [`line_hash`], `f` its facts.
     #[allow(clippy::too_many_arguments)]
     fn first_pass(
         &self,
         t: &str,
         hash: u64,
+        f: &LineFacts,
         st: &Stats,
         lang: Lang,
         repeats: Option<&FxHashSet<u64>>,
-        sc: &mut rules::Scratch,
         doc: &mut Document,
     ) -> Class {
-        if let Some(r) = self.rules.matches(t, st.raw_chars, sc) {
-            return Class::Bad(Cow::Borrowed(self.rules.name(r)));
+        if let Some(r) = f.rule {
+            return Class::Bad(Cow::Borrowed(self.rules.name(r as usize)));
         }
         if let Some(set) = repeats {
             if set.contains(&hash) {
                 return Class::Bad(Cow::Borrowed("repeated-in-source"));
             }
         }
-        if let Some(name) = fields::byline_trimmed(t, st.raw_chars) {
+        if let Some((a, b)) = f.byline {
             if self.cfg.fields && !doc.fields.contains_key("byline") {
-                doc.fields.insert("byline".into(), name.to_string());
+                doc.fields
+                    .insert("byline".into(), t[a as usize..b as usize].to_string());
             }
             return Class::Bad(Cow::Borrowed("byline"));
         }
-        if fields::timestamp(t) {
+        if f.timestamp {
             if self.cfg.fields && !doc.fields.contains_key("date") {
                 doc.fields.insert("date".into(), t.to_string());
             }
