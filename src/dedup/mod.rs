@@ -457,24 +457,14 @@ pub(crate) fn link_bands(buckets: &mut Buckets, me: u32, keys: &[u64], before: &
 /// partition of the bands is the whole.
 pub(crate) fn walk_bands(buckets: &Buckets, before: &[u32], max_scan: usize, cands: &mut Vec<u32>) {
     cands.clear();
-    for &h in before {
-        let mut n = 0;
-        buckets.walk(h, |d| {
-            if n == max_scan {
-                return false;
-            }
-            cands.push(d);
-            n += 1;
-            true
-        });
-    }
+    buckets.walk_all(before, max_scan, cands);
     cands.sort_unstable();
     cands.dedup();
 }
 
 /// Ask the CPU to bring `x` into the cache (a hint: no effect on results).
 #[inline(always)]
-fn prefetch<T>(x: &T) {
+pub(crate) fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults and has no visible effect; SSE is part of x86_64.
     unsafe {

@@ -258,8 +258,9 @@ impl Buckets {
         Some(pack((blocks.len() - 1) as u32, docs.len() as u32))
     }
 
-    /// Call `f` on the documents of bucket `handle`, newest first, while it returns true.
-    #[inline]
+    /// Call `f` on the documents of bucket `handle`, newest first, while it returns true
+    /// (one chain at a time: the reference for [`Buckets::walk_all`]).
+    #[cfg(test)]
     pub(crate) fn walk(&self, handle: u32, mut f: impl FnMut(u32) -> bool) {
         if handle == NONE {
             return;
@@ -280,6 +281,49 @@ impl Buckets {
                 return;
             }
             (at, fill) = (b[0], SLOTS);
+        }
+    }
+
+    /// Append to `out` the documents of every bucket in `handles` ([`NONE`] skipped), at
+    /// most `max_scan` of each, newest first within a bucket: what [`Buckets::walk`] of each
+    /// handle in turn would give, in another order.
+    ///
+    /// Why: a bucket is a chain of blocks, each found from the one before, so a walk waits on
+    /// one cache miss per block. The chains of a document's bands are independent: walked
+    /// side by side, a round reads one block of every unfinished chain, each asked for
+    /// (prefetched) a round earlier, and the misses overlap instead of queueing.
+    pub(crate) fn walk_all(&self, handles: &[u32], max_scan: usize, out: &mut Vec<u32>) {
+        // (block, fill, documents still wanted) of every chain not yet finished
+        let mut live: Vec<(u32, u32, usize)> = Vec::with_capacity(handles.len());
+        for &h in handles {
+            if h == NONE || max_scan == 0 {
+                continue;
+            }
+            if h < BLOCK_BIT {
+                out.push(h);
+                continue;
+            }
+            let (at, fill) = unpack(h);
+            super::prefetch(&self.blocks[at as usize]);
+            live.push((at, fill, max_scan));
+        }
+        while !live.is_empty() {
+            live.retain_mut(|(at, fill, left)| {
+                let b = &self.blocks[*at as usize];
+                for &d in b[1..=*fill as usize].iter().rev() {
+                    if *left == 0 {
+                        return false;
+                    }
+                    out.push(d);
+                    *left -= 1;
+                }
+                if b[0] == NONE || *left == 0 {
+                    return false;
+                }
+                (*at, *fill) = (b[0], SLOTS);
+                super::prefetch(&self.blocks[*at as usize]);
+                true
+            });
         }
     }
 
@@ -461,6 +505,46 @@ mod tests {
         let mut bad = blocks;
         bad[1][0] = 2;
         assert!(Buckets::from_parts(bad, &hs, 40).is_err());
+    }
+
+    #[test]
+    fn walking_all_chains_side_by_side_gives_each_chains_newest_documents() {
+        let mut b = Buckets::default();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut befores = Vec::new();
+        for d in 0..3000u32 {
+            // buckets of very different lengths: a few long chains, many short ones
+            let keys: Vec<u64> = (0..6u64)
+                .map(|band| {
+                    x = x.rotate_left(13).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ d as u64;
+                    band << 32 | (x % [3, 40, 400, 2000, 1 << 20, 9][band as usize])
+                })
+                .collect();
+            let mut before = Vec::new();
+            crate::dedup::link_bands(&mut b, d, &keys, &mut before);
+            befores.push(before);
+        }
+        for before in befores.iter().step_by(37) {
+            for max_scan in [0, 1, 6, 7, 8, 15, 100, 5000] {
+                let mut want = Vec::new();
+                for &h in before {
+                    let mut n = 0;
+                    b.walk(h, |d| {
+                        if n == max_scan {
+                            return false;
+                        }
+                        want.push(d);
+                        n += 1;
+                        true
+                    });
+                }
+                let mut got = Vec::new();
+                b.walk_all(before, max_scan, &mut got);
+                want.sort_unstable();
+                got.sort_unstable();
+                assert_eq!(got, want, "max_scan {max_scan}");
+            }
+        }
     }
 
     #[test]
