@@ -752,6 +752,16 @@ pub(crate) fn resolve_spool(
                     .collect::<Result<_, RunError>>()
             })?;
             let mut chunk = Chunk::default();
+            let (mut jl, mut cl, mut dl) = (0, 0, 0);
+            for line in &lines {
+                match line {
+                    Ok((_, j, c, _)) => (jl, cl) = (jl + j.len(), cl + c.len()),
+                    Err(dup) => dl += dup.len(),
+                }
+            }
+            chunk.jsonl.reserve_exact(jl);
+            chunk.csv.reserve_exact(cl);
+            chunk.duplicates.reserve_exact(dl);
             for line in lines {
                 match line {
                     Ok((d, j, c, chars)) => {
