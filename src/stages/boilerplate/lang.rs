@@ -1123,9 +1123,9 @@ pub(crate) mod tests {
             let mut y = x;
             while line.len() < len {
                 y = y.rotate_left(11).wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x55;
-                if y % 3 == 0 {
+                if y.is_multiple_of(3) {
                     let w = words[(y / 3 % words.len() as u64) as usize];
-                    line.push_str(&if y % 2 == 0 {
+                    line.push_str(&if y.is_multiple_of(2) {
                         w.to_uppercase()
                     } else {
                         w.to_string()
