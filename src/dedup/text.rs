@@ -250,7 +250,7 @@ fn word_ends_at(bytes: &[u8], i: usize) -> bool {
 /// Position of the first byte at or after `i` whose bit in `masks` is `set` (bit `j % 64` of
 /// word `j / 64` is byte `j`); `None` past the last word.
 #[inline(always)]
-fn next_bit(masks: &[u64], i: usize, set: bool) -> Option<usize> {
+pub(crate) fn next_bit(masks: &[u64], i: usize, set: bool) -> Option<usize> {
     let mut w = i / 64;
     let flip = if set { 0 } else { u64::MAX };
     let mut word = (*masks.get(w)? ^ flip) & (u64::MAX << (i % 64));
@@ -305,22 +305,34 @@ fn masks64(c: &[u8; 64]) -> (u64, u64, u64) {
         // SAFETY: SSE2 is part of x86-64; the load reads bytes 16k..16k+16 of a 64-byte array.
         unsafe {
             let v = _mm_loadu_si128(c.as_ptr().add(16 * k) as *const __m128i);
-            let digit = _mm_and_si128(
-                _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
-                _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
-            );
-            let l = _mm_or_si128(v, _mm_set1_epi8(0x20));
-            let alpha = _mm_and_si128(
-                _mm_cmpgt_epi8(l, _mm_set1_epi8(b'a' as i8 - 1)),
-                _mm_cmplt_epi8(l, _mm_set1_epi8(b'z' as i8 + 1)),
-            );
             let line = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
-            alnum |= (_mm_movemask_epi8(_mm_or_si128(digit, alpha)) as u32 as u64) << (16 * k);
+            alnum |= (_mm_movemask_epi8(alnum16(v)) as u32 as u64) << (16 * k);
             hi |= (_mm_movemask_epi8(v) as u32 as u64) << (16 * k);
             nl |= (_mm_movemask_epi8(line) as u32 as u64) << (16 * k);
         }
     }
     (alnum, hi, nl)
+}
+
+/// `0xFF` in every lane of `v` that is an ASCII letter or digit (SSE2: signed compares leave
+/// the non-ASCII bytes, negative, out of every range).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn alnum16(v: std::arch::x86_64::__m128i) -> std::arch::x86_64::__m128i {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of x86-64; these take and return registers only.
+    unsafe {
+        let digit = _mm_and_si128(
+            _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
+            _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
+        );
+        let l = _mm_or_si128(v, _mm_set1_epi8(0x20));
+        let alpha = _mm_and_si128(
+            _mm_cmpgt_epi8(l, _mm_set1_epi8(b'a' as i8 - 1)),
+            _mm_cmplt_epi8(l, _mm_set1_epi8(b'z' as i8 + 1)),
+        );
+        _mm_or_si128(digit, alpha)
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]

@@ -389,6 +389,7 @@ impl StopWords {
         }
         let masks = &masks[..nw];
         let mut at = 0;
+        use crate::dedup::text::next_bit;
         while let Some(start) = next_bit(masks, at, true) {
             let end = next_bit(masks, start, false)
                 .unwrap_or(64 * nw)
@@ -563,7 +564,7 @@ fn token_bytes(w: u64) -> u64 {
 }
 
 /// One bit per byte of `c`: set for the ASCII token bytes (letters, digits, `'`; SSE2, which
-/// every x86-64 has: signed compares leave the non-ASCII bytes, negative, out of every range).
+/// every x86-64 has).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn token_mask64(c: &[u8; 64]) -> u64 {
@@ -573,17 +574,8 @@ fn token_mask64(c: &[u8; 64]) -> u64 {
         // SAFETY: SSE2 is part of x86-64; the load reads bytes 16k..16k+16 of a 64-byte array.
         unsafe {
             let v = _mm_loadu_si128(c.as_ptr().add(16 * k) as *const __m128i);
-            let digit = _mm_and_si128(
-                _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
-                _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
-            );
-            let l = _mm_or_si128(v, _mm_set1_epi8(0x20));
-            let alpha = _mm_and_si128(
-                _mm_cmpgt_epi8(l, _mm_set1_epi8(b'a' as i8 - 1)),
-                _mm_cmplt_epi8(l, _mm_set1_epi8(b'z' as i8 + 1)),
-            );
             let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\'' as i8));
-            let tok = _mm_or_si128(_mm_or_si128(digit, alpha), quote);
+            let tok = _mm_or_si128(crate::dedup::text::alnum16(v), quote);
             out |= (_mm_movemask_epi8(tok) as u32 as u64) << (16 * k);
         }
     }
@@ -597,22 +589,6 @@ fn token_mask64(c: &[u8; 64]) -> u64 {
         out |= ((b < 0x80 && TOKEN_BYTE[b as usize]) as u64) << j;
     }
     out
-}
-
-/// Position of the first bit at or after `i` that is `set` in `masks` (bit `j % 64` of word
-/// `j / 64`); `None` past the last word.
-#[inline(always)]
-fn next_bit(masks: &[u64], i: usize, set: bool) -> Option<usize> {
-    let mut w = i / 64;
-    let flip = if set { 0 } else { u64::MAX };
-    let mut word = (*masks.get(w)? ^ flip) & (u64::MAX << (i % 64));
-    loop {
-        if word != 0 {
-            return Some(w * 64 + word.trailing_zeros() as usize);
-        }
-        w += 1;
-        word = *masks.get(w)? ^ flip;
-    }
 }
 
 /// Iterator of [`tokens`].
