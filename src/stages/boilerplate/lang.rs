@@ -8,6 +8,8 @@
 
 use rustc_hash::FxHashMap;
 
+use crate::dedup::text::next_bit;
+
 /// Languages with a stop-word list, in bit order.
 pub const LANGS: &[(&str, &str)] = &[
     ("en", include_str!("stopwords/en.txt")),
@@ -389,7 +391,6 @@ impl StopWords {
         }
         let masks = &masks[..nw];
         let mut at = 0;
-        use crate::dedup::text::next_bit;
         while let Some(start) = next_bit(masks, at, true) {
             let end = next_bit(masks, start, false)
                 .unwrap_or(64 * nw)

@@ -9,12 +9,15 @@
 //! lower-casing, an automaton scan and a few regexes.
 //!
 //! The memo never changes a result: an entry is found only for the same bytes (compared,
-//! not trusted to the hash), and what it holds is what computing it again would give. Which
+//! not trusted to the hash) and the same stage (facts depend on its rules: a thread that
+//! serves another stage, built with other options, starts over), and what it holds is what
+//! computing it again would give. Which
 //! lines a thread has seen depends on the scheduling; what it answers does not, so the output
 //! stays the same for any number of threads. Memory is bounded: at [`MAX_ENTRIES`] lines or
 //! [`MAX_TEXT`] bytes of line text the memo starts over.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::lang::{LineTally, LANGS};
 use crate::dedup::KeyMap;
@@ -38,7 +41,7 @@ pub struct LineFacts {
     /// Ends like a sentence.
     pub sentence_end: bool,
     /// The first rule (pack order) it matches.
-    pub rule: Option<u16>,
+    pub rule: Option<u32>,
     /// Byte range of the author's name, when it is a byline (only looked for without a rule).
     pub byline: Option<(u32, u32)>,
     /// A timestamp line (only looked for without a rule).
@@ -48,6 +51,8 @@ pub struct LineFacts {
 /// The per-thread memo: line hash to entry, entries with the place of their text.
 #[derive(Default)]
 pub struct Memo {
+    /// The stage whose facts these are ([`Memo::take`]).
+    owner: u64,
     index: KeyMap<u32>,
     entries: Vec<(LineFacts, u32, u32)>,
     text: String,
@@ -58,10 +63,24 @@ thread_local! {
 }
 
 impl Memo {
-    /// This thread's memo, taken out for the duration of one document (a panic in between
-    /// only loses the cache).
-    pub fn take() -> Memo {
-        MEMO.with_borrow_mut(std::mem::take)
+    /// This thread's memo for the stage numbered `owner` ([`Memo::new_owner`]), taken out
+    /// for the duration of one document (a panic in between only loses the cache); emptied
+    /// if it holds another stage's facts.
+    pub fn take(owner: u64) -> Memo {
+        let mut m = MEMO.with_borrow_mut(std::mem::take);
+        if m.owner != owner {
+            m = Memo {
+                owner,
+                ..Memo::default()
+            };
+        }
+        m
+    }
+
+    /// A number for a new stage, never given before in this process (0 is never given).
+    pub fn new_owner() -> u64 {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Give the memo back to this thread.
@@ -129,6 +148,24 @@ mod tests {
             m.facts(i + 10, "x", |_| LineFacts::default());
         }
         assert!(m.entries.len() <= MAX_ENTRIES);
+    }
+
+    #[test]
+    fn another_stage_never_reads_this_ones_facts() {
+        let (a, b) = (Memo::new_owner(), Memo::new_owner());
+        let fact = |chars| LineFacts {
+            chars,
+            ..LineFacts::default()
+        };
+        let mut m = Memo::take(a);
+        assert_eq!(m.facts(5, "share", |_| fact(1)).chars, 1);
+        m.put_back();
+        let mut m = Memo::take(b);
+        assert_eq!(m.facts(5, "share", |_| fact(2)).chars, 2);
+        m.put_back();
+        let mut m = Memo::take(b);
+        assert_eq!(m.facts(5, "share", |_| fact(3)).chars, 2);
+        m.put_back();
     }
 
     #[test]

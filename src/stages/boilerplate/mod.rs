@@ -150,6 +150,7 @@ impl Config {
             cfg: self.clone(),
             rules,
             stop: StopWords::builtin(),
+            memo_owner: Memo::new_owner(),
         })
     }
 }
@@ -158,6 +159,8 @@ pub struct Stage {
     cfg: Config,
     rules: RuleSet,
     stop: StopWords,
+    /// This stage's number for the line memo (its facts depend on the rules).
+    memo_owner: u64,
 }
 
 /// Per-batch state: for each source, hashes of lines repeated in enough of its documents.
@@ -327,7 +330,7 @@ impl Stage {
             .collect();
         // what each line says by itself (remembered across documents: see `memo`), then the
         // language: from the hits of all lines when the text is its own language sample
-        let mut memo = Memo::take();
+        let mut memo = Memo::take(self.memo_owner);
         let facts: Vec<LineFacts> = trimmed
             .iter()
             .zip(&hashes)
@@ -544,7 +547,7 @@ impl Stage {
             tally,
             chars: chars as u32,
             sentence_end,
-            rule: rule.map(|r| r as u16),
+            rule: rule.map(|r| r as u32),
             byline,
             timestamp,
             ..LineFacts::default()

@@ -225,6 +225,28 @@ prefixes = ["buy the print edition"]
     assert!(toml::from_str::<Config>("bogus = 1").is_err());
 }
 
+/// Regression: the line memo is per thread, and a thread may serve stages built with other
+/// rules one after the other (two pipelines in one process, or these tests): each must see its
+/// own rules' verdict on a line the other has already judged.
+#[test]
+fn stages_with_other_rules_on_one_thread_each_judge_by_their_own() {
+    let promo: Config = toml::from_str(
+        "[[extra_rules]]\nname = \"house-promo\"\nprefixes = [\"buy the print edition\"]\n",
+    )
+    .unwrap();
+    let (plain, promo) = (Config::default().build().unwrap(), promo.build().unwrap());
+    let text = "The committee met on Tuesday to discuss the budget, and members said that the plan was not yet final.\nBuy the print edition today\nThe chair said a vote would be held in March, after the public consultation had closed and the figures were in.\n";
+    let removed = |st: &Stage| {
+        let mut d = doc(text);
+        st.apply(&mut d, None).unwrap();
+        d.log.removals.iter().any(|r| r.rule == "house-promo")
+    };
+    for _ in 0..2 {
+        assert!(!removed(&plain));
+        assert!(removed(&promo));
+    }
+}
+
 #[test]
 fn never_panics_on_odd_input() {
     let st = Config::default().build().unwrap();
