@@ -11,10 +11,10 @@
 //! The memo never changes a result: an entry is found only for the same bytes (compared,
 //! not trusted to the hash) and the same stage (facts depend on its rules: a thread that
 //! serves another stage, built with other options, starts over), and what it holds is what
-//! computing it again would give. Which
-//! lines a thread has seen depends on the scheduling; what it answers does not, so the output
-//! stays the same for any number of threads. Memory is bounded: at [`MAX_ENTRIES`] lines or
-//! [`MAX_TEXT`] bytes of line text the memo starts over.
+//! computing it again would give. Which lines a thread has seen depends on the scheduling;
+//! what it answers does not, so the output stays the same for any number of threads. Memory
+//! is bounded: at [`MAX_ENTRIES`] lines or [`MAX_TEXT`] bytes of line text the memo starts
+//! over.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +27,7 @@ const MAX_ENTRIES: usize = 1 << 16;
 /// Bytes of line text remembered per thread before the memo starts over.
 const MAX_TEXT: usize = 8 << 20;
 /// Longer lines are not remembered: they would crowd out the many short ones.
-pub const MAX_LINE: usize = 4096;
+const MAX_LINE: usize = 4096;
 
 /// The facts of one trimmed, non-blank line that depend on its bytes alone.
 #[derive(Debug, Clone, Copy, Default)]
