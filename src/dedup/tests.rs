@@ -866,3 +866,43 @@ fn a_copy_that_cannot_win_its_cluster_is_outranked_at_once() {
         [Deferred, Outranked, Outranked, Deferred, Outranked]
     );
 }
+
+#[test]
+fn a_fragment_of_two_stories_does_not_glue_them() {
+    // Two different stories open with the same three paragraphs (a shared lead) and go on
+    // with five of their own: too little in common to be copies. A copy cut short after the
+    // lead lies inside each of them. It is a duplicate of one, but must not make the two
+    // stories one cluster (and so drop one of them).
+    let lead = made_up_story(21, 3);
+    let story = |seed| {
+        let mut p = lead.clone();
+        p.extend(made_up_story(seed, 5));
+        p.join("\n\n")
+    };
+    let (a, b, cut) = (story(22), story(23), lead.join("\n\n"));
+    let verdicts = |texts: &[(&str, &String)]| {
+        let mut docs: Vec<Document> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, (id, t))| {
+                Document::new(
+                    i as u64,
+                    (*id).into(),
+                    "t".into(),
+                    Format::Text,
+                    (*t).clone(),
+                )
+            })
+            .collect();
+        run(&Config::default(), &mut docs).0
+    };
+    // The cut copy matches each story on its own, and the stories do not match each other.
+    assert_eq!(verdicts(&[("a", &a), ("cut", &cut)])["cut"], "a");
+    assert_eq!(verdicts(&[("b", &b), ("cut", &cut)])["cut"], "b");
+    let kept = verdicts(&[("a", &a), ("b", &b)]);
+    assert_eq!((kept["a"].as_str(), kept["b"].as_str()), ("a", "b"));
+    // All three: both stories stay, the cut copy goes as a copy of one of them.
+    let kept = verdicts(&[("a", &a), ("b", &b), ("cut", &cut)]);
+    assert_eq!((kept["a"].as_str(), kept["b"].as_str()), ("a", "b"));
+    assert!(["a", "b"].contains(&kept["cut"].as_str()), "{kept:?}");
+}
