@@ -574,13 +574,6 @@ impl Index {
     /// hash table access per band), the exact-copy table and the sketches. What a later
     /// document's look-up reads of it is then in place; the decision on it is not taken yet.
     fn link(&mut self, nb: usize, me: u32, s: &DocSummary) -> Linked {
-        let mut handles = Vec::with_capacity(nb);
-        link_bands(
-            &mut self.buckets,
-            me,
-            &s.bands[..nb.min(s.bands.len())],
-            &mut handles,
-        );
         let exact_of = match self.exact.entry(s.exact) {
             std::collections::hash_map::Entry::Occupied(o) => Some(*o.get()),
             std::collections::hash_map::Entry::Vacant(v) => {
@@ -588,6 +581,19 @@ impl Index {
                 None
             }
         };
+        // An exact copy joins no bucket: a later document finds its first copy there, which
+        // has its text, so the copy would only be the same candidate again (one document in
+        // eight of a 1 GB generated dump is an exact copy).
+        let mut handles = Vec::new();
+        if exact_of.is_none() {
+            handles.reserve(nb);
+            link_bands(
+                &mut self.buckets,
+                me,
+                &s.bands[..nb.min(s.bands.len())],
+                &mut handles,
+            );
+        }
         self.push_sketch(&s.sketch, s.shingles);
         Linked { handles, exact_of }
     }

@@ -906,3 +906,36 @@ fn a_fragment_of_two_stories_does_not_glue_them() {
     assert_eq!((kept["a"].as_str(), kept["b"].as_str()), ("a", "b"));
     assert!(["a", "b"].contains(&kept["cut"].as_str()), "{kept:?}");
 }
+
+#[test]
+fn an_exact_copy_is_no_candidate_of_later_documents() {
+    // A later copy of a story with an exact copy before it is looked at against the first
+    // copy only (the exact copy joined no bucket), and still lands in their cluster.
+    let story = made_up_story(31, 8);
+    let whole = story.join("\n\n");
+    let edited = format!("{}\n\n{}", story[..7].join("\n\n"), made_up_story(32, 1)[0]);
+    let texts = [&whole, &whole, &edited];
+    let mut docs: Vec<Document> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            Document::new(
+                i as u64,
+                format!("d{i}"),
+                "t".into(),
+                Format::Text,
+                (*t).clone(),
+            )
+        })
+        .collect();
+    let (kept, d) = run(&Config::default(), &mut docs);
+    assert_eq!(d.index.candidates_checked, 1);
+    assert_eq!(
+        (
+            kept["d0"].as_str(),
+            kept["d1"].as_str(),
+            kept["d2"].as_str()
+        ),
+        ("d0", "d0", "d0")
+    );
+}

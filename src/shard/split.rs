@@ -318,10 +318,11 @@ pub fn run_buckets(mut plan: Plan, count: usize, range: ShardSpec) -> Result<Out
         } else {
             &s.bands[lo..hi]
         };
-        dedup::link_bands(&mut buckets, me, keys, &mut handles);
         matches.clear();
-        // An exact copy of an earlier document matches only that one: no candidates.
+        // An exact copy of an earlier document matches only that one: no candidates, and it
+        // joins no bucket (as in a single run).
         if exact.insert(s.exact) {
+            dedup::link_bands(&mut buckets, me, keys, &mut handles);
             dedup::walk_bands(&buckets, &handles, max_scan, &mut cands);
             checked += cands.len() as u64;
             close.clear();
