@@ -443,6 +443,9 @@ pub(crate) const QUICK: usize = 48;
 /// gets none: the 64-bit keys are seeded by band, so that is a hash collision).
 pub(crate) fn link_bands(buckets: &mut Buckets, me: u32, keys: &[u64], before: &mut Vec<u32>) {
     before.clear();
+    for &key in keys {
+        buckets.prefetch(key);
+    }
     for (b, &key) in keys.iter().enumerate() {
         before.push(if keys[..b].contains(&key) {
             NONE

@@ -9,7 +9,7 @@
 
 use std::ops::{Index, IndexMut};
 
-use super::{KeyMap, NONE};
+use super::NONE;
 
 /// Elements per chunk of a [`Chunked`].
 const CHUNK_BITS: u32 = 14;
@@ -130,18 +130,84 @@ impl Slices {
 /// Partitions of a [`BandMap`].
 const PARTS: usize = 64;
 
-/// The band-key table (key → its bucket's handle), as [`PARTS`] hash tables chosen
-/// by bits of the key that the tables themselves use for neither the slot nor the tag:
-/// each grows on its own, so a resize copies 1/64 of the table.
+/// The band-key table (key → its bucket's handle), as [`PARTS`] open-addressing tables
+/// chosen by bits of the key: each grows on its own, so a resize copies 1/64 of the table.
+///
+/// Our own table rather than a `HashMap` so that a document's 32 slots can be asked for
+/// (prefetched) before any is used: on a gigabyte dump the table is hundreds of megabytes,
+/// nearly every look-up misses the cache, and the misses of one document's keys then
+/// overlap instead of queueing. A key and its value share a 16-byte slot (one miss, where a
+/// `HashMap` reads its control bytes and its slot apart).
 #[derive(Debug)]
 pub(crate) struct BandMap {
-    parts: Vec<KeyMap<u32>>,
+    parts: Vec<Part>,
+}
+
+/// One partition of a [`BandMap`]: linear probing over a power-of-two number of slots,
+/// at most 4/5 full; no deletions.
+#[derive(Debug, Default)]
+struct Part {
+    slots: Vec<Slot>,
+    len: usize,
+    /// `log2(slots.len())` (0 while empty).
+    bits: u32,
+}
+
+/// A band key and its value; `val == NONE` marks an empty slot (a handle is never `NONE`).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    key: u64,
+    val: u32,
+}
+
+const EMPTY: Slot = Slot { key: 0, val: NONE };
+
+impl Part {
+    /// The slot a key's probe starts at: its top bits after a multiplicative mix (band keys
+    /// are hashes already; the mix keeps structured keys from piling up).
+    #[inline]
+    fn home(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
+    }
+
+    /// Where `key` is (`Ok`) or would go (`Err`: an empty slot). The table must have a slot.
+    #[inline]
+    fn find(&self, key: u64) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            let s = self.slots[i];
+            if s.val == NONE {
+                return Err(i);
+            }
+            if s.key == key {
+                return Ok(i);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Make room for one more key (double when 4/5 full).
+    fn reserve_one(&mut self) {
+        if 5 * (self.len + 1) <= 4 * self.slots.len() {
+            return;
+        }
+        let bits = (self.bits + 1).max(4);
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; 1 << bits]);
+        self.bits = bits;
+        for s in old.into_iter().filter(|s| s.val != NONE) {
+            let Err(i) = self.find(s.key) else {
+                unreachable!("keys are distinct")
+            };
+            self.slots[i] = s;
+        }
+    }
 }
 
 impl Default for BandMap {
     fn default() -> Self {
         BandMap {
-            parts: (0..PARTS).map(|_| KeyMap::default()).collect(),
+            parts: (0..PARTS).map(|_| Part::default()).collect(),
         }
     }
 }
@@ -149,32 +215,68 @@ impl Default for BandMap {
 impl BandMap {
     #[inline]
     fn part(key: u64) -> usize {
-        // Bits 40..46: above the slot bits of any table under 2^40 slots, below the
-        // top seven bits that hashbrown keeps as the tag.
+        // Bits 40..46; a partition's slot comes from the top bits of the mixed key.
         ((key >> 40) as usize) & (PARTS - 1)
     }
 
-    /// Set `key`'s value to `v`, returning the previous one.
+    /// Ask the CPU for `key`'s first slot (a hint: no effect on results).
+    #[inline]
+    pub(crate) fn prefetch(&self, key: u64) {
+        let p = &self.parts[Self::part(key)];
+        if let Some(s) = p.slots.get(p.home(key)) {
+            super::prefetch(s);
+        }
+    }
+
+    /// `key`'s value, or else `init()` stored as its value if that gives one (never
+    /// `NONE`). Returns the value's place if the key has one now, and whether it had before.
+    #[inline]
+    fn entry(&mut self, key: u64, init: impl FnOnce() -> Option<u32>) -> Option<(&mut u32, bool)> {
+        let p = &mut self.parts[Self::part(key)];
+        p.reserve_one();
+        match p.find(key) {
+            Ok(i) => Some((&mut p.slots[i].val, true)),
+            Err(i) => {
+                let val = init()?;
+                debug_assert_ne!(val, NONE);
+                p.slots[i] = Slot { key, val };
+                p.len += 1;
+                Some((&mut p.slots[i].val, false))
+            }
+        }
+    }
+
+    /// Set `key`'s value to `v` (never `NONE`), returning the previous one.
     #[inline]
     pub(crate) fn insert(&mut self, key: u64, v: u32) -> Option<u32> {
-        self.parts[Self::part(key)].insert(key, v)
+        match self.entry(key, || Some(v)) {
+            Some((slot, true)) => Some(std::mem::replace(slot, v)),
+            _ => None,
+        }
     }
 
     /// The value of `key`.
     #[cfg(test)]
     pub(crate) fn get(&self, key: u64) -> Option<u32> {
-        self.parts[Self::part(key)].get(&key).copied()
+        let p = &self.parts[Self::part(key)];
+        if p.slots.is_empty() {
+            return None;
+        }
+        p.find(key).ok().map(|i| p.slots[i].val)
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.parts.iter().map(|p| p.len()).sum()
+        self.parts.iter().map(|p| p.len).sum()
     }
 
     /// Every entry, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
-        self.parts
-            .iter()
-            .flat_map(|p| p.iter().map(|(&k, &v)| (k, v)))
+        self.parts.iter().flat_map(|p| {
+            p.slots
+                .iter()
+                .filter(|s| s.val != NONE)
+                .map(|s| (s.key, s.val))
+        })
     }
 }
 
@@ -210,24 +312,23 @@ impl Buckets {
     /// Add document `doc`, newer than every document in it, to `key`'s bucket; returns the
     /// bucket's handle from before.
     pub(crate) fn push(&mut self, key: u64, doc: u32) -> u32 {
-        use std::collections::hash_map::Entry;
         let blocks = &mut self.blocks;
-        let slot = match self.map.parts[BandMap::part(key)].entry(key) {
-            Entry::Vacant(v) => {
-                match if doc < BLOCK_BIT {
-                    Some(doc)
-                } else {
-                    Self::new_block(blocks, NONE, &[doc])
-                } {
-                    Some(h) => {
-                        v.insert(h);
-                    }
-                    None => self.dropped += 1,
-                }
+        let first = || {
+            if doc < BLOCK_BIT {
+                Some(doc)
+            } else {
+                Self::new_block(blocks, NONE, &[doc])
+            }
+        };
+        let slot = match self.map.entry(key, first) {
+            Some((slot, true)) => slot,
+            Some((_, false)) => return NONE,
+            None => {
+                self.dropped += 1;
                 return NONE;
             }
-            Entry::Occupied(o) => o.into_mut(),
         };
+        let blocks = &mut self.blocks;
         let before = *slot;
         let after = if before < BLOCK_BIT {
             Self::new_block(blocks, NONE, &[before, doc])
@@ -245,6 +346,12 @@ impl Buckets {
             None => self.dropped += 1,
         }
         before
+    }
+
+    /// Ask the CPU for the table slot of `key` (before a [`Buckets::push`] of it).
+    #[inline]
+    pub(crate) fn prefetch(&self, key: u64) {
+        self.map.prefetch(key);
     }
 
     fn new_block(blocks: &mut Chunked<[u32; 8]>, prev: u32, docs: &[u32]) -> Option<u32> {
