@@ -164,7 +164,8 @@ const EMPTY: Slot = Slot { key: 0, val: NONE };
 
 impl Part {
     /// The slot a key's probe starts at: its top bits after a multiplicative mix (band keys
-    /// are hashes already; the mix keeps structured keys from piling up).
+    /// are hashes already; the mix keeps structured keys from piling up). Only for a table
+    /// with slots (`bits > 0`).
     #[inline]
     fn home(&self, key: u64) -> usize {
         (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
@@ -223,8 +224,8 @@ impl BandMap {
     #[inline]
     pub(crate) fn prefetch(&self, key: u64) {
         let p = &self.parts[Self::part(key)];
-        if let Some(s) = p.slots.get(p.home(key)) {
-            super::prefetch(s);
+        if !p.slots.is_empty() {
+            super::prefetch(&p.slots[p.home(key)]);
         }
     }
 
