@@ -53,12 +53,13 @@
 //! - its place in one bucket per band: nothing beyond the band-key table entry while it is
 //!   alone in its bucket, else 4 B in a block of seven (a two-document bucket takes a whole
 //!   32 B block: at most 16 B per band), plus at most one band-key table entry per band
-//!   (12 B, ~24 B with the hash table's slack): at most ≈ 1.3 KB, in practice far less,
+//!   (a 16 B slot, ~27 B with the table's slack): at most ≈ 1.4 KB, in practice far less;
+//!   an exact copy of an earlier document joins no bucket,
 //! - its exact-hash entry (~24 B), union-find parent, sizes and scores (~60 B) and its id.
 //!
-//! So at the defaults at most ≈ 2.4 KB per document plus the id's bytes (measured: the whole
-//! default run peaks at ~790 MiB on a 1 GB generated dump of 374,075 documents, batches
-//! included). All of it grows by fixed-size chunks and a 64-way partitioned band table
+//! So at the defaults at most ≈ 2.5 KB per document plus the id's bytes (measured: the whole
+//! default run peaks at 887 MiB on a 1 GB generated dump of 374,075 documents, batches,
+//! spool buffers and the other stages included). All of it grows by fixed-size chunks and a 64-way partitioned band table
 //! (`store.rs`), never by doubling and copying, so the peak is the index plus one chunk. The
 //! MinHash signature itself is dropped once the band keys are made. The optional
 //! paragraph-level pass adds ~16 B per distinct paragraph, capped by `paragraphs.max_entries`.
