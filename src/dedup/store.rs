@@ -313,12 +313,11 @@ impl Buckets {
     /// Add document `doc`, newer than every document in it, to `key`'s bucket; returns the
     /// bucket's handle from before.
     pub(crate) fn push(&mut self, key: u64, doc: u32) -> u32 {
-        let blocks = &mut self.blocks;
         let first = || {
             if doc < BLOCK_BIT {
                 Some(doc)
             } else {
-                Self::new_block(blocks, NONE, &[doc])
+                Self::new_block(&mut self.blocks, NONE, &[doc])
             }
         };
         let slot = match self.map.entry(key, first) {
