@@ -17,6 +17,10 @@ use presswash::dedup::BarrierStage;
 use presswash::document::{Document, Format};
 use presswash::stages::StagesConfig;
 
+/// The binary's allocator, so that allocation costs are those of a real run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn load(path: &str) -> Res<Vec<Document>> {

@@ -150,7 +150,7 @@ impl Config {
             cfg: self.clone(),
             rules,
             stop: StopWords::builtin(),
-            memo_owner: Memo::new_owner(),
+            memo: Memo::default(),
         })
     }
 }
@@ -159,8 +159,8 @@ pub struct Stage {
     cfg: Config,
     rules: RuleSet,
     stop: StopWords,
-    /// This stage's number for the line memo (its facts depend on the rules).
-    memo_owner: u64,
+    /// What each line says by itself, remembered across documents and threads.
+    memo: Memo,
 }
 
 /// Per-batch state: for each source, hashes of lines repeated in enough of its documents.
@@ -316,7 +316,7 @@ impl Stage {
         let mut stats = Vec::with_capacity(lines.len());
         let mut scratch = rules::Scratch::default();
         let mut buf = String::new();
-        // each line's trimmed text and hash, computed once for the three uses below
+        // each line's trimmed text and hash, computed once for the two uses below
         let trimmed: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
         let hashes: Vec<u64> = trimmed
             .iter()
@@ -330,19 +330,17 @@ impl Stage {
             .collect();
         // what each line says by itself (remembered across documents: see `memo`), then the
         // language: from the hits of all lines when the text is its own language sample
-        let mut memo = Memo::take(self.memo_owner);
         let facts: Vec<LineFacts> = trimmed
             .iter()
-            .zip(&hashes)
-            .map(|(t, &h)| {
+            .map(|t| {
                 if t.is_empty() {
                     LineFacts::default()
                 } else {
-                    memo.facts(h, t, |t| self.line_facts(t, &mut buf, &mut scratch))
+                    self.memo
+                        .facts(t, |t| self.line_facts(t, &mut buf, &mut scratch))
                 }
             })
             .collect();
-        memo.put_back();
         let lang = if StopWords::can_tally(text) {
             let mut hits = [0u32; 32];
             for f in &facts {
