@@ -44,6 +44,14 @@ fn load(path: &str) -> Res<Vec<Document>> {
 }
 
 fn main() -> Res<()> {
+    // the binary's allocator settings (see `main.rs`): pages kept, no transparent huge pages
+    // SAFETY: plain integer options, set before any thread starts.
+    unsafe { libmimalloc_sys::mi_option_set(15, -1) };
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and only changes this process's policy.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
     let args: Vec<String> = std::env::args().collect();
     let Some(path) = args.get(1) else {
         return Err("usage: prof_stages DUMP.jsonl [STAGE] [REPEATS]".into());

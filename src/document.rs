@@ -143,6 +143,28 @@ impl Reject {
     }
 }
 
+/// The lines of `text`, exactly as `text.split('\n')` gives them (the last one empty after a
+/// final `\n`). Why not `split`: every stage splits every document into lines, and the
+/// standard library looks for a `char` a machine word at a time, `memchr` 32 bytes at a time
+/// (line splitting in a profile of the stages on the 200 MB generated dump: 5.7% -> 4.0%).
+pub fn split_lines(text: &str) -> impl Iterator<Item = &str> + '_ {
+    let mut ends = memchr::memchr_iter(b'\n', text.as_bytes());
+    let mut start = Some(0);
+    std::iter::from_fn(move || {
+        let s = start?;
+        match ends.next() {
+            Some(e) => {
+                start = Some(e + 1);
+                Some(&text[s..e])
+            }
+            None => {
+                start = None;
+                Some(&text[s..])
+            }
+        }
+    })
+}
+
 /// Builds a text from kept lines in the stages' convention: lines joined by `\n`, a blank line
 /// (or a run of them, or lines removed between paragraphs) becomes exactly one `\n\n`, never
 /// at the start or the end.
@@ -196,7 +218,16 @@ impl TextBuilder {
 
 #[cfg(test)]
 mod tests {
-    use super::TextBuilder;
+    use super::{split_lines, TextBuilder};
+
+    #[test]
+    fn split_lines_is_split_at_newline() {
+        for t in ["", "\n", "a", "a\n", "\na", "a\nb", "a\n\nb\n", "é\nü\r\n\n\n", "x\ny\nz"] {
+            let mine: Vec<&str> = split_lines(t).collect();
+            let std: Vec<&str> = t.split('\n').collect();
+            assert_eq!(mine, std, "{t:?}");
+        }
+    }
 
     #[test]
     fn text_builder_collapses_blank_runs_and_trims_edges() {

@@ -860,7 +860,7 @@ impl Dedup {
             } else {
                 toks
             };
-            let lines: Vec<&str> = doc.text.split('\n').collect();
+            let lines: Vec<&str> = crate::document::split_lines(&doc.text).collect();
             paragraph_spans(&lines)
                 .into_iter()
                 .map(|(a, b)| {
@@ -1398,7 +1398,7 @@ impl Dedup {
         if !any || drop.iter().zip(hashes).all(|(d, &h)| *d || h == 0) {
             return;
         }
-        let lines: Vec<&str> = doc.text.split('\n').collect();
+        let lines: Vec<&str> = crate::document::split_lines(&doc.text).collect();
         let spans = paragraph_spans(&lines);
         if spans.len() != hashes.len() {
             return;

@@ -1056,7 +1056,7 @@ mod tests {
         let t = tokenize(text);
         assert_eq!(t.lines.len(), 5);
         assert_eq!(t.spans.len(), 5);
-        let lines: Vec<&str> = text.split('\n').collect();
+        let lines: Vec<&str> = crate::document::split_lines(text).collect();
         for (i, l) in lines.iter().enumerate() {
             assert_eq!(t.text_line(text, i), *l);
             let mut buf = Vec::new();

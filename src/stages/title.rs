@@ -190,7 +190,7 @@ impl DocStage for Stage {
         // (byte start, byte end of line) of the first `top_lines` non-blank lines
         let mut top: Vec<(usize, usize)> = Vec::new();
         let mut pos = 0usize;
-        for l in text.split('\n') {
+        for l in crate::document::split_lines(&text) {
             let end = pos + l.len();
             if !l.trim().is_empty() {
                 top.push((pos, end));

@@ -48,7 +48,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::document::{Document, Reject};
+use crate::document::{split_lines, Document, Reject};
 use crate::error::ConfigError;
 use crate::stages::{BatchState, DocStage};
 
@@ -174,8 +174,7 @@ fn line_hash(line: &str) -> u64 {
 
 /// The distinct hashes of the non-blank lines of `text`, sorted.
 fn distinct_line_hashes(text: &str) -> Vec<u64> {
-    let mut v: Vec<u64> = text
-        .lines()
+    let mut v: Vec<u64> = split_lines(text)
         .filter(|l| !l.trim().is_empty())
         .map(line_hash)
         .collect();
@@ -311,7 +310,7 @@ impl Stage {
         repeats: Option<&FxHashSet<u64>>,
         doc: &mut Document,
     ) -> Option<String> {
-        let lines: Vec<&str> = text.split('\n').collect();
+        let lines: Vec<&str> = split_lines(text).collect();
         let mut classes = Vec::with_capacity(lines.len());
         let mut stats = Vec::with_capacity(lines.len());
         let mut scratch = rules::Scratch::default();

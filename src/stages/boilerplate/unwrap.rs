@@ -35,7 +35,7 @@ pub fn unwrap(text: &str) -> (Cow<'_, str>, u64) {
     if !text.contains('\n') {
         return (Cow::Borrowed(text), 0);
     }
-    let lines: Vec<&str> = text.split('\n').collect();
+    let lines: Vec<&str> = crate::document::split_lines(text).collect();
     let lens: Vec<usize> = lines.iter().map(|l| l.trim().chars().count()).collect();
     let candidate = |k: usize| {
         k + 1 < lines.len() && lens[k + 1] > 0 && (MIN_WRAP..=MAX_WRAP).contains(&lens[k])

@@ -234,7 +234,7 @@ fn fix_mojibake_lines(text: &str) -> Option<(String, u64)> {
     // segment with a single broken word (weak evidence on its own) is repaired too.
     if total >= 2 {
         let mut second = String::with_capacity(out.len());
-        for (i, line) in out.split('\n').enumerate() {
+        for (i, line) in crate::document::split_lines(&out).enumerate() {
             if i > 0 {
                 second.push('\n');
             }

@@ -331,7 +331,7 @@ fn rewrite(text: &str, opts: &Options, counts: &mut TypoCounts) -> String {
     let mut out = String::with_capacity(text.len());
     let mut buf = String::new();
     let mut blank_run = 0u64;
-    for line in norm.split('\n') {
+    for line in crate::document::split_lines(&norm) {
         // Most lines of a text that failed the quick scan are clean themselves.
         let fixed = if quick_clean(line, opts) {
             Cow::Borrowed(line)

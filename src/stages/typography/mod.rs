@@ -149,7 +149,7 @@ pub fn typography_title<'a>(title: &'a str, opts: &Options) -> (Cow<'a, str>, Ty
         return (t, counts);
     }
     let mut one = String::with_capacity(t.len());
-    for line in t.split('\n').filter(|l| !l.is_empty()) {
+    for line in crate::document::split_lines(&t).filter(|l| !l.is_empty()) {
         if !one.is_empty() {
             one.push(' ');
         }
