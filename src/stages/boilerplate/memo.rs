@@ -20,16 +20,14 @@
 //! compare instead would double the memory for the same number of lines. The memo belongs to
 //! its stage (facts depend on its rules). Which lines are remembered depends on the
 //! scheduling; what the memo answers does not, so the output stays the same for any number
-//! of threads. Memory is bounded: a shard holding [`MAX_ENTRIES`] / [`SHARDS`] lines starts
-//! over.
+//! of threads. Memory is fixed: [`SLOTS`] lines of 128 bytes.
 
 use std::sync::{Mutex, PoisonError};
 
 use super::lang::{LineTally, LANGS};
-use crate::dedup::KeyMap;
 
-/// Lines remembered in all, before shards start over (about 30 MB).
-const MAX_ENTRIES: usize = 1 << 18;
+/// Lines remembered at most (32 MB of slots).
+const SLOTS: usize = 1 << 18;
 /// Independently locked parts: two threads rarely want the same one at once.
 const SHARDS: usize = 64;
 /// Longer lines are not remembered: they would crowd out the many short ones.
@@ -40,8 +38,9 @@ const MAX_LINE: usize = 4096;
 pub struct LineFacts {
     /// Token counts: words, cased and upper-case words, stop words per language.
     pub tally: LineTally,
-    /// Stop-word hits per language among all its tokens (for the language guess).
-    pub hits: [u32; LANGS.len()],
+    /// Stop-word hits per language among all its tokens (for the language guess, which
+    /// reads them for texts of at most 8,000 bytes: far below the `u16` limit).
+    pub hits: [u16; LANGS.len()],
     /// Length in characters.
     pub chars: u32,
     /// Ends like a sentence.
@@ -54,44 +53,31 @@ pub struct LineFacts {
     pub timestamp: bool,
 }
 
-/// One shard: low half of a line's hash to its entry; the entry holds the high half.
-#[derive(Default)]
-struct Shard {
-    index: KeyMap<u32>,
-    entries: Vec<(u64, LineFacts)>,
+/// A remembered line: its 128-bit hash and facts, two cache lines.
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct Slot {
+    used: bool,
+    lo: u64,
+    hi: u64,
+    facts: LineFacts,
 }
 
-impl Shard {
-    fn get(&self, lo: u64, hi: u64) -> Option<LineFacts> {
-        let &k = self.index.get(&lo)?;
-        let (h, f) = self.entries[k as usize];
-        (h == hi).then_some(f)
-    }
-
-    fn insert(&mut self, lo: u64, hi: u64, f: LineFacts) {
-        if self.entries.len() >= MAX_ENTRIES / SHARDS {
-            self.index.clear();
-            self.entries.clear();
-        }
-        if let Some(&k) = self.index.get(&lo) {
-            // same low half, other line: the newer one takes the place
-            self.entries[k as usize] = (hi, f);
-            return;
-        }
-        self.index.insert(lo, self.entries.len() as u32);
-        self.entries.push((hi, f));
-    }
-}
-
-/// The stage's memo, shared by the worker threads.
+/// The stage's memo, shared by the worker threads: a direct-mapped cache, a line's place
+/// given by its hash, the newer line taking the place of the older. Why not a hash map of
+/// entries: a look-up missed the cache three times in a row (control bytes, slot, entry), a
+/// tenth of the stage; here it reads one slot. It keeps about as many repeats (a simulation
+/// on the 200 MB generated dump: 69.8% of line bytes computed against 68.8%).
 pub struct Memo {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[Mutex<Box<[Slot]>>]>,
 }
 
 impl Default for Memo {
     fn default() -> Self {
         Memo {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(vec![Slot::default(); SLOTS / SHARDS].into_boxed_slice()))
+                .collect(),
         }
     }
 }
@@ -105,18 +91,25 @@ impl Memo {
         }
         let h = xxhash_rust::xxh3::xxh3_128(t.as_bytes());
         let (lo, hi) = (h as u64, (h >> 64) as u64);
-        // a panic elsewhere while a shard was locked leaves it consistent (every update is
+        let at = (lo as usize) % (SLOTS / SHARDS);
+        // a panic elsewhere while a shard was locked leaves it consistent (a slot is written
         // whole before the lock is released), so a poisoned lock is simply taken
         let shard = &self.shards[(hi % SHARDS as u64) as usize];
-        if let Some(f) = shard.lock().unwrap_or_else(PoisonError::into_inner).get(lo, hi) {
-            return f;
+        {
+            let slots = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            let s = &slots[at];
+            if s.used && s.lo == lo && s.hi == hi {
+                return s.facts;
+            }
         }
-        let f = compute(t);
-        shard
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(lo, hi, f);
-        f
+        let facts = compute(t);
+        shard.lock().unwrap_or_else(PoisonError::into_inner)[at] = Slot {
+            used: true,
+            lo,
+            hi,
+            facts,
+        };
+        facts
     }
 
     /// Lines remembered now (for tests).
@@ -124,7 +117,10 @@ impl Memo {
     fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).entries.len())
+            .map(|s| {
+                let slots = s.lock().unwrap_or_else(PoisonError::into_inner);
+                slots.iter().filter(|x| x.used).count()
+            })
             .sum()
     }
 }
@@ -160,14 +156,19 @@ mod tests {
     fn memory_stays_bounded() {
         let m = Memo::default();
         let calls = AtomicUsize::new(0);
-        for i in 0..MAX_ENTRIES + 5000 {
+        for i in 0..SLOTS + 5000 {
             chars_of(&m, &format!("line {i}"), &calls);
         }
-        assert!(m.len() <= MAX_ENTRIES);
+        assert!(m.len() <= SLOTS);
         // the latest line is still remembered
         let before = calls.load(Ordering::Relaxed);
-        chars_of(&m, &format!("line {}", MAX_ENTRIES + 4999), &calls);
+        chars_of(&m, &format!("line {}", SLOTS + 4999), &calls);
         assert_eq!(calls.load(Ordering::Relaxed), before);
+    }
+
+    #[test]
+    fn a_slot_is_two_cache_lines() {
+        assert_eq!(std::mem::size_of::<Slot>(), 128);
     }
 
     #[test]

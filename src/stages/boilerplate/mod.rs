@@ -344,7 +344,7 @@ impl Stage {
             let mut hits = [0u32; 32];
             for f in &facts {
                 for (h, n) in hits.iter_mut().zip(f.hits) {
-                    *h += n;
+                    *h += n as u32;
                 }
             }
             lang::lang_of_hits(&hits)
@@ -549,8 +549,9 @@ impl Stage {
             timestamp,
             ..LineFacts::default()
         };
-        let n = f.hits.len();
-        f.hits.copy_from_slice(&hits[..n]);
+        for (h, &n) in f.hits.iter_mut().zip(&hits) {
+            *h = n.min(u16::MAX as u32) as u16;
+        }
         f
     }
 
