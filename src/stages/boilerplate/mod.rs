@@ -168,8 +168,9 @@ struct Repeats {
     by_source: FxHashMap<String, FxHashSet<u64>>,
 }
 
+/// A line's hash: the low half of its memo key ([`memo::key`], computed once for both).
 fn line_hash(line: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(line.trim().as_bytes())
+    memo::key(line.trim()) as u64
 }
 
 /// The distinct hashes of the non-blank lines of `text`, sorted.
@@ -315,28 +316,29 @@ impl Stage {
         let mut stats = Vec::with_capacity(lines.len());
         let mut scratch = rules::Scratch::default();
         let mut buf = String::new();
-        // each line's trimmed text and hash, computed once for the two uses below
+        // each line's trimmed text and memo key (its low half the line hash), computed once
         let trimmed: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
-        let hashes: Vec<u64> = trimmed
+        let keys: Vec<u128> = trimmed
             .iter()
-            .map(|t| {
-                if t.is_empty() {
-                    0
-                } else {
-                    xxhash_rust::xxh3::xxh3_64(t.as_bytes())
-                }
-            })
+            .map(|t| if t.is_empty() { 0 } else { memo::key(t) })
             .collect();
+        let hashes: Vec<u64> = keys.iter().map(|&k| k as u64).collect();
         // what each line says by itself (remembered across documents: see `memo`), then the
         // language: from the hits of all lines when the text is its own language sample
+        for (t, &k) in trimmed.iter().zip(&keys) {
+            if !t.is_empty() {
+                self.memo.prefetch(t, k);
+            }
+        }
         let facts: Vec<LineFacts> = trimmed
             .iter()
-            .map(|t| {
+            .zip(&keys)
+            .map(|(t, &k)| {
                 if t.is_empty() {
                     LineFacts::default()
                 } else {
                     self.memo
-                        .facts(t, |t| self.line_facts(t, &mut buf, &mut scratch))
+                        .facts(t, k, |t| self.line_facts(t, &mut buf, &mut scratch))
                 }
             })
             .collect();
