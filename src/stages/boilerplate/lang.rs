@@ -531,15 +531,22 @@ fn title_case(w: &str, c: &mut LineCounts) {
 /// character-by-character decoding is skipped (two byte-counting loops that vectorise).
 fn maybe_cjk(s: &str) -> bool {
     let b = s.as_bytes();
-    let wide = b.iter().filter(|&&x| (0xE3..=0xE9).contains(&x)).count();
+    let wide = count_bytes(b, |x| (0xE3..=0xE9).contains(&x));
     if wide == 0 {
         return false;
     }
-    let ascii_letters = b
-        .iter()
-        .filter(|&&x| (x | 0x20).wrapping_sub(b'a') < 26)
-        .count();
+    let ascii_letters = count_bytes(b, |x| (x | 0x20).wrapping_sub(b'a') < 26);
     wide * 3 > ascii_letters
+}
+
+/// Number of bytes of `b` for which `f` holds. Why not `filter().count()`: that counts in
+/// `usize` lanes, two bytes per SIMD operation; summing `u8`s over runs of 255 bytes (no
+/// overflow) compares 16 or 32 bytes at a time (it was 8% of the `boilerplate` stage).
+#[inline]
+fn count_bytes(b: &[u8], f: impl Fn(u8) -> bool) -> usize {
+    b.chunks(255)
+        .map(|c| c.iter().fold(0u8, |n, &x| n + f(x) as u8) as usize)
+        .sum()
 }
 
 /// Word tokens: maximal runs of alphanumeric characters (apostrophes inside kept).
@@ -1196,6 +1203,17 @@ pub(crate) mod tests {
                 b.to_ascii_lowercase() as u64 * 0x0101_0101_0101_0101,
                 "{b}"
             );
+        }
+    }
+
+    #[test]
+    fn count_bytes_counts_every_match() {
+        let b: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 256) as u8).collect();
+        for f in [|x: u8| x == 0xE5, |x: u8| x.is_ascii_alphabetic(), |_| true] {
+            for n in [0, 1, 254, 255, 256, 1000, 3000] {
+                let want = b[..n].iter().filter(|&&x| f(x)).count();
+                assert_eq!(count_bytes(&b[..n], f), want);
+            }
         }
     }
 
