@@ -322,7 +322,6 @@ impl Stage {
             .iter()
             .map(|t| if t.is_empty() { 0 } else { memo::key(t) })
             .collect();
-        let hashes: Vec<u64> = keys.iter().map(|&k| k as u64).collect();
         // what each line says by itself (remembered across documents: see `memo`), then the
         // language: from the hits of all lines when the text is its own language sample
         for (t, &k) in trimmed.iter().zip(&keys) {
@@ -358,10 +357,10 @@ impl Stage {
         // repeated (a duplicate document is dedup's business, not ours)
         let repeats = repeats.filter(|set| {
             let (mut n, mut r) = (0usize, 0usize);
-            for (t, h) in trimmed.iter().zip(&hashes) {
+            for (t, &k) in trimmed.iter().zip(&keys) {
                 if !t.is_empty() {
                     n += 1;
-                    if set.contains(h) {
+                    if set.contains(&(k as u64)) {
                         r += 1;
                     }
                 }
@@ -374,9 +373,9 @@ impl Stage {
         // sorted hashes of the lines of 20 bytes or more
         let mut long: Vec<u64> = trimmed
             .iter()
-            .zip(&hashes)
+            .zip(&keys)
             .filter(|(t, _)| t.len() >= 20)
-            .map(|(_, &h)| h)
+            .map(|(_, &k)| k as u64)
             .collect();
         long.sort_unstable();
         let any_triple = long.windows(3).any(|w| w[0] == w[2]);
@@ -399,11 +398,12 @@ impl Stage {
             };
             let st = self.stats(f, lang, counts);
             stats.push(st);
-            if repeated_here(t, hashes[i]) && !st.sentence_end {
+            let hash = keys[i] as u64;
+            if repeated_here(t, hash) && !st.sentence_end {
                 classes.push(Class::Bad(Cow::Borrowed("repeated-in-doc")));
                 continue;
             }
-            classes.push(self.first_pass(t, hashes[i], f, &st, lang, repeats, doc));
+            classes.push(self.first_pass(t, hash, f, &st, lang, repeats, doc));
         }
 
         // no prose at all by the stop-word measure (tables, scores, an unknown language):
