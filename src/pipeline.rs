@@ -596,13 +596,27 @@ pub(crate) fn back_batch(
             })
             .collect()
     });
+    // Each buffer sized once: grown by doubling, the spool (most documents under the
+    // default keep policy) was copied again by every reallocation.
     let mut chunk = Chunk::default();
     let mut spool = Vec::new();
-    let (jsonl_len, csv_len) = pieces
-        .iter()
-        .fold((0, 0), |(j, c), p| (j + p.0.len(), c + p.1.len()));
-    chunk.jsonl.reserve_exact(jsonl_len);
-    chunk.csv.reserve_exact(csv_len);
+    let mut sizes = [0usize; 5];
+    for (slot, p) in slots.iter().zip(&pieces) {
+        let to = match slot {
+            Slot::Live(_) => 0,
+            Slot::Deferred(_) | Slot::Outranked(_) => 1,
+            Slot::Dup(..) => 2,
+            Slot::Gone(_) => 3,
+        };
+        sizes[to] += p.0.len();
+        sizes[4] += p.2.len();
+    }
+    chunk.jsonl.reserve_exact(sizes[0]);
+    chunk.csv.reserve_exact(pieces.iter().map(|p| p.1.len()).sum());
+    spool.reserve_exact(sizes[1]);
+    chunk.duplicates.reserve_exact(sizes[2]);
+    chunk.rejects.reserve_exact(sizes[3]);
+    chunk.removed.reserve_exact(sizes[4]);
     for (slot, (a, b, removed, chars)) in slots.iter().zip(pieces) {
         chunk.removed.extend_from_slice(&removed);
         match slot {
