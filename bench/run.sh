@@ -9,8 +9,8 @@
 # that fails to install is reported as "not installed"), then runs on the same data:
 # cat (the floor), presswash (whole pipeline with 2 and 1 threads, no stage, each stage
 # alone), ftfy, trafilatura and resiliparse (on HTML pages), datatrove and rensa.
-# With --scale it also runs the whole pipeline on 200 MB and 1000 MB dumps back to back
-# for the linearity and peak-memory figures.
+# With --scale it also runs the whole pipeline on 200 MB and 1000 MB dumps, three
+# interleaved pairs (medians), for the linearity and peak-memory figures.
 #
 # Wall time, CPU time and peak RSS of each whole process come from wait4() (bench/bench.py).
 # --out DIR puts presswash's outputs there (e.g. /dev/shm: measures without the disk).
