@@ -75,6 +75,10 @@ impl AtomicFile {
         }
     }
 
+    pub fn write_pieces(&mut self, pieces: &Pieces) -> Result<(), RunError> {
+        pieces.iter().try_for_each(|b| self.write_all(b))
+    }
+
     /// Flush and fsync; the file keeps its temporary name until [`AtomicFile::publish`].
     pub fn finish(&mut self) -> Result<(), RunError> {
         if let Some(w) = self.w.take() {
@@ -227,14 +231,40 @@ impl Drop for AtomicFile {
     }
 }
 
-/// Serialised output of one batch, appended by the writer in order.
+/// Serialised output of one batch, appended by the writer in order. The corpus files come
+/// as the documents' own serialised pieces: the writer copies them into its block buffer,
+/// so gathering them into one buffer first would copy the whole corpus once more.
 #[derive(Default)]
 pub struct Chunk {
-    pub jsonl: Vec<u8>,
-    pub csv: Vec<u8>,
+    pub jsonl: Pieces,
+    pub csv: Pieces,
     pub duplicates: Vec<u8>,
     pub rejects: Vec<u8>,
     pub removed: Vec<u8>,
+}
+
+/// Byte strings to be written one after the other.
+#[derive(Debug, Default)]
+pub struct Pieces {
+    parts: Vec<Vec<u8>>,
+}
+
+impl Pieces {
+    /// Append `bytes` (no copy).
+    pub fn push(&mut self, bytes: Vec<u8>) {
+        if !bytes.is_empty() {
+            self.parts.push(bytes);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.parts.iter().map(Vec::as_slice)
+    }
+
+    /// All the bytes in one buffer.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.parts.concat()
+    }
 }
 
 /// The set of output files of one run.
@@ -298,10 +328,10 @@ impl Outputs {
 
     pub fn write(&mut self, c: &Chunk) -> Result<(), RunError> {
         if let Some(f) = self.jsonl.as_mut() {
-            f.write_all(&c.jsonl)?;
+            f.write_pieces(&c.jsonl)?;
         }
         if let Some(f) = self.csv.as_mut() {
-            f.write_all(&c.csv)?;
+            f.write_pieces(&c.csv)?;
         }
         self.duplicates.write_all(&c.duplicates)?;
         self.rejects.write_all(&c.rejects)?;

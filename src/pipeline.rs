@@ -135,10 +135,10 @@ pub fn run_ext(
         let mut spool = spool_file;
         let mut secs = 0.0;
         let csv_writer = outputs.csv.take().map(|mut file| {
-            let (ctx, crx) = sync_channel::<Vec<u8>>(3);
+            let (ctx, crx) = sync_channel::<output::Pieces>(3);
             let handle = std::thread::spawn(move || -> (AtomicFile, Result<(), RunError>) {
-                for bytes in crx {
-                    if let Err(e) = file.write_all(&bytes) {
+                for pieces in crx {
+                    if let Err(e) = file.write_pieces(&pieces) {
                         return (file, Err(e));
                     }
                 }
@@ -600,31 +600,29 @@ pub(crate) fn back_batch(
     // default keep policy) was copied again by every reallocation.
     let mut chunk = Chunk::default();
     let mut spool = Vec::new();
-    let mut sizes = [0usize; 5];
+    let mut sizes = [0usize; 4];
     for (slot, p) in slots.iter().zip(&pieces) {
         let to = match slot {
-            Slot::Live(_) => 0,
-            Slot::Deferred(_) | Slot::Outranked(_) => 1,
-            Slot::Dup(..) => 2,
-            Slot::Gone(_) => 3,
+            Slot::Live(_) => continue,
+            Slot::Deferred(_) | Slot::Outranked(_) => 0,
+            Slot::Dup(..) => 1,
+            Slot::Gone(_) => 2,
         };
         sizes[to] += p.0.len();
-        sizes[4] += p.2.len();
+        sizes[3] += p.2.len();
     }
-    chunk.jsonl.reserve_exact(sizes[0]);
-    chunk.csv.reserve_exact(pieces.iter().map(|p| p.1.len()).sum());
-    spool.reserve_exact(sizes[1]);
-    chunk.duplicates.reserve_exact(sizes[2]);
-    chunk.rejects.reserve_exact(sizes[3]);
-    chunk.removed.reserve_exact(sizes[4]);
+    spool.reserve_exact(sizes[0]);
+    chunk.duplicates.reserve_exact(sizes[1]);
+    chunk.rejects.reserve_exact(sizes[2]);
+    chunk.removed.reserve_exact(sizes[3]);
     for (slot, (a, b, removed, chars)) in slots.iter().zip(pieces) {
         chunk.removed.extend_from_slice(&removed);
         match slot {
             Slot::Live(d) => {
                 report.doc_log(d);
                 report.kept_counted(d, chars);
-                chunk.jsonl.extend_from_slice(&a);
-                chunk.csv.extend_from_slice(&b);
+                chunk.jsonl.push(a);
+                chunk.csv.push(b);
             }
             Slot::Deferred(d) | Slot::Outranked(d) => {
                 report.doc_log(d);
@@ -766,22 +764,14 @@ pub(crate) fn resolve_spool(
                     .collect::<Result<_, RunError>>()
             })?;
             let mut chunk = Chunk::default();
-            let (mut jl, mut cl, mut dl) = (0, 0, 0);
-            for line in &lines {
-                match line {
-                    Ok((_, j, c, _)) => (jl, cl) = (jl + j.len(), cl + c.len()),
-                    Err(dup) => dl += dup.len(),
-                }
-            }
-            chunk.jsonl.reserve_exact(jl);
-            chunk.csv.reserve_exact(cl);
+            let dl = lines.iter().filter_map(|l| l.as_ref().err()).map(Vec::len).sum();
             chunk.duplicates.reserve_exact(dl);
             for line in lines {
                 match line {
                     Ok((d, j, c, chars)) => {
                         report.kept_counted(d, chars);
-                        chunk.jsonl.extend_from_slice(&j);
-                        chunk.csv.extend_from_slice(&c);
+                        chunk.jsonl.push(j);
+                        chunk.csv.push(c);
                     }
                     Err(dup) => {
                         report.documents.duplicates += 1;
@@ -895,12 +885,7 @@ mod tests {
             chunks.len() >= 2,
             "the big documents span more than one batch"
         );
-        let cat = |f: fn(&Chunk) -> &Vec<u8>| {
-            chunks
-                .iter()
-                .flat_map(|c| f(c).clone())
-                .collect::<Vec<u8>>()
-        };
+        let cat = |f: fn(&Chunk) -> Vec<u8>| chunks.iter().flat_map(f).collect::<Vec<u8>>();
         let (mut jsonl, mut csv) = (Vec::new(), Vec::new());
         let mut chars = 0;
         for d in [&docs[0], &docs[1], &docs[3]] {
@@ -909,10 +894,10 @@ mod tests {
             csv.extend(c);
             chars += n as u64;
         }
-        assert_eq!(cat(|c| &c.jsonl), jsonl);
-        assert_eq!(cat(|c| &c.csv), csv);
+        assert_eq!(cat(|c| c.jsonl.to_vec()), jsonl);
+        assert_eq!(cat(|c| c.csv.to_vec()), csv);
         assert_eq!(
-            cat(|c| &c.duplicates),
+            cat(|c| c.duplicates.clone()),
             output::duplicate_line("d2", "in.jsonl:3", "d1", 0.9)
         );
         assert_eq!((report.documents.kept, report.documents.duplicates), (3, 1));

@@ -402,21 +402,11 @@ impl PartFiles {
     }
 
     fn write_main(&mut self, c: &Chunk) -> Result<(), RunError> {
-        for (f, b) in
-            self.main
-                .iter_mut()
-                .zip([&c.jsonl, &c.csv, &c.duplicates, &c.rejects, &c.removed])
-        {
-            f.write_all(b)?;
-        }
-        Ok(())
+        write_into(&mut self.main, c, true)
     }
 
     fn write_tail(&mut self, c: &Chunk) -> Result<(), RunError> {
-        for (f, b) in self.tail.iter_mut().zip([&c.jsonl, &c.csv, &c.duplicates]) {
-            f.write_all(b)?;
-        }
-        Ok(())
+        write_into(&mut self.tail, c, false)
     }
 
     fn publish(self) -> Result<(), RunError> {
@@ -425,6 +415,19 @@ impl PartFiles {
         }
         Ok(())
     }
+}
+
+/// Append chunk `c` to `files` (clean.jsonl, clean.csv, duplicates, then with `all` the
+/// rejects and removed lines).
+fn write_into(files: &mut [AtomicFile], c: &Chunk, all: bool) -> Result<(), RunError> {
+    files[0].write_pieces(&c.jsonl)?;
+    files[1].write_pieces(&c.csv)?;
+    files[2].write_all(&c.duplicates)?;
+    if all {
+        files[3].write_all(&c.rejects)?;
+        files[4].write_all(&c.removed)?;
+    }
+    Ok(())
 }
 
 const TAG_REJECT: u8 = 0;
