@@ -75,6 +75,7 @@ impl AtomicFile {
         }
     }
 
+    /// [`AtomicFile::write_all`] of each piece in turn.
     pub fn write_pieces(&mut self, pieces: &Pieces) -> Result<(), RunError> {
         pieces.iter().try_for_each(|b| self.write_all(b))
     }

@@ -600,16 +600,16 @@ pub(crate) fn back_batch(
     // default keep policy) was copied again by every reallocation.
     let mut chunk = Chunk::default();
     let mut spool = Vec::new();
+    // spool, duplicates, rejects, removed lines (the corpus files take the pieces as they are)
     let mut sizes = [0usize; 4];
     for (slot, p) in slots.iter().zip(&pieces) {
-        let to = match slot {
-            Slot::Live(_) => continue,
-            Slot::Deferred(_) | Slot::Outranked(_) => 0,
-            Slot::Dup(..) => 1,
-            Slot::Gone(_) => 2,
-        };
-        sizes[to] += p.0.len();
         sizes[3] += p.2.len();
+        match slot {
+            Slot::Live(_) => {}
+            Slot::Deferred(_) | Slot::Outranked(_) => sizes[0] += p.0.len(),
+            Slot::Dup(..) => sizes[1] += p.0.len(),
+            Slot::Gone(_) => sizes[2] += p.0.len(),
+        }
     }
     spool.reserve_exact(sizes[0]);
     chunk.duplicates.reserve_exact(sizes[1]);
