@@ -222,7 +222,17 @@ mod tests {
 
     #[test]
     fn split_lines_is_split_at_newline() {
-        for t in ["", "\n", "a", "a\n", "\na", "a\nb", "a\n\nb\n", "é\nü\r\n\n\n", "x\ny\nz"] {
+        for t in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "\na",
+            "a\nb",
+            "a\n\nb\n",
+            "é\nü\r\n\n\n",
+            "x\ny\nz",
+        ] {
             let mine: Vec<&str> = split_lines(t).collect();
             let std: Vec<&str> = t.split('\n').collect();
             assert_eq!(mine, std, "{t:?}");

@@ -764,7 +764,11 @@ pub(crate) fn resolve_spool(
                     .collect::<Result<_, RunError>>()
             })?;
             let mut chunk = Chunk::default();
-            let dl = lines.iter().filter_map(|l| l.as_ref().err()).map(Vec::len).sum();
+            let dl = lines
+                .iter()
+                .filter_map(|l| l.as_ref().err())
+                .map(Vec::len)
+                .sum();
             chunk.duplicates.reserve_exact(dl);
             for line in lines {
                 match line {

@@ -9,7 +9,10 @@
 //! * **length**: a haystack shorter than the pattern's shortest match;
 //! * **first byte**: for a pattern anchored at the start (`^`) that cannot match the empty
 //!   string, every match starts at byte 0 with one of the bytes that can begin it;
-//! * **last byte**: the same at the end for a pattern anchored with `$`;
+//! * **last byte**: the same at the end for a pattern anchored with `$`; and as every
+//!   character beyond ASCII ends with a continuation byte, for a line that ends beyond ASCII
+//!   (a closing quote, a Cyrillic letter) the **last character** against the characters a
+//!   match can end with;
 //! * **body bytes**: for a pattern anchored at both ends (`^…$`) the match is the whole
 //!   haystack, so every byte of it (after the first character, when the pattern starts with
 //!   a one-character class such as `\S`) must be one the rest of the pattern can produce: a
@@ -18,8 +21,11 @@
 //! * **required literal**: a set of strings one of which every match contains (e.g. one of
 //!   the separators of a breadcrumb, or the words a caption credit must end in), looked up
 //!   with a multi-pattern searcher, ASCII case-insensitively (a superset of the exact
-//!   literals). They are only searched when the first-byte gate is missing or weak: the
-//!   search costs about as much as a call of an anchored regex that fails early.
+//!   literals). They are searched after the byte gates, whenever the set is selective
+//!   enough (a rough cost of how common its literals are): the search costs a few tens of
+//!   nanoseconds, while even an anchored regex that fails within the first words costs a
+//!   hundred or more (an author-bio pattern, `^(?:\p{Lu}\S+\s){1,3}(?:is|was)…writer`, on
+//!   every capitalised line).
 //!
 //! The byte sets are computed from the parsed pattern (`regex-syntax`, the parser `regex`
 //! uses, with the same defaults), over-approximated where exactness would be costly (a
@@ -30,7 +36,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Captures, Regex};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
-use regex_syntax::hir::{Class, Hir, HirKind, Look};
+use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look};
 
 /// A set of bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,10 +62,6 @@ impl ByteSet {
     #[inline]
     pub fn contains(&self, b: u8) -> bool {
         self.0[(b >> 6) as usize] & (1 << (b & 63)) != 0
-    }
-
-    fn len(&self) -> u32 {
-        self.0.iter().map(|w| w.count_ones()).sum()
     }
 }
 
@@ -160,6 +162,60 @@ fn edge_bytes(h: &Hir, edge: Edge) -> (ByteSet, bool) {
     }
 }
 
+/// The characters a non-empty match of `h` can end with (as a Unicode class), and whether
+/// `h` can match the empty string; `None` when a byte class (not UTF-8 aware) is in the way.
+/// Why beside [`last_bytes`]: every character beyond ASCII ends with a continuation byte, so
+/// the last-byte gate lets any line ending in a closing quote, a dash or a Cyrillic letter
+/// through to a pattern that ends in `\)\s*$`.
+fn last_chars(h: &Hir) -> Option<(ClassUnicode, bool)> {
+    let mut s = ClassUnicode::empty();
+    Some(match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => (s, true),
+        HirKind::Literal(l) => match std::str::from_utf8(&l.0).ok()?.chars().next_back() {
+            Some(c) => (ClassUnicode::new([ClassUnicodeRange::new(c, c)]), false),
+            None => (s, true),
+        },
+        HirKind::Class(Class::Unicode(c)) => (c.clone(), false),
+        HirKind::Class(Class::Bytes(_)) => return None,
+        HirKind::Repetition(r) => {
+            let (a, n) = last_chars(&r.sub)?;
+            (a, n || r.min == 0)
+        }
+        HirKind::Capture(c) => last_chars(&c.sub)?,
+        HirKind::Concat(v) => {
+            for x in v.iter().rev() {
+                let (a, n) = last_chars(x)?;
+                s.union(&a);
+                if !n {
+                    return Some((s, false));
+                }
+            }
+            (s, true)
+        }
+        HirKind::Alternation(v) => {
+            let mut nullable = false;
+            for x in v {
+                let (a, n) = last_chars(x)?;
+                s.union(&a);
+                nullable |= n;
+            }
+            (s, nullable)
+        }
+    })
+}
+
+/// How many characters lie beyond ASCII (the surrogates are not characters).
+const ALL_WIDE: u32 = 0x110000 - 0x80 - 0x800;
+
+/// The ranges of `c` beyond ASCII, as code points.
+fn wide_ranges(c: &ClassUnicode) -> Box<[(u32, u32)]> {
+    c.ranges()
+        .iter()
+        .map(|r| ((r.start() as u32).max(0x80), r.end() as u32))
+        .filter(|(a, b)| a <= b)
+        .collect()
+}
+
 /// Every byte a match of `h` can contain: exact for ASCII (a Unicode class adds the ASCII
 /// characters it has), all of 0x80..=0xFF for anything beyond ASCII (an over-approximation,
 /// so the body gate only ever rejects on ASCII bytes).
@@ -229,7 +285,7 @@ const MAX_TAIL_DEPTH: u32 = 1;
 /// Classes of at most this many characters are expanded into literals.
 const MAX_CLASS_CHARS: u32 = 8;
 /// A required-literal set larger than this is not used.
-const MAX_REQUIRED: usize = 32;
+const MAX_REQUIRED: usize = 64;
 
 /// Strings of which every match of `h` contains at least one (`None`: no such set found),
 /// ASCII lower-cased (see [`lower_set`]). Literal prefixes (the costly part: the extractor
@@ -355,6 +411,9 @@ fn cost(set: &[Vec<u8>]) -> u32 {
         .map(|l| match l.as_slice() {
             [b] if b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b',') => 30,
             [_] => 8,
+            // one character beyond ASCII: a letter (Cyrillic, Greek...) is as common as a
+            // two-byte word, a sign (a guillemet, an arrow) is as rare as an ASCII one
+            x if one_char(x).is_some_and(|c| !c.is_alphanumeric() && !c.is_whitespace()) => 8,
             [_, _] => 30,
             [_, _, _] => 10,
             [_, _, _, _] => 3,
@@ -363,24 +422,42 @@ fn cost(set: &[Vec<u8>]) -> u32 {
         .sum()
 }
 
+/// The character `l` is, if it is exactly one.
+fn one_char(l: &[u8]) -> Option<char> {
+    let mut it = std::str::from_utf8(l).ok()?.chars();
+    it.next().filter(|_| it.next().is_none())
+}
+
 /// A required-literal set is used only when at most this costly.
 const MAX_COST: u32 = 60;
 
-/// A first-byte gate letting more bytes than this through is weak: the required literals
-/// are searched then.
-const WEAK_FIRST: u32 = 128;
-
-/// An ASCII case-insensitive searcher for literal sets.
+/// A searcher for ASCII lower-cased literal sets, to run on ASCII lower-cased haystacks
+/// ([`ascii_lower`]). Why not aho-corasick's own `ascii_case_insensitive`: with it the
+/// searcher loses its vectorised prefilter on sets of ordinary words (an author-bio
+/// pattern's `writer|reporter|editor…`: 330 ns a line against about 40 for lower-casing the
+/// line and the exact search).
 pub fn literal_searcher<I, P>(pats: I) -> Option<AhoCorasick>
 where
     I: IntoIterator<Item = P>,
     P: AsRef<[u8]>,
 {
     AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
+        .match_kind(MatchKind::LeftmostFirst)
         .build(pats)
         .ok()
+}
+
+/// `hay` with its ASCII letters lower-cased, in a buffer of this thread.
+pub fn ascii_lower<R>(hay: &str, f: impl FnOnce(&[u8]) -> R) -> R {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with_borrow_mut(|b| {
+        b.clear();
+        b.extend_from_slice(hay.as_bytes());
+        b.make_ascii_lowercase();
+        f(b)
+    })
 }
 
 /// Necessary conditions for a match of one regex.
@@ -391,8 +468,12 @@ pub struct Gate {
     pub last: Option<ByteSet>,
     /// Literals one of which every match contains (ASCII lower-cased).
     pub required: Option<Vec<Vec<u8>>>,
-    /// Searcher for `required` when the first-byte gate is missing or weak.
+    /// Searcher for `required`.
     search: Option<AhoCorasick>,
+    /// With a last-byte gate: the characters beyond ASCII a match can end with, as sorted
+    /// inclusive ranges of code points (the last byte only tells that such a line ends
+    /// beyond ASCII).
+    pub last_wide: Option<Box<[(u32, u32)]>>,
     /// Body gate ([`body_gate`]): skip the first character, then every byte must be in the set.
     pub body: Option<(bool, ByteSet)>,
 }
@@ -423,13 +504,15 @@ impl Gate {
             let (s, nullable) = last_bytes(h);
             if !nullable {
                 g.last = Some(s);
+                g.last_wide = last_chars(h)
+                    .filter(|(_, nullable)| !nullable)
+                    .map(|(c, _)| wide_ranges(&c))
+                    .filter(|r| r.iter().map(|(a, b)| b - a + 1).sum::<u32>() < ALL_WIDE);
             }
         }
         g.body = body_gate(h);
         g.required = required(h, 0).filter(|s| cost(s) <= MAX_COST);
-        if g.first.map_or(true, |f| f.len() > WEAK_FIRST) {
-            g.search = g.required.as_ref().and_then(literal_searcher);
-        }
+        g.search = g.required.as_ref().and_then(literal_searcher);
         g
     }
 
@@ -454,10 +537,26 @@ impl Gate {
         true
     }
 
+    /// With a last-character gate and `hay` ending beyond ASCII: whether its last character
+    /// is one a match can end with.
+    #[inline]
+    pub fn last_char_may_match(&self, hay: &str) -> bool {
+        let Some(r) = &self.last_wide else {
+            return true;
+        };
+        if hay.as_bytes().last().map_or(true, |&b| b < 0x80) {
+            return true;
+        }
+        let c = hay.chars().next_back().map_or(0, |c| c as u32);
+        let i = r.partition_point(|&(_, end)| end < c);
+        i < r.len() && r[i].0 <= c
+    }
+
     /// False only if the regex cannot match `hay`.
     #[inline]
     pub fn may_match(&self, hay: &str) -> bool {
         self.bytes_may_match(hay.as_bytes())
+            && self.last_char_may_match(hay)
             && self.body_may_match(hay)
             && self.literals_may_match(hay)
     }
@@ -480,18 +579,32 @@ impl Gate {
     /// The required-literal part of [`Gate::may_match`].
     #[inline]
     pub fn literals_may_match(&self, hay: &str) -> bool {
-        self.search.as_ref().map_or(true, |ac| ac.is_match(hay))
+        self.search
+            .as_ref()
+            .map_or(true, |ac| ascii_lower(hay, |l| ac.is_match(l)))
+    }
+
+    /// [`Gate::literals_may_match`] on a haystack already ASCII lower-cased.
+    #[inline]
+    pub fn literals_may_match_lower(&self, lower: &[u8]) -> bool {
+        self.search.as_ref().map_or(true, |ac| ac.is_match(lower))
+    }
+
+    /// Whether the gate has required literals to search.
+    #[inline]
+    pub fn searches(&self) -> bool {
+        self.search.is_some()
     }
 
     /// [`Gate::may_match`] with the required literals always searched (for tests).
     #[cfg(test)]
     pub fn may_match_all(&self, hay: &str) -> bool {
         self.bytes_may_match(hay.as_bytes())
+            && self.last_char_may_match(hay)
             && self.body_may_match(hay)
-            && self
-                .required
-                .as_ref()
-                .map_or(true, |r| literal_searcher(r).unwrap().is_match(hay))
+            && self.required.as_ref().map_or(true, |r| {
+                ascii_lower(hay, |l| literal_searcher(r).unwrap().is_match(l))
+            })
     }
 }
 
@@ -568,6 +681,46 @@ pub(crate) mod tests {
         // (?m) anchors are line anchors: no gate from them
         assert!(Gate::new(r"(?m)^x").first.is_none());
         assert!(Gate::new("(").may_match(""));
+    }
+
+    #[test]
+    fn last_character_gates() {
+        // the last byte of a line ending beyond ASCII is a continuation byte whatever the
+        // character: the last character tells a closing quote from a space
+        let g = Gate::new(r"\(\w+\)\s*$");
+        assert!(g.last_wide.is_some());
+        assert!(g.may_match("x (a)") && g.may_match("x (a)\u{3000}"));
+        assert!(!g.may_match("x (a) ”") && !g.may_match("x (a) я"));
+        let g = Gate::new(r"^a\p{L}$");
+        assert!(g.may_match("aя") && !g.may_match("a→"));
+        // a class taking every character beyond ASCII gives no such gate
+        assert!(Gate::new(r"^a[^x]$").last_wide.is_none());
+        // nor does an end that can be empty, or a byte class
+        assert!(Gate::new(r"a?\s*$").last_wide.is_none());
+        assert!(Gate::new(r"(?-u)a\xFF$").last_wide.is_none());
+        check_gate(
+            r"(?i)[.)]\s*(?:photo|фото)s?\s*:\s*\(?[^()]{1,60}\)?\s*$",
+            &sample_hays(),
+        );
+    }
+
+    #[test]
+    fn literal_sets_are_searched_whatever_the_first_byte_gate() {
+        // a strong enough first-byte gate used to skip the search: the author-bio patterns
+        // then ran their lazy DFA on every capitalised line
+        let g = Gate::new(r"^(?:\p{Lu}\w+\s){1,3}(?:is|was)\s+(?:an?\s+)?(?:writer|reporter)");
+        assert!(g.first.is_some() && g.searches());
+        assert!(!g.may_match("Jane Doe is a doctor") && g.may_match("Jane Doe is a writer"));
+        // single signs beyond ASCII are as rare as ASCII ones: the breadcrumb separators
+        // make a usable set
+        let g = Gate::new(r"^\S[^.!?]{0,40}(?:\s+(?:>|»|›|/|→|\|)\s+[^.!?]{1,60}){2,}$");
+        assert!(g.searches() && !g.may_match("Home and World and Europe"));
+        assert!(g.may_match("Home » World » Europe"));
+        // a class of letters beyond ASCII is not
+        assert!(cost(&[b"\xd0\xb0".to_vec()]) > cost(&[b"\xc2\xbb".to_vec()]));
+        // the literals are searched ASCII case-insensitively
+        let g = Gate::new(r"(?i)\bcookies\b");
+        assert!(g.may_match("We use COOKIES") && g.literals_may_match_lower(b"we use cookies"));
     }
 
     #[test]
@@ -668,6 +821,10 @@ pub(crate) mod tests {
             "2021-03-12",
             " ",
             "\u{a0}",
+            "\u{3000}",
+            "”",
+            "я",
+            "→",
             "’",
             "K",
             "\u{212A}",

@@ -82,7 +82,11 @@ impl Default for Memo {
     fn default() -> Self {
         Memo {
             shards: (0..SHARDS)
-                .map(|_| Shard(Mutex::new(vec![Slot::default(); SLOTS / SHARDS].into_boxed_slice())))
+                .map(|_| {
+                    Shard(Mutex::new(
+                        vec![Slot::default(); SLOTS / SHARDS].into_boxed_slice(),
+                    ))
+                })
                 .collect(),
         }
     }
@@ -97,7 +101,10 @@ impl Memo {
     /// The shard and the slot in it of key `k`.
     fn place(k: u128) -> (usize, usize) {
         let (lo, hi) = (k as u64, (k >> 64) as u64);
-        ((hi % SHARDS as u64) as usize, (lo as usize) % (SLOTS / SHARDS))
+        (
+            (hi % SHARDS as u64) as usize,
+            (lo as usize) % (SLOTS / SHARDS),
+        )
     }
 
     /// Ask the CPU to bring the slot of line `t` (key `k`) into the cache. Why: nearly every
@@ -106,7 +113,10 @@ impl Memo {
     pub fn prefetch(&self, t: &str, k: u128) {
         if t.len() <= MAX_LINE {
             let (s, at) = Memo::place(k);
-            let slots = self.shards[s].0.lock().unwrap_or_else(PoisonError::into_inner);
+            let slots = self.shards[s]
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             crate::dedup::prefetch(&slots[at]);
         }
     }

@@ -103,6 +103,24 @@ pub fn merge_rules(
     Ok(base)
 }
 
+/// Whether `b` has more than `max` ASCII letters and digits. Its normalised form keeps each
+/// of them as one byte, so it is then longer than `max` bytes: a cheap (vectorised) way to
+/// tell that a prose line is no whole-line phrase before normalising it.
+fn ascii_alnum_over(b: &[u8], max: usize) -> bool {
+    let mut n = 0usize;
+    for chunk in b.chunks(128) {
+        // summed in a `u8` (at most 128 per chunk), which LLVM vectorises 32 bytes a step
+        n += chunk
+            .iter()
+            .map(|&x| x.is_ascii_alphanumeric() as u8)
+            .fold(0u8, u8::wrapping_add) as usize;
+        if n > max {
+            return true;
+        }
+    }
+    false
+}
+
 /// Lower-case `line`, trim outer punctuation/symbols, collapse whitespace, into `out`.
 pub fn normalise_into(line: &str, out: &mut String) {
     normalise_bounded(line, out, usize::MAX);
@@ -184,6 +202,8 @@ fn intern(name: &str) -> &'static str {
 pub struct Scratch {
     norm: String,
     lower: String,
+    /// The trimmed line ASCII lower-cased, for the regexes' literal gates.
+    ascii: Vec<u8>,
 }
 
 /// Compiled rules: one hash map for whole-line phrases, two automata, gated regexes.
@@ -295,6 +315,7 @@ impl RuleSet {
                     contains_rule.push(i);
                 }
             }
+            let mut own = Vec::new();
             for r in &s.regex {
                 let re = GatedRegex::new(r).map_err(|e| {
                     ConfigError::invalid(
@@ -302,6 +323,9 @@ impl RuleSet {
                         format!("rule `{}`: bad regex {r:?}: {e}", s.name),
                     )
                 })?;
+                own.push((r.as_str(), re));
+            }
+            for re in merge_alike(own) {
                 regexes.push(re);
                 regex_rule.push(i);
             }
@@ -382,6 +406,7 @@ impl RuleSet {
             }
         };
         if chars <= self.lines_max_chars
+            && !ascii_alnum_over(line.as_bytes(), self.lines_max_len)
             && normalise_bounded(line, &mut sc.norm, self.lines_max_len)
         {
             if let Some(v) = self.lines.get(sc.norm.as_str()) {
@@ -457,6 +482,7 @@ impl RuleSet {
             return best;
         };
         let mut cand = m.first[b0 as usize] & m.last[b1 as usize];
+        let mut lowered = false;
         while cand != 0 {
             let j = cand.trailing_zeros() as usize;
             cand &= cand - 1;
@@ -468,13 +494,65 @@ impl RuleSet {
             if !fits(r) || b.len() < re.gate.min_len {
                 continue;
             }
-            if re.gate.body_may_match(t) && re.gate.literals_may_match(t) && re.re.is_match(t) {
+            let g = &re.gate;
+            if !g.last_char_may_match(t) || !g.body_may_match(t) {
+                continue;
+            }
+            if g.searches() {
+                if !lowered {
+                    sc.ascii.clear();
+                    sc.ascii.extend_from_slice(b);
+                    sc.ascii.make_ascii_lowercase();
+                    lowered = true;
+                }
+                if !g.literals_may_match_lower(&sc.ascii) {
+                    continue;
+                }
+            }
+            if re.re.is_match(t) {
                 best = Some(r);
                 break;
             }
         }
         best
     }
+}
+
+/// The regexes of one rule, those alike merged into one alternation: a line then takes one
+/// literal search and at most one lazy-DFA run for all of them instead of one each (the
+/// five author-bio patterns, one per language, were a tenth of the stage). Alike: the same
+/// first- and last-byte gates and no body gate, so the merged pattern's gate (computed
+/// from it: the union of the literal sets) rejects what each of theirs did. Order inside
+/// a rule does not matter (a line matches the rule or not); a merge that does not compile
+/// (duplicate group names) keeps the patterns apart.
+fn merge_alike(own: Vec<(&str, GatedRegex)>) -> Vec<GatedRegex> {
+    let mut groups: Vec<Vec<(&str, GatedRegex)>> = Vec::new();
+    for (p, re) in own {
+        let g = &re.gate;
+        let alike = |o: &GatedRegex| {
+            g.body.is_none()
+                && o.gate.body.is_none()
+                && g.first == o.gate.first
+                && g.last == o.gate.last
+        };
+        match groups.iter_mut().find(|v| alike(&v[0].1)) {
+            Some(v) => v.push((p, re)),
+            None => groups.push(vec![(p, re)]),
+        }
+    }
+    let mut out = Vec::new();
+    for v in groups {
+        if v.len() == 1 {
+            out.extend(v.into_iter().map(|(_, re)| re));
+            continue;
+        }
+        let merged: Vec<String> = v.iter().map(|(p, _)| format!("(?:{p})")).collect();
+        match GatedRegex::new(&merged.join("|")) {
+            Ok(re) => out.push(re),
+            Err(_) => out.extend(v.into_iter().map(|(_, re)| re)),
+        }
+    }
+    out
 }
 
 fn prefix_norm(p: &str) -> String {
@@ -494,6 +572,55 @@ mod tests {
         let mut n = Scratch::default();
         s.matches(line, line.trim().chars().count(), &mut n)
             .map(|r| s.name(r).to_string())
+    }
+
+    #[test]
+    fn alike_regexes_of_a_rule_are_merged_and_match_as_before() {
+        let pats = [
+            r"^(?:\p{Lu}\w+\s){1,2}is\s+a\s+writer",
+            r"^(?:\p{Lu}\w+\s){1,2}ist\s+Redakteur",
+            r"(?i)\(photo\)$",
+        ];
+        let own: Vec<(&str, GatedRegex)> = pats
+            .iter()
+            .map(|p| (*p, GatedRegex::new(p).unwrap()))
+            .collect();
+        let merged = merge_alike(own);
+        // the two anchored at the start with the same gates become one; the third stays
+        assert_eq!(merged.len(), 2);
+        let singles: Vec<Regex> = pats.iter().map(|p| Regex::new(p).unwrap()).collect();
+        let mut hays = crate::stages::boilerplate::gate::tests::sample_hays();
+        hays.extend(
+            [
+                "Jane Doe is a writer",
+                "Max Muster ist Redakteur",
+                "a (PHOTO)",
+            ]
+            .map(String::from),
+        );
+        let mut hits = 0;
+        for h in &hays {
+            let want = singles.iter().any(|r| r.is_match(h));
+            hits += want as usize;
+            assert_eq!(merged.iter().any(|r| r.is_match(h)), want, "{h:?}");
+        }
+        assert!(hits >= 3);
+        // every built-in rule's merged patterns keep the gate property
+        for s in builtin_rules().unwrap() {
+            if s.regex.len() > 1 {
+                let alt: Vec<String> = s.regex.iter().map(|p| format!("(?:{p})")).collect();
+                crate::stages::boilerplate::gate::tests::check_gate(&alt.join("|"), &hays);
+            }
+        }
+    }
+
+    #[test]
+    fn counting_ascii_letters_and_digits() {
+        assert!(!ascii_alnum_over(b"Privacy Policy", 13));
+        assert!(ascii_alnum_over(b"Privacy Policy", 12));
+        assert!(!ascii_alnum_over("— Контакты —".as_bytes(), 0));
+        let long = "word ".repeat(200);
+        assert!(ascii_alnum_over(long.as_bytes(), 799) && !ascii_alnum_over(long.as_bytes(), 800));
     }
 
     #[test]
