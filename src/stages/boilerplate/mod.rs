@@ -329,30 +329,7 @@ impl Stage {
                 self.memo.prefetch(t, k);
             }
         }
-        let facts: Vec<LineFacts> = trimmed
-            .iter()
-            .zip(&keys)
-            .map(|(t, &k)| {
-                if t.is_empty() {
-                    LineFacts::default()
-                } else {
-                    self.memo
-                        .facts(t, k, |t| self.line_facts(t, &mut buf, &mut scratch))
-                }
-            })
-            .collect();
-        let lang = if StopWords::can_tally(text) {
-            let mut hits = [0u32; 32];
-            for f in &facts {
-                for (h, n) in hits.iter_mut().zip(f.hits) {
-                    *h += n as u32;
-                }
-            }
-            lang::lang_of_hits(&hits)
-        } else {
-            self.stop.detect(text)
-        };
-
+        // (the work that needs only the keys comes first, while the slots arrive)
         // lines that repeat inside a source: only when this document is not itself mostly
         // repeated (a duplicate document is dedup's business, not ours)
         let repeats = repeats.filter(|set| {
@@ -383,6 +360,30 @@ impl Stage {
             any_triple
                 && t.len() >= 20
                 && long.partition_point(|&x| x <= h) - long.partition_point(|&x| x < h) >= 3
+        };
+
+        let facts: Vec<LineFacts> = trimmed
+            .iter()
+            .zip(&keys)
+            .map(|(t, &k)| {
+                if t.is_empty() {
+                    LineFacts::default()
+                } else {
+                    self.memo
+                        .facts(t, k, |t| self.line_facts(t, &mut buf, &mut scratch))
+                }
+            })
+            .collect();
+        let lang = if StopWords::can_tally(text) {
+            let mut hits = [0u32; 32];
+            for f in &facts {
+                for (h, n) in hits.iter_mut().zip(f.hits) {
+                    *h += n as u32;
+                }
+            }
+            lang::lang_of_hits(&hits)
+        } else {
+            self.stop.detect(text)
         };
 
         for (i, &t) in trimmed.iter().enumerate() {
