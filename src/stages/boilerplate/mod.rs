@@ -322,14 +322,13 @@ impl Stage {
             .iter()
             .map(|t| if t.is_empty() { 0 } else { memo::key(t) })
             .collect();
-        // what each line says by itself (remembered across documents: see `memo`), then the
-        // language: from the hits of all lines when the text is its own language sample
+        // ask for the memo slots of the lines now; the work that needs only the keys comes
+        // first, while they arrive
         for (t, &k) in trimmed.iter().zip(&keys) {
             if !t.is_empty() {
                 self.memo.prefetch(t, k);
             }
         }
-        // (the work that needs only the keys comes first, while the slots arrive)
         // lines that repeat inside a source: only when this document is not itself mostly
         // repeated (a duplicate document is dedup's business, not ours)
         let repeats = repeats.filter(|set| {
@@ -362,6 +361,8 @@ impl Stage {
                 && long.partition_point(|&x| x <= h) - long.partition_point(|&x| x < h) >= 3
         };
 
+        // what each line says by itself (remembered across documents: see `memo`), then the
+        // language: from the hits of all lines when the text is its own language sample
         let facts: Vec<LineFacts> = trimmed
             .iter()
             .zip(&keys)
