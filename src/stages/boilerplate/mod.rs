@@ -168,6 +168,22 @@ struct Repeats {
     by_source: FxHashMap<String, FxHashSet<u64>>,
 }
 
+/// [`Stage::clean`]'s buffers, kept by each worker thread from one document to the next. Why:
+/// made afresh, they were allocated and grown by doubling (the per-line facts, a hundred
+/// bytes a line; the rule scratch strings) for every document.
+#[derive(Default)]
+struct CleanBufs {
+    scratch: rules::Scratch,
+    buf: String,
+    keys: Vec<u128>,
+    long: Vec<u64>,
+    facts: Vec<LineFacts>,
+}
+
+thread_local! {
+    static CLEAN_BUFS: std::cell::RefCell<CleanBufs> = std::cell::RefCell::default();
+}
+
 /// A line's hash: the low half of its memo key ([`memo::key`], computed once for both).
 fn line_hash(line: &str) -> u64 {
     memo::key(line.trim()) as u64
@@ -314,14 +330,21 @@ impl Stage {
         let lines: Vec<&str> = split_lines(text).collect();
         let mut classes = Vec::with_capacity(lines.len());
         let mut stats = Vec::with_capacity(lines.len());
-        let mut scratch = rules::Scratch::default();
-        let mut buf = String::new();
+        let CleanBufs {
+            mut scratch,
+            mut buf,
+            mut keys,
+            mut long,
+            mut facts,
+        } = CLEAN_BUFS.with_borrow_mut(std::mem::take);
         // each line's trimmed text and memo key (its low half the line hash), computed once
         let trimmed: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
-        let keys: Vec<u128> = trimmed
-            .iter()
-            .map(|t| if t.is_empty() { 0 } else { memo::key(t) })
-            .collect();
+        keys.clear();
+        keys.extend(
+            trimmed
+                .iter()
+                .map(|t| if t.is_empty() { 0 } else { memo::key(t) }),
+        );
         // ask for the memo slots of the lines now; the work that needs only the keys comes
         // first, while they arrive
         for (t, &k) in trimmed.iter().zip(&keys) {
@@ -347,12 +370,14 @@ impl Stage {
         // lines three or more times in this document (gallery captions, repeated teasers;
         // repeated sentences, as in a series of interviews, are content); counted on the
         // sorted hashes of the lines of 20 bytes or more
-        let mut long: Vec<u64> = trimmed
-            .iter()
-            .zip(&keys)
-            .filter(|(t, _)| t.len() >= 20)
-            .map(|(_, &k)| k as u64)
-            .collect();
+        long.clear();
+        long.extend(
+            trimmed
+                .iter()
+                .zip(&keys)
+                .filter(|(t, _)| t.len() >= 20)
+                .map(|(_, &k)| k as u64),
+        );
         long.sort_unstable();
         let any_triple = long.windows(3).any(|w| w[0] == w[2]);
         let repeated_here = |t: &str, h: u64| {
@@ -363,18 +388,15 @@ impl Stage {
 
         // what each line says by itself (remembered across documents: see `memo`), then the
         // language: from the hits of all lines when the text is its own language sample
-        let facts: Vec<LineFacts> = trimmed
-            .iter()
-            .zip(&keys)
-            .map(|(t, &k)| {
-                if t.is_empty() {
-                    LineFacts::default()
-                } else {
-                    self.memo
-                        .facts(t, k, |t| self.line_facts(t, &mut buf, &mut scratch))
-                }
-            })
-            .collect();
+        facts.clear();
+        facts.extend(trimmed.iter().zip(&keys).map(|(t, &k)| {
+            if t.is_empty() {
+                LineFacts::default()
+            } else {
+                self.memo
+                    .facts(t, k, |t| self.line_facts(t, &mut buf, &mut scratch))
+            }
+        }));
         let lang = if StopWords::can_tally(text) {
             let mut hits = [0u32; 32];
             for f in &facts {
@@ -511,6 +533,15 @@ impl Stage {
             }
             out.line(line);
         }
+        CLEAN_BUFS.with_borrow_mut(|b| {
+            *b = CleanBufs {
+                scratch,
+                buf,
+                keys,
+                long,
+                facts,
+            }
+        });
         if changed || out.len() != text.len() {
             Some(out.finish())
         } else {
