@@ -22,7 +22,7 @@ use crate::dedup::{Admission, BarrierStage};
 use crate::document::{Document, Reject};
 use crate::error::RunError;
 use crate::input::{self, InputFile, RawItem, RejectRecord};
-use crate::output::{self, AtomicFile, Chunk, Outputs};
+use crate::output::{self, AtomicFile, Chunk, Outputs, Pieces};
 use crate::report::Report;
 use crate::shard::codec::{self, Dec, Enc};
 use crate::stages::DocStage;
@@ -132,10 +132,12 @@ pub fn run_ext(
     // kernel side by side instead of one after the other.
     let (wtx, wrx) = sync_channel::<ToWriter>(3);
     let writer = std::thread::spawn(move || -> Result<(Outputs, f64), RunError> {
-        let mut spool = spool_file;
+        // Deferred documents' records, copied into one reused buffer (rather than gathered
+        // into a fresh buffer of megabytes per batch, whose pages the kernel zeroed each time).
+        let mut spool = spool_file.map(|f| std::io::BufWriter::with_capacity(1 << 20, f));
         let mut secs = 0.0;
         let csv_writer = outputs.csv.take().map(|mut file| {
-            let (ctx, crx) = sync_channel::<output::Pieces>(3);
+            let (ctx, crx) = sync_channel::<Pieces>(3);
             let handle = std::thread::spawn(move || -> (AtomicFile, Result<(), RunError>) {
                 for pieces in crx {
                     if let Err(e) = file.write_pieces(&pieces) {
@@ -151,7 +153,16 @@ pub fn run_ext(
             let (mut chunk, spooled) = match msg {
                 ToWriter::Batch(chunk, spooled) => (chunk, spooled),
                 ToWriter::TakeSpool(back) => {
-                    let _ = back.send(spool.take());
+                    let file = match spool.take().map(std::io::BufWriter::into_inner) {
+                        Some(Ok(f)) => Some(f),
+                        Some(Err(e)) => {
+                            result = Err(RunError::io("spool", e.into_error()));
+                            let _ = back.send(None);
+                            break;
+                        }
+                        None => None,
+                    };
+                    let _ = back.send(file);
                     continue;
                 }
             };
@@ -166,8 +177,8 @@ pub fn run_ext(
                 result = Err(e);
                 break;
             }
-            if let Some(f) = spool.as_mut().filter(|_| !spooled.is_empty()) {
-                if let Err(e) = f.write_all(&spooled) {
+            if let Some(f) = spool.as_mut() {
+                if let Err(e) = spooled.iter().try_for_each(|r| f.write_all(r)) {
                     result = Err(RunError::io("spool", e));
                     break;
                 }
@@ -239,7 +250,7 @@ pub fn run_ext(
             if let Ok(Some(spool)) = srx.recv() {
                 let verdicts: HashMap<u64, Admission> = d.finish().into_iter().collect();
                 let mut send = |c: Chunk| {
-                    wtx.send(ToWriter::Batch(c, Vec::new()))
+                    wtx.send(ToWriter::Batch(c, Pieces::default()))
                         .map_err(|_| RunError::Other("writer stopped early".into()))
                 };
                 resolved = resolve_spool(&verdicts, spool, &pool, &mut send, &mut report);
@@ -446,7 +457,7 @@ fn finish_batch(
     pool: &rayon::ThreadPool,
     report: &mut Report,
     dedup: Option<&mut (dyn BarrierStage + 'static)>,
-) -> (Chunk, Vec<u8>) {
+) -> (Chunk, Pieces) {
     if let Some(d) = dedup {
         let t = Instant::now();
         barrier_batch(&mut slots, d, pool);
@@ -561,7 +572,7 @@ pub(crate) fn back_batch(
     ctx: &BatchCtx,
     pool: &rayon::ThreadPool,
     report: &mut Report,
-) -> (Chunk, Vec<u8>) {
+) -> (Chunk, Pieces) {
     if ctx.has_dedup && ctx.dedup_position < ctx.stages.len() {
         pool.install(|| {
             for stage in &ctx.stages[ctx.dedup_position..] {
@@ -596,22 +607,20 @@ pub(crate) fn back_batch(
             })
             .collect()
     });
-    // Each buffer sized once: grown by doubling, the spool (most documents under the
-    // default keep policy) was copied again by every reallocation.
+    // Each buffer sized once (grown by doubling, it would be copied again by every
+    // reallocation); the corpus files and the spool take the pieces as they are.
     let mut chunk = Chunk::default();
-    let mut spool = Vec::new();
-    // spool, duplicates, rejects, removed lines (the corpus files take the pieces as they are)
+    let mut spool = Pieces::default();
+    // duplicates, rejects, removed lines
     let mut sizes = [0usize; 4];
     for (slot, p) in slots.iter().zip(&pieces) {
         sizes[3] += p.2.len();
         match slot {
-            Slot::Live(_) => {}
-            Slot::Deferred(_) | Slot::Outranked(_) => sizes[0] += p.0.len(),
+            Slot::Live(_) | Slot::Deferred(_) | Slot::Outranked(_) => {}
             Slot::Dup(..) => sizes[1] += p.0.len(),
             Slot::Gone(_) => sizes[2] += p.0.len(),
         }
     }
-    spool.reserve_exact(sizes[0]);
     chunk.duplicates.reserve_exact(sizes[1]);
     chunk.rejects.reserve_exact(sizes[2]);
     chunk.removed.reserve_exact(sizes[3]);
@@ -626,7 +635,7 @@ pub(crate) fn back_batch(
             }
             Slot::Deferred(d) | Slot::Outranked(d) => {
                 report.doc_log(d);
-                spool.extend_from_slice(&a);
+                spool.push(a);
             }
             Slot::Dup(d, _, _) => {
                 report.doc_log(d);
@@ -673,7 +682,7 @@ const RESOLVE_BATCH_BYTES: usize = 4 << 20;
 /// Messages to the writer thread.
 enum ToWriter {
     /// A serialised chunk for the outputs, and spool records.
-    Batch(Chunk, Vec<u8>),
+    Batch(Chunk, Pieces),
     /// Hand the spool back; every batch sent before is in it.
     TakeSpool(std::sync::mpsc::SyncSender<Option<std::fs::File>>),
 }

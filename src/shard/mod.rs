@@ -780,7 +780,10 @@ pub fn run_filter(plan: &Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
         r: BufReader::with_capacity(1 << 16, File::open(&vp).map_err(io(&vp))?),
     };
     let mut parts = PartFiles::create(&fdir)?;
-    let mut spool = tempfile::tempfile_in(&fdir).map_err(io(&fdir))?;
+    let mut spool = std::io::BufWriter::with_capacity(
+        1 << 20,
+        tempfile::tempfile_in(&fdir).map_err(io(&fdir))?,
+    );
     let mut slots: Vec<Slot> = Vec::new();
     while let Some(tag) = recs.tag().map_err(io(&rp))? {
         match tag {
@@ -796,7 +799,10 @@ pub fn run_filter(plan: &Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
                 let (chunk, spooled) =
                     pipeline::back_batch(std::mem::take(&mut slots), &ctx, &pool, &mut report);
                 parts.write_main(&chunk)?;
-                spool.write_all(&spooled).map_err(io(&fdir))?;
+                spooled
+                    .iter()
+                    .try_for_each(|r| spool.write_all(r))
+                    .map_err(io(&fdir))?;
             }
             _ => return Err(RunError::Other(format!("{}: damaged record", rp.display()))),
         }
@@ -807,6 +813,9 @@ pub fn run_filter(plan: &Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
             rp.display()
         )));
     }
+    let mut spool = spool
+        .into_inner()
+        .map_err(|e| RunError::io(&fdir, e.into_error()))?;
     spool.seek(SeekFrom::Start(0)).map_err(io(&fdir))?;
     pipeline::resolve_spool(
         &finals,
