@@ -69,9 +69,19 @@ impl<R: Read> Dec<R> {
         if n > 1 << 36 {
             return Err(damaged("length out of range"));
         }
-        // read into spare capacity: zero-filling every text first cost as much as the read
+        // A long field (a text) is read into spare capacity: zero-filling it first cost as
+        // much as the read. A short one (a name, an id) is zero-filled and read exactly:
+        // `read_to_end` probes such a small buffer through a copy of its own.
         let mut v = Vec::with_capacity(n as usize);
-        (&mut self.r).take(n).read_to_end(&mut v)?;
+        if n <= 256 {
+            v.resize(n as usize, 0);
+            match self.r.read_exact(&mut v) {
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => v.clear(),
+                r => r?,
+            }
+        } else {
+            (&mut self.r).take(n).read_to_end(&mut v)?;
+        }
         if v.len() as u64 != n {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
