@@ -481,15 +481,21 @@ pub(crate) fn walk_bands(buckets: &Buckets, before: &[u32], max_scan: usize, can
 /// Ask the CPU to bring `x` into the cache (a hint: no effect on results).
 #[inline(always)]
 pub(crate) fn prefetch<T>(x: &T) {
+    prefetch_ptr(x as *const T);
+}
+
+/// [`prefetch`] of whatever is at `p`: nothing is read, so `p` needs no borrow (nor any
+/// lock that guards what it points to).
+#[inline(always)]
+pub(crate) fn prefetch_ptr<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults and has no visible effect; SSE is part of x86_64.
+    // SAFETY: a prefetch never faults, reads nothing the program sees and has no visible
+    // effect, whatever the address; SSE is part of x86_64.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            x as *const T as *const i8,
-        )
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
+    let _ = p;
 }
 
 /// Hasher for keys that are already uniform 64-bit hashes (band keys, text hashes).

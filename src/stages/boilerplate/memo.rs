@@ -76,16 +76,29 @@ pub struct Memo {
 /// One shard's slots behind their lock, on a cache line of its own: two threads taking locks
 /// of neighbouring shards must not pull the same line back and forth.
 #[repr(align(64))]
-struct Shard(Mutex<Box<[Slot]>>);
+struct Shard {
+    slots: Mutex<Box<[Slot]>>,
+    /// Where the slots are (they never move), for [`Memo::prefetch`], which needs no lock:
+    /// taking one for every line of every document only to ask for a cache line made the
+    /// two threads wait on each other.
+    base: *const Slot,
+}
+
+// SAFETY: `base` is only ever handed to `prefetch_ptr`, never read through; the slots
+// themselves are reached through the mutex.
+unsafe impl Send for Shard {}
+unsafe impl Sync for Shard {}
 
 impl Default for Memo {
     fn default() -> Self {
         Memo {
             shards: (0..SHARDS)
                 .map(|_| {
-                    Shard(Mutex::new(
-                        vec![Slot::default(); SLOTS / SHARDS].into_boxed_slice(),
-                    ))
+                    let slots = vec![Slot::default(); SLOTS / SHARDS].into_boxed_slice();
+                    Shard {
+                        base: slots.as_ptr(),
+                        slots: Mutex::new(slots),
+                    }
                 })
                 .collect(),
         }
@@ -113,11 +126,7 @@ impl Memo {
     pub fn prefetch(&self, t: &str, k: u128) {
         if t.len() <= MAX_LINE {
             let (s, at) = Memo::place(k);
-            let slots = self.shards[s]
-                .0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            crate::dedup::prefetch(&slots[at]);
+            crate::dedup::prefetch_ptr(self.shards[s].base.wrapping_add(at));
         }
     }
 
@@ -132,7 +141,7 @@ impl Memo {
         let (s, at) = Memo::place(k);
         // a panic elsewhere while a shard was locked leaves it consistent (a slot is written
         // whole before the lock is released), so a poisoned lock is simply taken
-        let shard = &self.shards[s].0;
+        let shard = &self.shards[s].slots;
         {
             let slots = shard.lock().unwrap_or_else(PoisonError::into_inner);
             let s = &slots[at];
@@ -156,7 +165,7 @@ impl Memo {
         self.shards
             .iter()
             .map(|s| {
-                let slots = s.0.lock().unwrap_or_else(PoisonError::into_inner);
+                let slots = s.slots.lock().unwrap_or_else(PoisonError::into_inner);
                 slots.iter().filter(|x| x.used).count()
             })
             .sum()
