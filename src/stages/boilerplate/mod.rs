@@ -180,6 +180,9 @@ struct CleanBufs {
     facts: Vec<LineFacts>,
 }
 
+/// Lines of the largest document whose [`CleanBufs`] a thread keeps (about 8 MB of them).
+const KEEP_LINES: usize = 1 << 16;
+
 thread_local! {
     static CLEAN_BUFS: std::cell::RefCell<CleanBufs> = std::cell::RefCell::default();
 }
@@ -533,15 +536,18 @@ impl Stage {
             }
             out.line(line);
         }
-        CLEAN_BUFS.with_borrow_mut(|b| {
-            *b = CleanBufs {
-                scratch,
-                buf,
-                keys,
-                long,
-                facts,
-            }
-        });
+        // kept for the next document unless a giant one made them big
+        if facts.capacity() <= KEEP_LINES {
+            CLEAN_BUFS.with_borrow_mut(|b| {
+                *b = CleanBufs {
+                    scratch,
+                    buf,
+                    keys,
+                    long,
+                    facts,
+                }
+            });
+        }
         if changed || out.len() != text.len() {
             Some(out.finish())
         } else {
