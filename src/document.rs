@@ -165,6 +165,20 @@ pub fn split_lines(text: &str) -> impl Iterator<Item = &str> + '_ {
     })
 }
 
+/// `s.trim()`, with a shortcut for the usual line that starts and ends with a visible ASCII
+/// character (no byte in 0x21..0x7F is whitespace, so nothing is trimmed). Why: the stages
+/// trim every line of every document several times, and `trim` decodes characters from
+/// both ends to test them.
+#[inline]
+pub fn trim_line(s: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|&b| (0x21..0x7F).contains(&b));
+    if visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 /// Builds a text from kept lines in the stages' convention: lines joined by `\n`, a blank line
 /// (or a run of them, or lines removed between paragraphs) becomes exactly one `\n\n`, never
 /// at the start or the end.
@@ -218,6 +232,29 @@ impl TextBuilder {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn trim_line_is_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{a0}a\u{3000}",
+            "a\t",
+            "\x7fa\x7f",
+            "~x~",
+            "a b",
+            "\u{2028}",
+            "é",
+            "x\u{85}",
+            "\x0bx",
+            "!x!",
+        ] {
+            assert_eq!(super::trim_line(s), s.trim(), "{s:?}");
+        }
+    }
+
     use super::{split_lines, TextBuilder};
 
     #[test]

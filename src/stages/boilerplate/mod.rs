@@ -48,7 +48,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::document::{split_lines, Document, Reject};
+use crate::document::{split_lines, trim_line, Document, Reject};
 use crate::error::ConfigError;
 use crate::stages::{BatchState, DocStage};
 
@@ -189,13 +189,13 @@ thread_local! {
 
 /// A line's hash: the low half of its memo key ([`memo::key`], computed once for both).
 fn line_hash(line: &str) -> u64 {
-    memo::key(line.trim()) as u64
+    memo::key(trim_line(line)) as u64
 }
 
 /// The distinct hashes of the non-blank lines of `text`, sorted.
 fn distinct_line_hashes(text: &str) -> Vec<u64> {
     let mut v: Vec<u64> = split_lines(text)
-        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !trim_line(l).is_empty())
         .map(line_hash)
         .collect();
     v.sort_unstable();
@@ -341,7 +341,7 @@ impl Stage {
             mut facts,
         } = CLEAN_BUFS.with_borrow_mut(std::mem::take);
         // each line's trimmed text and memo key (its low half the line hash), computed once
-        let trimmed: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
+        let trimmed: Vec<&str> = lines.iter().map(|l| trim_line(l)).collect();
         keys.clear();
         keys.extend(
             trimmed

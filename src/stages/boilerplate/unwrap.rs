@@ -41,7 +41,7 @@ pub fn unwrap(text: &str) -> (Cow<'_, str>, u64) {
     let mut possible = 0;
     let mut fits_before = false;
     for l in crate::document::split_lines(text) {
-        let t = l.trim();
+        let t = crate::document::trim_line(l);
         possible += (fits_before && !t.is_empty()) as usize;
         if possible >= 3 {
             break;
