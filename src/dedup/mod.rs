@@ -299,9 +299,11 @@ pub struct Config {
     /// are other stories that chain into one cluster. On generated dumps with true clusters
     /// (copies spread over 5,000 stories), from 256 down to 2 the recall stays the same
     /// (0.985 at 1 GB, 0.984 at 200 MB) while the unique stories dropped fall (1 GB: 14,384
-    /// at 256, 11,982 at 8, 10,174 at 4, 8,172 at 2) and the duplicates left rise (586, 592,
-    /// 599, 624 of 261,689 stories): 4 takes most of the first for little of the second,
-    /// and checks 6.9 M candidates at 1 GB where 256 checked 29.9 M.
+    /// at 256, 11,982 at 8, 10,174 at 4, 8,172 at 2) and the duplicates left rise a little
+    /// (586, 592, 599, 624 of 261,689 stories): pairwise F1 at 1 GB goes 0.35, 0.53, 0.63,
+    /// 0.74 (200 MB: 0.911 at 8, 0.921 at 4, 0.931 at 2), and the dev set's clusters are the
+    /// same for all four. 2 checks 4.0 M candidates at 1 GB where 256 checked 29.9 M: the
+    /// look-ups, the one part of the run that grows faster than the dump, grow least.
     pub max_bucket_scan: usize,
     /// Which document of a cluster is kept: `first`, `longest` or `most-complete`.
     pub keep: KeepPolicy,
@@ -322,7 +324,7 @@ impl Default for Config {
             containment_min_jaccard: 0.25,
             sketch_size: 256,
             min_line_words: 6,
-            max_bucket_scan: 4,
+            max_bucket_scan: 2,
             keep: KeepPolicy::MostComplete,
             intra: IntraConfig::default(),
             paragraphs: ParagraphConfig::default(),
