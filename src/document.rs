@@ -232,6 +232,8 @@ impl TextBuilder {
 
 #[cfg(test)]
 mod tests {
+    use super::{split_lines, trim_line, TextBuilder};
+
     #[test]
     fn trim_line_is_trim() {
         for s in [
@@ -251,11 +253,9 @@ mod tests {
             "\x0bx",
             "!x!",
         ] {
-            assert_eq!(super::trim_line(s), s.trim(), "{s:?}");
+            assert_eq!(trim_line(s), s.trim(), "{s:?}");
         }
     }
-
-    use super::{split_lines, TextBuilder};
 
     #[test]
     fn split_lines_is_split_at_newline() {

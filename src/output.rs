@@ -266,6 +266,11 @@ impl Pieces {
     pub fn to_vec(&self) -> Vec<u8> {
         self.parts.concat()
     }
+
+    /// Write the pieces to `w` one after the other.
+    pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+        self.iter().try_for_each(|b| w.write_all(b))
+    }
 }
 
 /// The set of output files of one run.

@@ -9,7 +9,7 @@
 //! sequential step runs in input order, so output is byte-identical for any thread count.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Seek, SeekFrom, Write};
+use std::io::{BufReader, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
@@ -178,7 +178,7 @@ pub fn run_ext(
                 break;
             }
             if let Some(f) = spool.as_mut() {
-                if let Err(e) = spooled.iter().try_for_each(|r| f.write_all(r)) {
+                if let Err(e) = spooled.write_to(f) {
                     result = Err(RunError::io("spool", e));
                     break;
                 }
@@ -611,19 +611,18 @@ pub(crate) fn back_batch(
     // reallocation); the corpus files and the spool take the pieces as they are.
     let mut chunk = Chunk::default();
     let mut spool = Pieces::default();
-    // duplicates, rejects, removed lines
-    let mut sizes = [0usize; 4];
+    let (mut duplicates, mut rejects, mut removed) = (0, 0, 0);
     for (slot, p) in slots.iter().zip(&pieces) {
-        sizes[3] += p.2.len();
+        removed += p.2.len();
         match slot {
             Slot::Live(_) | Slot::Deferred(_) | Slot::Outranked(_) => {}
-            Slot::Dup(..) => sizes[1] += p.0.len(),
-            Slot::Gone(_) => sizes[2] += p.0.len(),
+            Slot::Dup(..) => duplicates += p.0.len(),
+            Slot::Gone(_) => rejects += p.0.len(),
         }
     }
-    chunk.duplicates.reserve_exact(sizes[1]);
-    chunk.rejects.reserve_exact(sizes[2]);
-    chunk.removed.reserve_exact(sizes[3]);
+    chunk.duplicates.reserve_exact(duplicates);
+    chunk.rejects.reserve_exact(rejects);
+    chunk.removed.reserve_exact(removed);
     for (slot, (a, b, removed, chars)) in slots.iter().zip(pieces) {
         chunk.removed.extend_from_slice(&removed);
         match slot {
@@ -827,6 +826,7 @@ fn read_spool_batch(dec: &mut Dec<BufReader<std::fs::File>>) -> Result<Vec<Spool
 mod tests {
     use super::*;
     use crate::document::Format;
+    use std::io::Write;
 
     fn doc(seq: u64, text: &str) -> Document {
         let mut d = Document::new(

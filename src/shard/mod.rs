@@ -35,7 +35,7 @@ pub mod split;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::sync_channel;
@@ -799,10 +799,7 @@ pub fn run_filter(plan: &Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
                 let (chunk, spooled) =
                     pipeline::back_batch(std::mem::take(&mut slots), &ctx, &pool, &mut report);
                 parts.write_main(&chunk)?;
-                spooled
-                    .iter()
-                    .try_for_each(|r| spool.write_all(r))
-                    .map_err(io(&fdir))?;
+                spooled.write_to(&mut spool).map_err(io(&fdir))?;
             }
             _ => return Err(RunError::Other(format!("{}: damaged record", rp.display()))),
         }
