@@ -78,16 +78,11 @@ pub struct Memo {
 #[repr(align(64))]
 struct Shard {
     slots: Mutex<Box<[Slot]>>,
-    /// Where the slots are (they never move), for [`Memo::prefetch`], which needs no lock:
-    /// taking one for every line of every document only to ask for a cache line made the
-    /// two threads wait on each other.
-    base: *const Slot,
+    /// The address of the slots (they never move), for [`Memo::prefetch`], which needs no
+    /// lock: taking one for every line of every document only to ask for a cache line made
+    /// the two threads wait on each other. An address, not a pointer: nothing reads it.
+    base: usize,
 }
-
-// SAFETY: `base` is only ever handed to `prefetch_ptr`, never read through; the slots
-// themselves are reached through the mutex.
-unsafe impl Send for Shard {}
-unsafe impl Sync for Shard {}
 
 impl Default for Memo {
     fn default() -> Self {
@@ -96,7 +91,7 @@ impl Default for Memo {
                 .map(|_| {
                     let slots = vec![Slot::default(); SLOTS / SHARDS].into_boxed_slice();
                     Shard {
-                        base: slots.as_ptr(),
+                        base: slots.as_ptr() as usize,
                         slots: Mutex::new(slots),
                     }
                 })
@@ -126,7 +121,8 @@ impl Memo {
     pub fn prefetch(&self, t: &str, k: u128) {
         if t.len() <= MAX_LINE {
             let (s, at) = Memo::place(k);
-            crate::dedup::prefetch_ptr(self.shards[s].base.wrapping_add(at));
+            let base = self.shards[s].base as *const Slot;
+            crate::dedup::prefetch_ptr(base.wrapping_add(at));
         }
     }
 
