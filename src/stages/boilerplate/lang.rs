@@ -150,8 +150,8 @@ pub struct LineTally {
     stops: [u8; 16],
 }
 
-/// Longest line [`StopWords::tally`] takes through its ASCII path.
-const ASCII_TALLY_MAX: usize = 4096;
+/// Longest line [`StopWords::tally`] takes through its bit-mask path.
+const TALLY_FAST_MAX: usize = 4096;
 
 impl LineTally {
     /// Count one more token, of language mask `m`: a word, its language hits, and the stop
@@ -361,8 +361,8 @@ impl StopWords {
     /// `hits`; [`lang_of_hits`] of the hits of all lines is `detect` of the text.
     pub fn tally(&self, line: &str, hits: &mut [u32; 32], buf: &mut String) -> LineTally {
         let mut t = LineTally::default();
-        if line.len() <= ASCII_TALLY_MAX && line.is_ascii() {
-            self.tally_ascii(line.as_bytes(), hits, buf, &mut t);
+        if line.len() <= TALLY_FAST_MAX {
+            self.tally_fast(line, hits, buf, &mut t);
             return t;
         }
         let mut c = LineCounts::default();
@@ -376,26 +376,43 @@ impl StopWords {
         t
     }
 
-    /// [`StopWords::tally`] of an ASCII line of at most [`ASCII_TALLY_MAX`] bytes. Why: most
-    /// lines of most dumps are ASCII; one bit per byte marks the token bytes (SSE2, 16 at a
-    /// time) and the tokens are the runs of set bits, found with bit scans instead of a
-    /// byte-by-byte walk. The same tokens as [`tokens`] (tested).
-    fn tally_ascii(&self, b: &[u8], hits: &mut [u32; 32], buf: &mut String, t: &mut LineTally) {
-        let mut masks = [0u64; ASCII_TALLY_MAX / 64];
+    /// [`StopWords::tally`] of a line of at most [`TALLY_FAST_MAX`] bytes. Why: most words
+    /// of most dumps are ASCII, even in lines with a curly quote or a dash. One bit per byte
+    /// marks the ASCII token bytes and another the non-ASCII bytes (SSE2, 16 at a time); the
+    /// runs of either are found with bit scans instead of a byte-by-byte walk. An ASCII
+    /// separator ends a token whatever surrounds it, so a run without non-ASCII bytes is one
+    /// token (apostrophes trimmed), and only a run with some goes through [`tokens`]. The
+    /// same tokens as [`tokens`] of the whole line (tested).
+    fn tally_fast(&self, line: &str, hits: &mut [u32; 32], buf: &mut String, t: &mut LineTally) {
+        let b = line.as_bytes();
+        let mut tok_masks = [0u64; TALLY_FAST_MAX / 64];
+        let mut hi_masks = [0u64; TALLY_FAST_MAX / 64];
         let nw = b.len().div_ceil(64);
-        for (k, m) in masks[..nw].iter_mut().enumerate() {
+        for k in 0..nw {
             let mut block = [b' '; 64];
             let part = &b[64 * k..b.len().min(64 * k + 64)];
             block[..part.len()].copy_from_slice(part);
-            *m = token_mask64(&block);
+            let (tok, hi) = token_mask64(&block);
+            tok_masks[k] = tok | hi;
+            hi_masks[k] = hi;
         }
-        let masks = &masks[..nw];
+        let (masks, hi_masks) = (&tok_masks[..nw], &hi_masks[..nw]);
         let mut at = 0;
         while let Some(start) = next_bit(masks, at, true) {
             let end = next_bit(masks, start, false)
                 .unwrap_or(64 * nw)
                 .min(b.len());
             at = end;
+            if any_bit(hi_masks, start, end) {
+                let mut c = LineCounts::default();
+                for tok in tokens(&line[start..end]) {
+                    title_case(tok, &mut c);
+                    t.add(self.mask(tok, buf), hits);
+                }
+                t.cased += c.cased;
+                t.upper += c.upper;
+                continue;
+            }
             let (mut s, mut e) = (start, end);
             while s < e && b[s] == b'\'' {
                 s += 1;
@@ -581,32 +598,56 @@ fn token_bytes(w: u64) -> u64 {
     crate::dedup::text::alnum_mask(w) | quote
 }
 
-/// One bit per byte of `c`: set for the ASCII token bytes (letters, digits, `'`; SSE2, which
-/// every x86-64 has).
+/// Two bits per byte of `c`: the first mask has it set for the ASCII token bytes (letters,
+/// digits, `'`), the second for the non-ASCII bytes (SSE2, which every x86-64 has).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn token_mask64(c: &[u8; 64]) -> u64 {
+fn token_mask64(c: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::*;
-    let mut out = 0u64;
+    let (mut tok_bits, mut hi_bits) = (0u64, 0u64);
     for k in 0..4 {
         // SAFETY: SSE2 is part of x86-64; the load reads bytes 16k..16k+16 of a 64-byte array.
         unsafe {
             let v = _mm_loadu_si128(c.as_ptr().add(16 * k) as *const __m128i);
             let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\'' as i8));
             let tok = _mm_or_si128(crate::dedup::text::alnum16(v), quote);
-            out |= (_mm_movemask_epi8(tok) as u32 as u64) << (16 * k);
+            tok_bits |= (_mm_movemask_epi8(tok) as u32 as u64) << (16 * k);
+            hi_bits |= (_mm_movemask_epi8(v) as u32 as u64) << (16 * k);
         }
     }
-    out
+    (tok_bits, hi_bits)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn token_mask64(c: &[u8; 64]) -> u64 {
-    let mut out = 0u64;
+fn token_mask64(c: &[u8; 64]) -> (u64, u64) {
+    let (mut tok, mut hi) = (0u64, 0u64);
     for (j, &b) in c.iter().enumerate() {
-        out |= ((b < 0x80 && TOKEN_BYTE[b as usize]) as u64) << j;
+        tok |= ((b < 0x80 && TOKEN_BYTE[b as usize]) as u64) << j;
+        hi |= ((b >= 0x80) as u64) << j;
     }
-    out
+    (tok, hi)
+}
+
+/// Whether any bit of `masks` in `start..end` is set.
+#[inline]
+fn any_bit(masks: &[u64], start: usize, end: usize) -> bool {
+    if start >= end {
+        return false;
+    }
+    let (first, last) = (start / 64, (end - 1) / 64);
+    (first..=last).any(|w| {
+        let lo = if w == first {
+            u64::MAX << (start % 64)
+        } else {
+            u64::MAX
+        };
+        let hi = if w == last {
+            u64::MAX >> (63 - (end - 1) % 64)
+        } else {
+            u64::MAX
+        };
+        masks[w] & lo & hi != 0
+    })
 }
 
 /// Iterator of [`tokens`].
@@ -1092,26 +1133,26 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn ascii_tally_agrees_with_the_token_iterator() {
+    fn fast_tally_agrees_with_the_token_iterator() {
         let sw = StopWords::builtin();
         let mut buf = String::new();
         let words: Vec<&str> = LANGS
             .iter()
             .flat_map(|(_, t)| t.split_whitespace())
-            .filter(|w| w.is_ascii())
             .collect();
-        let alphabet = b"aZq'' .,;-\t09_()\"Tx";
+        // ASCII separators and token bytes, and non-ASCII letters, apostrophes and punctuation
+        let alphabet: Vec<char> = "aZq'' .,;-\t09_()\"Txé’“”—üß中Ω".chars().collect();
         let mut x: u64 = 0x9E3779B97F4A7C15;
         for round in 0..3000 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            // lengths around the 64-byte blocks and the ASCII path's limit
+            // lengths around the 64-byte blocks and the fast path's limit
             let len = match round % 4 {
                 0 => (x % 70) as usize,
                 1 => 60 + (x % 10) as usize,
                 2 => (x % 300) as usize,
-                _ => ASCII_TALLY_MAX - 8 + (x % 16) as usize,
+                _ => TALLY_FAST_MAX - 8 + (x % 16) as usize,
             };
             let mut line = String::new();
             let mut y = x;
@@ -1125,10 +1166,18 @@ pub(crate) mod tests {
                         w.to_string()
                     });
                 } else {
-                    line.push(alphabet[(y / 5 % alphabet.len() as u64) as usize] as char);
+                    let c = alphabet[(y / 5 % alphabet.len() as u64) as usize];
+                    // a third of the lines all ASCII
+                    line.push(if round % 3 == 0 && !c.is_ascii() {
+                        ' '
+                    } else {
+                        c
+                    });
                 }
             }
-            line.truncate(len);
+            while line.len() > len {
+                line.pop();
+            }
             let mut hits = [0u32; 32];
             let fast = sw.tally(&line, &mut hits, &mut buf);
             // the same line through the general token iterator
