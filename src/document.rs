@@ -94,10 +94,14 @@ impl DocLog {
             return;
         }
         let rule = rule.into();
+        // Latest first: a stage counts its rules in runs (a menu is many lines of one rule).
+        // Names are mostly the same static strings, so equal addresses settle most tests.
+        let same = |a: &str, b: &str| a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b);
         if let Some(c) = self
             .counts
             .iter_mut()
-            .find(|c| c.stage == stage && c.rule == rule)
+            .rev()
+            .find(|c| same(c.stage, stage) && same(&c.rule, &rule))
         {
             c.n += n;
         } else {
