@@ -87,6 +87,13 @@ pub struct DocLog {
     pub audit: bool,
 }
 
+/// Whether two stage or rule names are equal. Names are mostly the same static strings, so
+/// equal addresses settle most comparisons.
+#[inline]
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
+}
+
 impl DocLog {
     /// Count `n` applications of `rule` by `stage` (no-op for `n == 0`).
     pub fn count(&mut self, stage: &'static str, rule: impl Into<Cow<'static, str>>, n: u64) {
@@ -94,14 +101,12 @@ impl DocLog {
             return;
         }
         let rule = rule.into();
-        // Latest first: a stage counts its rules in runs (a menu is many lines of one rule).
-        // Names are mostly the same static strings, so equal addresses settle most tests.
-        let same = |a: &str, b: &str| a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b);
+        // latest first: a stage counts its rules in runs (a menu is many lines of one rule)
         if let Some(c) = self
             .counts
             .iter_mut()
             .rev()
-            .find(|c| same(c.stage, stage) && same(&c.rule, &rule))
+            .find(|c| same_name(c.stage, stage) && same_name(&c.rule, &rule))
         {
             c.n += n;
         } else {

@@ -434,8 +434,7 @@ pub fn changes(doc: &Document) -> Value {
 /// stage and rule, to be written once.
 fn write_changes(out: &mut Vec<u8>, doc: &Document) {
     let counts = &doc.log.counts;
-    // names are mostly the same static strings: equal addresses settle most comparisons
-    let same = |a: &str, b: &str| a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b);
+    let same = crate::document::same_name;
     out.push(b'{');
     for (i, c) in counts.iter().enumerate() {
         // each stage once, where it first appears, with its rules in the same way: a rule
