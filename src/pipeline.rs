@@ -9,7 +9,7 @@
 //! sequential step runs in input order, so output is byte-identical for any thread count.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
@@ -674,9 +674,11 @@ fn placeholder() -> RejectRecord {
 const SPOOL_DOC: u8 = 1;
 /// Tag of an outranked document on the spool: only what its duplicate line needs.
 const SPOOL_OUTRANKED: u8 = 2;
-/// Text bytes of the spooled documents serialised together in the second pass: enough to
-/// keep both cores busy, little next to the dedup index.
+/// Bytes of spool records resolved together in the second pass: enough to keep both cores
+/// busy, little next to the dedup index.
 const RESOLVE_BATCH_BYTES: usize = 4 << 20;
+/// Bytes of a spool record's length prefix.
+const FRAME: usize = 8;
 
 /// Messages to the writer thread.
 enum ToWriter {
@@ -686,45 +688,52 @@ enum ToWriter {
     TakeSpool(std::sync::mpsc::SyncSender<Option<std::fs::File>>),
 }
 
+/// A spool record: its length (little-endian `u64`), then its tag and what `body` writes.
+/// Why the length: the second pass cuts a block of the spool into whole records without
+/// decoding them, so that the decoding is shared out with the serialising.
+fn spool_frame(tag: u8, capacity: usize, body: impl FnOnce(&mut Enc)) -> Vec<u8> {
+    let mut v = Vec::with_capacity(FRAME + 1 + capacity);
+    v.extend_from_slice(&[0; FRAME]);
+    v.push(tag);
+    body(&mut Enc(&mut v));
+    let n = (v.len() - FRAME) as u64;
+    v[..FRAME].copy_from_slice(&n.to_le_bytes());
+    v
+}
+
 /// A deferred document on the spool: the document itself, not its JSONL line and CSV row,
 /// so that its text is on the spool once (half the bytes through the page cache) and only
 /// the documents that stay are serialised, in parallel, by [`resolve_spool`]. The removed
 /// lines are left out: they are in the audit output already.
 fn spool_record(d: &mut Document) -> Vec<u8> {
     d.log.removals = Vec::new();
-    let mut v =
-        Vec::with_capacity(d.text.len() + d.id.len() + d.source.len() + d.input.len() + 256);
-    let mut e = Enc(&mut v);
-    e.u8(SPOOL_DOC);
-    codec::put_doc(&mut e, d);
-    v
+    let capacity = d.text.len() + d.id.len() + d.source.len() + d.input.len() + 256;
+    spool_frame(SPOOL_DOC, capacity, |e| codec::put_doc(e, d))
 }
 
 /// An outranked document on the spool: its number, id and source, so that its duplicate
 /// line comes out in input order with the others once its keeper is known.
 fn spool_outranked(d: &Document) -> Vec<u8> {
-    let mut v = Vec::with_capacity(d.id.len() + d.source.len() + 32);
-    let mut e = Enc(&mut v);
-    e.u8(SPOOL_OUTRANKED);
-    e.u64(d.seq);
-    e.str(&d.id);
-    e.str(&d.source);
-    v
+    spool_frame(SPOOL_OUTRANKED, d.id.len() + d.source.len() + 32, |e| {
+        e.u64(d.seq);
+        e.str(&d.id);
+        e.str(&d.source);
+    })
 }
 
-/// A record read back from the spool.
-enum Spooled {
-    Doc(Document),
-    Outranked {
-        seq: u64,
-        id: String,
-        source: String,
-    },
+/// What a spool record comes to once its final verdict is known.
+enum Resolved {
+    /// A kept document: its JSONL line, CSV row, characters and text bytes.
+    Kept(Vec<u8>, Vec<u8>, usize, usize),
+    /// A duplicate's line.
+    Duplicate(Vec<u8>),
 }
 
 /// Second pass for keep policies that needed the whole corpus: read the spool back in
-/// input order, batch by batch, and hand each document, serialised where its final verdict
-/// sends it (kept when it has none), to `write`.
+/// input order, block by block, and hand each document, serialised where its final verdict
+/// sends it (kept when it has none), to `write`. A thread of its own reads the next block
+/// while the records of this one are decoded and serialised in parallel, each on the
+/// thread that then drops it.
 pub(crate) fn resolve_spool(
     verdicts: &HashMap<u64, Admission>,
     mut spool: std::fs::File,
@@ -735,57 +744,47 @@ pub(crate) fn resolve_spool(
     spool
         .seek(SeekFrom::Start(0))
         .map_err(|e| RunError::io("spool", e))?;
-    let mut dec = Dec {
-        r: BufReader::with_capacity(1 << 20, spool),
-    };
-    // A thread of its own decodes the next batch while this one is serialised.
-    let (btx, brx) = sync_channel::<Result<Vec<Spooled>, RunError>>(1);
+    let (btx, brx) = sync_channel::<Result<SpoolBlock, RunError>>(1);
     std::thread::scope(|scope| {
-        scope.spawn(move || loop {
-            let batch = read_spool_batch(&mut dec);
-            let end = !matches!(&batch, Ok(docs) if !docs.is_empty());
-            if btx.send(batch).is_err() || end {
-                return;
+        scope.spawn(move || {
+            let mut blocks = SpoolBlocks::new(spool);
+            loop {
+                let block = blocks.next_block();
+                let end = !matches!(&block, Ok(b) if !b.recs.is_empty());
+                if btx.send(block).is_err() || end {
+                    return;
+                }
             }
         });
-        for batch in brx {
-            let docs = batch?;
-            if docs.is_empty() {
+        for block in brx {
+            let block = block?;
+            if block.recs.is_empty() {
                 break;
             }
-            // a kept document with its JSONL line, CSV row and characters, or a duplicate's line
-            let lines: Vec<Result<(&Document, Vec<u8>, Vec<u8>, usize), Vec<u8>>> = pool.install(|| {
-                docs.par_iter()
-                    .map(|rec| match rec {
-                        Spooled::Doc(d) => Ok(match verdicts.get(&d.seq) {
-                            Some(Admission::Duplicate { of, similarity }) => Err(output::duplicate_line(&d.id, &d.source, of, *similarity)),
-                            _ => {
-                                let (j, c, chars) = output::serialize_kept_counted(d);
-                                Ok((d, j, c, chars))
-                            }
-                        }),
-                        Spooled::Outranked { seq, id, source } => match verdicts.get(seq) {
-                            Some(Admission::Duplicate { of, similarity }) => Ok(Err(output::duplicate_line(id, source, of, *similarity))),
-                            _ => Err(RunError::Other(format!("dedup: document {id} was outranked but has no keeper at the end"))),
-                        },
-                    })
+            let resolved: Vec<Resolved> = pool.install(|| {
+                block
+                    .recs
+                    .par_iter()
+                    .map(|r| resolve_record(&block.buf[r.clone()], verdicts))
                     .collect::<Result<_, RunError>>()
             })?;
             let mut chunk = Chunk::default();
-            let dl = lines
+            let dl = resolved
                 .iter()
-                .filter_map(|l| l.as_ref().err())
-                .map(Vec::len)
+                .map(|r| match r {
+                    Resolved::Duplicate(l) => l.len(),
+                    Resolved::Kept(..) => 0,
+                })
                 .sum();
             chunk.duplicates.reserve_exact(dl);
-            for line in lines {
-                match line {
-                    Ok((d, j, c, chars)) => {
-                        report.kept_counted(d, chars);
+            for r in resolved {
+                match r {
+                    Resolved::Kept(j, c, chars, bytes) => {
+                        report.kept_bytes(bytes, chars);
                         chunk.jsonl.push(j);
                         chunk.csv.push(c);
                     }
-                    Err(dup) => {
+                    Resolved::Duplicate(dup) => {
                         report.documents.duplicates += 1;
                         chunk.duplicates.extend_from_slice(&dup);
                     }
@@ -797,29 +796,142 @@ pub(crate) fn resolve_spool(
     })
 }
 
-/// The next records of the spool, up to [`RESOLVE_BATCH_BYTES`] of text (none at its end).
-fn read_spool_batch(dec: &mut Dec<BufReader<std::fs::File>>) -> Result<Vec<Spooled>, RunError> {
+/// One spool record (tag and body, without its length) resolved against `verdicts`.
+fn resolve_record(rec: &[u8], verdicts: &HashMap<u64, Admission>) -> Result<Resolved, RunError> {
     let damaged = |e: std::io::Error| RunError::io("spool", e);
-    let (mut recs, mut bytes) = (Vec::new(), 0);
-    while bytes < RESOLVE_BATCH_BYTES {
-        match dec.tag().map_err(damaged)? {
-            None => break,
-            Some(SPOOL_DOC) => {
-                let d = codec::get_doc(dec).map_err(damaged)?;
-                bytes += d.text.len();
-                recs.push(Spooled::Doc(d));
+    let mut dec = Dec { r: rec };
+    let resolved = match dec.u8().map_err(damaged)? {
+        SPOOL_DOC => {
+            let d = codec::get_doc(&mut dec).map_err(damaged)?;
+            match verdicts.get(&d.seq) {
+                Some(Admission::Duplicate { of, similarity }) => {
+                    Resolved::Duplicate(output::duplicate_line(&d.id, &d.source, of, *similarity))
+                }
+                _ => {
+                    let (j, c, chars) = output::serialize_kept_counted(&d);
+                    Resolved::Kept(j, c, chars, d.text.len())
+                }
             }
-            Some(SPOOL_OUTRANKED) => {
-                let seq = dec.u64().map_err(damaged)?;
-                let id = dec.string().map_err(damaged)?;
-                let source = dec.string().map_err(damaged)?;
-                bytes += id.len() + source.len();
-                recs.push(Spooled::Outranked { seq, id, source });
+        }
+        SPOOL_OUTRANKED => {
+            let seq = dec.u64().map_err(damaged)?;
+            let id = dec.string().map_err(damaged)?;
+            let source = dec.string().map_err(damaged)?;
+            match verdicts.get(&seq) {
+                Some(Admission::Duplicate { of, similarity }) => {
+                    Resolved::Duplicate(output::duplicate_line(&id, &source, of, *similarity))
+                }
+                _ => {
+                    return Err(RunError::Other(format!(
+                        "dedup: document {id} was outranked but has no keeper at the end"
+                    )))
+                }
             }
-            Some(t) => return Err(RunError::Other(format!("spool: damaged record (tag {t})"))),
+        }
+        t => return Err(RunError::Other(format!("spool: damaged record (tag {t})"))),
+    };
+    if !dec.r.is_empty() {
+        return Err(RunError::Other(format!(
+            "spool: damaged record ({} bytes left over)",
+            dec.r.len()
+        )));
+    }
+    Ok(resolved)
+}
+
+/// Whole spool records read in one go: each a range of `buf` (tag and body).
+struct SpoolBlock {
+    buf: Vec<u8>,
+    recs: Vec<std::ops::Range<usize>>,
+}
+
+/// Reads the spool in blocks of whole records.
+struct SpoolBlocks {
+    file: std::fs::File,
+    /// The start of a record the last block cut short.
+    carry: Vec<u8>,
+    eof: bool,
+}
+
+impl SpoolBlocks {
+    fn new(file: std::fs::File) -> SpoolBlocks {
+        SpoolBlocks {
+            file,
+            carry: Vec::new(),
+            eof: false,
         }
     }
-    Ok(recs)
+
+    /// Append up to `n` more bytes of the file to `buf`.
+    fn read_more(&mut self, buf: &mut Vec<u8>, n: usize) -> Result<(), RunError> {
+        use std::io::Read;
+        let got = (&mut self.file)
+            .take(n as u64)
+            .read_to_end(buf)
+            .map_err(|e| RunError::io("spool", e))?;
+        self.eof |= got < n;
+        Ok(())
+    }
+
+    /// The next block: about [`RESOLVE_BATCH_BYTES`], more if one record is longer; no
+    /// records at the end of the spool.
+    fn next_block(&mut self) -> Result<SpoolBlock, RunError> {
+        let mut buf = Vec::with_capacity(RESOLVE_BATCH_BYTES + self.carry.len());
+        buf.append(&mut self.carry);
+        loop {
+            if !self.eof && buf.len() < RESOLVE_BATCH_BYTES {
+                let n = RESOLVE_BATCH_BYTES - buf.len();
+                self.read_more(&mut buf, n)?;
+            }
+            let (recs, used) = frames(&buf)?;
+            if !recs.is_empty() || self.eof {
+                if self.eof && used < buf.len() {
+                    return Err(RunError::Other(format!(
+                        "spool: damaged record (truncated: {} bytes at the end)",
+                        buf.len() - used
+                    )));
+                }
+                self.carry = buf[used..].to_vec();
+                buf.truncate(used);
+                return Ok(SpoolBlock { buf, recs });
+            }
+            // one record longer than a block: read the rest of it
+            let need = frame_len(&buf).transpose()?.unwrap_or(FRAME);
+            let n = need.saturating_sub(buf.len()).max(1);
+            self.read_more(&mut buf, n)?;
+        }
+    }
+}
+
+/// Most bytes of one spool record: anything longer is damage, not a document.
+const MAX_RECORD: u64 = 1 << 40;
+
+/// The total length (prefix included) of the record whose prefix starts `b`, when `b` holds
+/// the whole prefix and the length is possible.
+fn frame_len(b: &[u8]) -> Option<Result<usize, RunError>> {
+    let n = u64::from_le_bytes(b.get(..FRAME)?.try_into().ok()?);
+    Some(if n == 0 || n > MAX_RECORD {
+        Err(RunError::Other(format!(
+            "spool: damaged record (length {n})"
+        )))
+    } else {
+        Ok(FRAME + n as usize)
+    })
+}
+
+/// The ranges (tag and body) of the whole records at the start of `buf`, and the bytes they
+/// take.
+fn frames(buf: &[u8]) -> Result<(Vec<std::ops::Range<usize>>, usize), RunError> {
+    let (mut recs, mut at) = (Vec::new(), 0);
+    while let Some(n) = frame_len(&buf[at..]) {
+        let n = n?;
+        if buf.len() - at < n {
+            break;
+        }
+        recs.push(at + FRAME..at + n);
+        at += n;
+    }
+    Ok((recs, at))
 }
 
 #[cfg(test)]
@@ -1003,6 +1115,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("spool"), "{err}");
+
+        // a length that does not match the record, and lengths no record has
+        let mut rec = spool_record(&mut doc(0, "Some text of a report."));
+        let n = u64::from_le_bytes(rec[..FRAME].try_into().unwrap());
+        rec[..FRAME].copy_from_slice(&(n - 3).to_le_bytes());
+        for bytes in [rec, vec![0; FRAME], u64::MAX.to_le_bytes().to_vec()] {
+            let mut spool = tempfile::tempfile().unwrap();
+            spool.write_all(&bytes).unwrap();
+            let err = resolve_spool(
+                &HashMap::new(),
+                spool,
+                &pool,
+                &mut |_| Ok(()),
+                &mut Report::default(),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("damaged"), "{err}");
+        }
 
         let mut spool = tempfile::tempfile().unwrap();
         spool.write_all(&[7, 0, 0]).unwrap();

@@ -94,8 +94,13 @@ impl Report {
 
     /// [`Report::kept`] with the text's characters already counted.
     pub fn kept_counted(&mut self, doc: &Document, chars: usize) {
+        self.kept_bytes(doc.text.len(), chars);
+    }
+
+    /// A kept document of `bytes` bytes and `chars` characters of text.
+    pub fn kept_bytes(&mut self, bytes: usize, chars: usize) {
         self.documents.kept += 1;
-        self.bytes_out += doc.text.len() as u64;
+        self.bytes_out += bytes as u64;
         self.chars_out += chars as u64;
     }
 
