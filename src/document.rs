@@ -188,6 +188,33 @@ pub fn trim_line(s: &str) -> &str {
     }
 }
 
+/// `s.to_lowercase()` into `out` (cleared first). Why: the standard one goes character by
+/// character from the first non-ASCII character on, so a line with one curly quote near its
+/// start was lower-cased a character at a time; here every ASCII run is copied and
+/// lower-cased whole. A capital sigma, whose lower case depends on its neighbours, leaves the
+/// whole text to the standard one.
+pub fn lowercase_into(s: &str, out: &mut String) {
+    out.clear();
+    out.reserve(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let run = b[i..].iter().position(|x| !x.is_ascii()).unwrap_or(b.len() - i);
+        let at = out.len();
+        out.push_str(&s[i..i + run]);
+        out[at..].make_ascii_lowercase();
+        i += run;
+        let Some(c) = s[i..].chars().next() else { break };
+        if c == 'Σ' {
+            out.clear();
+            out.push_str(&s.to_lowercase());
+            return;
+        }
+        out.extend(c.to_lowercase());
+        i += c.len_utf8();
+    }
+}
+
 /// Builds a text from kept lines in the stages' convention: lines joined by `\n`, a blank line
 /// (or a run of them, or lines removed between paragraphs) becomes exactly one `\n\n`, never
 /// at the start or the end.
@@ -241,7 +268,25 @@ impl TextBuilder {
 
 #[cfg(test)]
 mod tests {
-    use super::{split_lines, trim_line, TextBuilder};
+    use super::{lowercase_into, split_lines, trim_line, TextBuilder};
+
+    #[test]
+    fn lowercase_into_is_to_lowercase() {
+        let pieces = [
+            "The ", "“Quoted”", " ÉCOLE ", "Straße", "İstanbul", "ΟΔΟΣ", "Σ", "aΣb", "日本",
+            "x", "ǅ", " 123 ", "\u{0130}", "—", "ΑΣ.", "",
+        ];
+        let mut out = String::from("left over");
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let s = format!("{a}{b}{c}");
+                    lowercase_into(&s, &mut out);
+                    assert_eq!(out, s.to_lowercase(), "{s}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn trim_line_is_trim() {

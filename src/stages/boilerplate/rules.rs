@@ -14,7 +14,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, 
 use once_cell::sync::Lazy;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::gate::GatedRegex;
+use super::gate::{Gate, GatedRegex};
 use crate::error::ConfigError;
 
 /// The built-in packs, in the order their rules are tried.
@@ -284,6 +284,7 @@ impl RuleSet {
         let (mut prefixes, mut prefix_rule) = (Vec::new(), Vec::new());
         let (mut contains, mut contains_rule) = (Vec::new(), Vec::new());
         let (mut regexes, mut regex_rule) = (Vec::new(), Vec::new());
+        let mut jobs: Vec<(usize, Vec<&str>)> = Vec::new();
         let (mut lines_max_chars, mut prefix_max_chars, mut contains_max_chars) = (0, 0, 0);
         for (i, s) in specs.iter().enumerate() {
             names.push(intern(&s.name));
@@ -315,17 +316,30 @@ impl RuleSet {
                     contains_rule.push(i);
                 }
             }
-            let mut own = Vec::new();
             for r in &s.regex {
-                let re = GatedRegex::new(r).map_err(|e| {
+                // checked here, so that a bad pattern is named even where it is merged
+                regex_syntax::Parser::new().parse(r).map_err(|e| {
                     ConfigError::invalid(
                         "stages.boilerplate.extra_rules",
                         format!("rule `{}`: bad regex {r:?}: {e}", s.name),
                     )
                 })?;
-                own.push((r.as_str(), re));
             }
-            for re in merge_alike(own) {
+            for group in alike_groups(&s.regex) {
+                jobs.push((i, group));
+            }
+        }
+        // Why in parallel: compiling the regexes (Unicode classes under counted repeats) was
+        // most of the start of a run, with the other core idle.
+        for (i, res) in compile_groups(&jobs) {
+            let s = &specs[i];
+            let res = res.map_err(|(r, e)| {
+                ConfigError::invalid(
+                    "stages.boilerplate.extra_rules",
+                    format!("rule `{}`: bad regex {r:?}: {e}", s.name),
+                )
+            })?;
+            for re in res {
                 regexes.push(re);
                 regex_rule.push(i);
             }
@@ -433,7 +447,7 @@ impl RuleSet {
                 lower.push_str(t);
                 lower.make_ascii_lowercase();
             } else {
-                lower.push_str(&t.to_lowercase());
+                crate::document::lowercase_into(t, lower);
             }
             let lower = lower.as_str();
             if let Some(ac) = self
@@ -518,41 +532,74 @@ impl RuleSet {
     }
 }
 
-/// The regexes of one rule, those alike merged into one alternation: a line then takes one
-/// literal search and at most one lazy-DFA run for all of them instead of one each (the
-/// five author-bio patterns, one per language, were a tenth of the stage). Alike: the same
-/// first- and last-byte gates and no body gate, so the merged pattern's gate (computed
-/// from it: the union of the literal sets) rejects what each of theirs did. Order inside
-/// a rule does not matter (a line matches the rule or not); a merge that does not compile
-/// (duplicate group names) keeps the patterns apart.
-fn merge_alike(own: Vec<(&str, GatedRegex)>) -> Vec<GatedRegex> {
-    let mut groups: Vec<Vec<(&str, GatedRegex)>> = Vec::new();
-    for (p, re) in own {
-        let g = &re.gate;
-        let alike = |o: &GatedRegex| {
-            g.body.is_none()
-                && o.gate.body.is_none()
-                && g.first == o.gate.first
-                && g.last == o.gate.last
+/// The regexes of one rule, those alike grouped to be merged into one alternation: a line
+/// then takes one literal search and at most one lazy-DFA run for all of them instead of one
+/// each (the five author-bio patterns, one per language, were a tenth of the stage). Alike:
+/// the same first- and last-byte gates and no body gate, so the merged pattern's gate
+/// (computed from it: the union of the literal sets) rejects what each of theirs did. Order
+/// inside a rule does not matter (a line matches the rule or not).
+fn alike_groups(patterns: &[String]) -> Vec<Vec<&str>> {
+    let mut groups: Vec<(Gate, Vec<&str>)> = Vec::new();
+    for p in patterns {
+        let g = Gate::new(p);
+        let alike = |o: &Gate| {
+            g.body.is_none() && o.body.is_none() && g.first == o.first && g.last == o.last
         };
-        match groups.iter_mut().find(|v| alike(&v[0].1)) {
-            Some(v) => v.push((p, re)),
-            None => groups.push(vec![(p, re)]),
+        match groups.iter_mut().find(|(o, _)| alike(o)) {
+            Some((_, v)) => v.push(p),
+            None => groups.push((g, vec![p])),
         }
     }
-    let mut out = Vec::new();
-    for v in groups {
-        if v.len() == 1 {
-            out.extend(v.into_iter().map(|(_, re)| re));
-            continue;
-        }
-        let merged: Vec<String> = v.iter().map(|(p, _)| format!("(?:{p})")).collect();
-        match GatedRegex::new(&merged.join("|")) {
-            Ok(re) => out.push(re),
-            Err(_) => out.extend(v.into_iter().map(|(_, re)| re)),
+    groups.into_iter().map(|(_, v)| v).collect()
+}
+
+/// One group of [`alike_groups`] compiled: merged, or apart when the merge does not compile
+/// (duplicate group names); a pattern that does not compile comes back with its error.
+fn compile_group(group: &[&str]) -> Result<Vec<GatedRegex>, (String, regex::Error)> {
+    if group.len() > 1 {
+        let merged: Vec<String> = group.iter().map(|p| format!("(?:{p})")).collect();
+        if let Ok(re) = GatedRegex::new(&merged.join("|")) {
+            return Ok(vec![re]);
         }
     }
-    out
+    group
+        .iter()
+        .map(|p| GatedRegex::new(p).map_err(|e| (p.to_string(), e)))
+        .collect()
+}
+
+/// [`compile_group`] of every `(rule, group)` job, on as many threads as there are cores;
+/// the results in job order.
+#[allow(clippy::type_complexity)]
+fn compile_groups(
+    jobs: &[(usize, Vec<&str>)],
+) -> Vec<(usize, Result<Vec<GatedRegex>, (String, regex::Error)>)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len());
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some((_, group)) = jobs.get(k) else {
+                return done;
+            };
+            done.push((k, compile_group(group)));
+        }
+    };
+    let mut all: Vec<(usize, Result<Vec<GatedRegex>, (String, regex::Error)>)> =
+        std::thread::scope(|scope| {
+            let others: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut all = work();
+            for h in others {
+                all.extend(h.join().unwrap_or_default());
+            }
+            all
+        });
+    all.sort_by_key(|(k, _)| *k);
+    all.into_iter().map(|(k, r)| (jobs[k].0, r)).collect()
 }
 
 fn prefix_norm(p: &str) -> String {
@@ -581,11 +628,11 @@ mod tests {
             r"^(?:\p{Lu}\w+\s){1,2}ist\s+Redakteur",
             r"(?i)\(photo\)$",
         ];
-        let own: Vec<(&str, GatedRegex)> = pats
+        let pats: Vec<String> = pats.iter().map(|p| p.to_string()).collect();
+        let merged: Vec<GatedRegex> = alike_groups(&pats)
             .iter()
-            .map(|p| (*p, GatedRegex::new(p).unwrap()))
+            .flat_map(|g| compile_group(g).unwrap())
             .collect();
-        let merged = merge_alike(own);
         // the two anchored at the start with the same gates become one; the third stays
         assert_eq!(merged.len(), 2);
         let singles: Vec<Regex> = pats.iter().map(|p| Regex::new(p).unwrap()).collect();
