@@ -199,12 +199,17 @@ pub fn lowercase_into(s: &str, out: &mut String) {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        let run = b[i..].iter().position(|x| !x.is_ascii()).unwrap_or(b.len() - i);
+        let run = b[i..]
+            .iter()
+            .position(|x| !x.is_ascii())
+            .unwrap_or(b.len() - i);
         let at = out.len();
         out.push_str(&s[i..i + run]);
         out[at..].make_ascii_lowercase();
         i += run;
-        let Some(c) = s[i..].chars().next() else { break };
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
         if c == 'Σ' {
             out.clear();
             out.push_str(&s.to_lowercase());
@@ -273,8 +278,22 @@ mod tests {
     #[test]
     fn lowercase_into_is_to_lowercase() {
         let pieces = [
-            "The ", "“Quoted”", " ÉCOLE ", "Straße", "İstanbul", "ΟΔΟΣ", "Σ", "aΣb", "日本",
-            "x", "ǅ", " 123 ", "\u{0130}", "—", "ΑΣ.", "",
+            "The ",
+            "“Quoted”",
+            " ÉCOLE ",
+            "Straße",
+            "İstanbul",
+            "ΟΔΟΣ",
+            "Σ",
+            "aΣb",
+            "日本",
+            "x",
+            "ǅ",
+            " 123 ",
+            "\u{0130}",
+            "—",
+            "ΑΣ.",
+            "",
         ];
         let mut out = String::from("left over");
         for a in pieces {
