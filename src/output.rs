@@ -98,10 +98,10 @@ impl AtomicFile {
 }
 
 /// Bytes of a [`BlockWriter`] buffer, written out whenever it is full.
-const BLOCK: usize = 4 << 20;
+pub(crate) const BLOCK: usize = 4 << 20;
 /// Alignment of memory, sizes and offsets that direct I/O asks for (the largest logical block
 /// size of common disks).
-const ALIGN: usize = 4096;
+pub(crate) const ALIGN: usize = 4096;
 
 /// Buffered writer of an output file that hands whole aligned blocks to the disk with
 /// `O_DIRECT` where the file system takes it (Linux).
@@ -191,13 +191,13 @@ impl BlockWriter {
 }
 
 #[cfg(target_os = "linux")]
-const EINVAL: i32 = libc::EINVAL;
+pub(crate) const EINVAL: i32 = libc::EINVAL;
 #[cfg(not(target_os = "linux"))]
-const EINVAL: i32 = 22;
+pub(crate) const EINVAL: i32 = 22;
 
 /// Turn `O_DIRECT` on or off for `file`; returns whether it is on afterwards.
 #[cfg(target_os = "linux")]
-fn set_direct(file: &File, on: bool) -> bool {
+pub(crate) fn set_direct(file: &File, on: bool) -> bool {
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
     // SAFETY: `fd` is the open descriptor of `file`, which outlives these calls; F_GETFL and
@@ -220,7 +220,7 @@ fn set_direct(file: &File, on: bool) -> bool {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn set_direct(_file: &File, _on: bool) -> bool {
+pub(crate) fn set_direct(_file: &File, _on: bool) -> bool {
     false
 }
 

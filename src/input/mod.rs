@@ -256,7 +256,110 @@ pub fn open(file: &InputFile, counter: Arc<AtomicU64>) -> io::Result<Box<dyn Buf
         return decompressed(file, Counting { inner: r, counter });
     }
     let f = File::open(&file.path)?;
+    if let Some(r) = DirectReader::for_file(file, &f, &counter) {
+        return Ok(Box::new(r));
+    }
     decompressed(file, Counting { inner: f, counter })
+}
+
+/// Smallest uncompressed local file read with [`DirectReader`].
+const DIRECT_MIN: u64 = crate::output::BLOCK as u64;
+
+/// Reads a large uncompressed local file in aligned blocks with `O_DIRECT` where the file
+/// system takes it: the disk writes into our buffer, and the file's bytes never go through
+/// the page cache. Why: on this kind of virtual machine, putting a dump's pages into the
+/// page cache cost more kernel CPU than reading them (a 1 GB dump not in the cache: 1.3 s
+/// more system time than one that was, the run 10% slower), and a dump read once has no use
+/// for the cache. A file system that refuses direct I/O, at `fcntl` or at a read, gets
+/// ordinary reads from then on; the bytes are the same either way. Small files (a folder
+/// of one-document files) are read the ordinary way: a direct read waits for the disk
+/// every time.
+struct DirectReader {
+    file: File,
+    /// `BLOCK + ALIGN` bytes; the block is the aligned window at `start`.
+    mem: Vec<u8>,
+    start: usize,
+    /// Bytes of the window handed out, and read into it.
+    pos: usize,
+    len: usize,
+    direct: bool,
+    eof: bool,
+    counter: Arc<AtomicU64>,
+}
+
+impl DirectReader {
+    /// A direct reader of `f` (the uncompressed local `file`), if it is large enough and
+    /// direct I/O can be switched on.
+    fn for_file(file: &InputFile, f: &File, counter: &Arc<AtomicU64>) -> Option<DirectReader> {
+        use crate::output::{set_direct, ALIGN, BLOCK};
+        if file.compression != Compression::None || file.size < DIRECT_MIN {
+            return None;
+        }
+        let file = f.try_clone().ok()?;
+        if !set_direct(&file, true) {
+            return None;
+        }
+        let mem = vec![0u8; BLOCK + ALIGN];
+        let start = mem.as_ptr().align_offset(ALIGN).min(ALIGN);
+        Some(DirectReader {
+            file,
+            mem,
+            start,
+            pos: 0,
+            len: 0,
+            direct: true,
+            eof: false,
+            counter: counter.clone(),
+        })
+    }
+}
+
+impl BufRead for DirectReader {
+    /// The rest of the window; a new window of up to `BLOCK` bytes once it is used up. Each
+    /// read asks for whole aligned blocks at an aligned offset; a read the kernel refuses
+    /// or answers with an unaligned count (the end of the file) turns direct I/O off.
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        use crate::output::{set_direct, ALIGN, BLOCK, EINVAL};
+        if self.pos == self.len && !self.eof {
+            (self.pos, self.len) = (0, 0);
+            while self.len < BLOCK && !self.eof {
+                let window = &mut self.mem[self.start + self.len..self.start + BLOCK];
+                match self.file.read(window) {
+                    Ok(0) => self.eof = true,
+                    Ok(n) => {
+                        self.len += n;
+                        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+                        if self.direct && n % ALIGN != 0 {
+                            self.direct = set_direct(&self.file, false);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if self.direct && e.raw_os_error() == Some(EINVAL) => {
+                        self.direct = set_direct(&self.file, false);
+                        if self.direct {
+                            return Err(e);
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(&self.mem[self.start + self.pos..self.start + self.len])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.len);
+    }
+}
+
+impl Read for DirectReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
 }
 
 fn decompressed<R: Read + Send + 'static>(
@@ -680,6 +783,9 @@ fn open_range(
         );
     }
     let f = File::open(&file.path)?;
+    if let Some(r) = DirectReader::for_file(file, &f, &counter) {
+        return skip_to_line(r, start);
+    }
     skip_to_line(
         BufReader::with_capacity(1 << 20, Counting { inner: f, counter }),
         start,
@@ -1124,6 +1230,56 @@ fn parse_csv_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large file read around the page cache gives exactly its bytes, through the
+    /// buffered and the plain interface, from its start and from a line in its middle,
+    /// whether or not the file system takes direct I/O.
+    #[test]
+    fn direct_reads_give_the_file_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.jsonl");
+        let mut want = Vec::new();
+        let mut k = 0;
+        while want.len() < DIRECT_MIN as usize + 3 * crate::output::ALIGN + 17 {
+            want.extend_from_slice(format!("{{\"id\":{k},\"text\":\"line {k} ü\"}}\n").as_bytes());
+            k += 1;
+        }
+        std::fs::write(&path, &want).unwrap();
+        let f = InputFile {
+            path: path.clone(),
+            rel: "big.jsonl".into(),
+            format: Some(Format::Jsonl),
+            compression: Compression::None,
+            size: want.len() as u64,
+            version: None,
+        };
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut got = Vec::new();
+        open(&f, counter.clone())
+            .unwrap()
+            .read_to_end(&mut got)
+            .unwrap();
+        assert!(got == want, "{} of {} bytes", got.len(), want.len());
+        assert_eq!(counter.load(Ordering::Relaxed), want.len() as u64);
+        let mut lines = 0;
+        for l in open(&f, counter.clone()).unwrap().lines() {
+            l.unwrap();
+            lines += 1;
+        }
+        assert_eq!(lines, k);
+        let mid = want.len() as u64 / 2;
+        let (mut r, line, at) = open_range(&f, mid, counter).unwrap();
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).unwrap();
+        assert!(
+            at >= mid && rest == want[at as usize..],
+            "line {line} at {at}"
+        );
+        assert_eq!(
+            line,
+            1 + want[..at as usize].iter().filter(|&&b| b == b'\n').count() as u64
+        );
+    }
 
     fn file(rel: &str) -> InputFile {
         let (format, compression) = classify(Path::new(rel));
