@@ -113,7 +113,7 @@ pub(crate) const ALIGN: usize = 4096;
 /// partial block goes through the page cache (direct I/O only takes whole blocks), and a file
 /// system that refuses direct I/O, at `fcntl` or at a write, gets ordinary buffered writes
 /// from then on; either way the bytes are the same.
-struct BlockWriter {
+pub(crate) struct BlockWriter {
     file: File,
     /// `BLOCK + ALIGN` bytes; the block is the aligned window at `start`.
     mem: Vec<u8>,
@@ -123,7 +123,7 @@ struct BlockWriter {
 }
 
 impl BlockWriter {
-    fn new(file: File) -> BlockWriter {
+    pub(crate) fn new(file: File) -> BlockWriter {
         let mem = vec![0u8; BLOCK + ALIGN];
         let start = mem.as_ptr().align_offset(ALIGN).min(ALIGN);
         let direct = set_direct(&file, true);
@@ -136,7 +136,7 @@ impl BlockWriter {
         }
     }
 
-    fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+    pub(crate) fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
         while !bytes.is_empty() {
             let n = (BLOCK - self.len).min(bytes.len());
             let at = self.start + self.len;
@@ -181,7 +181,7 @@ impl BlockWriter {
 
     /// Write what is left (through the page cache: it is not a whole block) and hand back
     /// the file.
-    fn finish(mut self) -> std::io::Result<File> {
+    pub(crate) fn finish(mut self) -> std::io::Result<File> {
         if self.direct {
             self.direct = set_direct(&self.file, false);
         }

@@ -291,17 +291,22 @@ impl DirectReader {
     /// A direct reader of `f` (the uncompressed local `file`), if it is large enough and
     /// direct I/O can be switched on.
     fn for_file(file: &InputFile, f: &File, counter: &Arc<AtomicU64>) -> Option<DirectReader> {
-        use crate::output::{set_direct, ALIGN, BLOCK};
         if file.compression != Compression::None || file.size < DIRECT_MIN {
             return None;
         }
-        let file = f.try_clone().ok()?;
+        DirectReader::new(f.try_clone().ok()?, counter.clone()).ok()
+    }
+
+    /// A direct reader of `file` from its current offset (aligned), or the file back if
+    /// direct I/O cannot be switched on.
+    fn new(file: File, counter: Arc<AtomicU64>) -> Result<DirectReader, File> {
+        use crate::output::{set_direct, ALIGN, BLOCK};
         if !set_direct(&file, true) {
-            return None;
+            return Err(file);
         }
         let mem = vec![0u8; BLOCK + ALIGN];
         let start = mem.as_ptr().align_offset(ALIGN).min(ALIGN);
-        Some(DirectReader {
+        Ok(DirectReader {
             file,
             mem,
             start,
@@ -309,8 +314,17 @@ impl DirectReader {
             len: 0,
             direct: true,
             eof: false,
-            counter: counter.clone(),
+            counter,
         })
+    }
+}
+
+/// A reader of a whole temporary file of ours (the second pass's spool, read from its
+/// start) that keeps it out of the page cache where the file system allows ([`DirectReader`]).
+pub(crate) fn read_around_cache(file: File) -> Box<dyn Read + Send> {
+    match DirectReader::new(file, Arc::new(AtomicU64::new(0))) {
+        Ok(r) => Box::new(r),
+        Err(f) => Box::new(f),
     }
 }
 
