@@ -1122,52 +1122,40 @@ mod tests {
     /// A damaged spool is an error naming the spool, never a panic or a silent stop.
     #[test]
     fn a_damaged_spool_is_an_error() {
-        let mut spool = tempfile::tempfile().unwrap();
-        let mut rec = spool_record(&mut doc(0, "Some text of a report."));
-        rec.truncate(rec.len() - 5);
-        spool.write_all(&rec).unwrap();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
             .unwrap();
-        let err = resolve_spool(
-            &HashMap::new(),
-            spool,
-            &pool,
-            &mut |_| Ok(()),
-            &mut Report::default(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("spool"), "{err}");
-
-        // a length that does not match the record, and lengths no record has
-        let mut rec = spool_record(&mut doc(0, "Some text of a report."));
-        let n = u64::from_le_bytes(rec[..FRAME].try_into().unwrap());
-        rec[..FRAME].copy_from_slice(&(n - 3).to_le_bytes());
-        for bytes in [rec, vec![0; FRAME], u64::MAX.to_le_bytes().to_vec()] {
+        let error_of = |bytes: &[u8]| {
             let mut spool = tempfile::tempfile().unwrap();
-            spool.write_all(&bytes).unwrap();
-            let err = resolve_spool(
+            spool.write_all(bytes).unwrap();
+            resolve_spool(
                 &HashMap::new(),
                 spool,
                 &pool,
                 &mut |_| Ok(()),
                 &mut Report::default(),
             )
-            .unwrap_err();
-            assert!(err.to_string().contains("damaged"), "{err}");
+            .unwrap_err()
+            .to_string()
+        };
+        // a record cut short
+        let mut rec = spool_record(&mut doc(0, "Some text of a report."));
+        rec.truncate(rec.len() - 5);
+        let err = error_of(&rec);
+        assert!(err.contains("spool"), "{err}");
+        // a length that does not match the record, lengths no record has, garbage
+        let mut rec = spool_record(&mut doc(0, "Some text of a report."));
+        let n = u64::from_le_bytes(rec[..FRAME].try_into().unwrap());
+        rec[..FRAME].copy_from_slice(&(n - 3).to_le_bytes());
+        for bytes in [
+            rec,
+            vec![0; FRAME],
+            u64::MAX.to_le_bytes().to_vec(),
+            vec![7, 0, 0],
+        ] {
+            let err = error_of(&bytes);
+            assert!(err.contains("damaged"), "{err}");
         }
-
-        let mut spool = tempfile::tempfile().unwrap();
-        spool.write_all(&[7, 0, 0]).unwrap();
-        let err = resolve_spool(
-            &HashMap::new(),
-            spool,
-            &pool,
-            &mut |_| Ok(()),
-            &mut Report::default(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("damaged"), "{err}");
     }
 }
