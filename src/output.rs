@@ -103,6 +103,14 @@ pub(crate) const BLOCK: usize = 4 << 20;
 /// size of common disks).
 pub(crate) const ALIGN: usize = 4096;
 
+/// A buffer of `BLOCK + ALIGN` bytes and the start of its aligned `BLOCK`, as direct I/O
+/// needs.
+pub(crate) fn aligned_block() -> (Vec<u8>, usize) {
+    let mem = vec![0u8; BLOCK + ALIGN];
+    let start = mem.as_ptr().align_offset(ALIGN).min(ALIGN);
+    (mem, start)
+}
+
 /// Buffered writer of an output file that hands whole aligned blocks to the disk with
 /// `O_DIRECT` where the file system takes it (Linux).
 ///
@@ -124,8 +132,7 @@ pub(crate) struct BlockWriter {
 
 impl BlockWriter {
     pub(crate) fn new(file: File) -> BlockWriter {
-        let mem = vec![0u8; BLOCK + ALIGN];
-        let start = mem.as_ptr().align_offset(ALIGN).min(ALIGN);
+        let (mem, start) = aligned_block();
         let direct = set_direct(&file, true);
         BlockWriter {
             file,

@@ -22,7 +22,7 @@ use crate::dedup::{Admission, BarrierStage};
 use crate::document::{Document, Reject};
 use crate::error::RunError;
 use crate::input::{self, InputFile, RawItem, RejectRecord};
-use crate::output::{self, AtomicFile, Chunk, Outputs, Pieces};
+use crate::output::{self, Chunk, Outputs, Pieces};
 use crate::report::Report;
 use crate::shard::codec::{self, Dec, Enc};
 use crate::stages::DocStage;
@@ -132,35 +132,19 @@ pub fn run_ext(
     // kernel side by side instead of one after the other.
     let (wtx, wrx) = sync_channel::<ToWriter>(3);
     let writer = std::thread::spawn(move || -> Result<(Outputs, f64), RunError> {
-        // Deferred documents' records, copied into one reused buffer (rather than gathered
-        // into a fresh buffer of megabytes per batch, whose pages the kernel zeroed each time)
-        // and written around the page cache like the corpus files: at 1 GB the spool is
-        // 600 MB the cache has no use for.
-        // A thread of its own, as for `clean.csv`: a direct write waits for the disk.
+        // Deferred documents' records go around the page cache like the corpus files (at 1 GB
+        // the spool is 600 MB the cache has no use for), from a thread of their own as
+        // `clean.csv` does: a direct write waits for the disk.
         let mut spool = spool_file.map(|f| {
-            let (stx, srx) = sync_channel::<Pieces>(3);
-            let handle = std::thread::spawn(move || -> std::io::Result<std::fs::File> {
-                let mut w = output::BlockWriter::new(f);
-                for pieces in srx {
-                    pieces.iter().try_for_each(|b| w.write_all(b))?;
-                }
-                w.finish()
-            });
-            (stx, handle)
+            pieces_thread(output::BlockWriter::new(f), |w, p: &Pieces| {
+                p.iter().try_for_each(|b| w.write_all(b))
+            })
         });
         let mut secs = 0.0;
-        let csv_writer = outputs.csv.take().map(|mut file| {
-            let (ctx, crx) = sync_channel::<Pieces>(3);
-            let handle = std::thread::spawn(move || -> (AtomicFile, Result<(), RunError>) {
-                for pieces in crx {
-                    if let Err(e) = file.write_pieces(&pieces) {
-                        return (file, Err(e));
-                    }
-                }
-                (file, Ok(()))
-            });
-            (ctx, handle)
-        });
+        let csv_writer = outputs
+            .csv
+            .take()
+            .map(|file| pieces_thread(file, |f, p: &Pieces| f.write_pieces(p)));
         let mut result = Ok(());
         for msg in wrx {
             let (mut chunk, spooled) = match msg {
@@ -168,9 +152,11 @@ pub fn run_ext(
                 ToWriter::TakeSpool(back) => {
                     let finished = spool.take().map(|(stx, handle)| {
                         drop(stx);
-                        handle.join().unwrap_or_else(|_| {
-                            Err(std::io::Error::other("spool writer thread panicked"))
-                        })
+                        match handle.join() {
+                            Ok((w, Ok(()))) => w.finish(),
+                            Ok((_, Err(e))) => Err(e),
+                            Err(_) => Err(std::io::Error::other("spool writer thread panicked")),
+                        }
                     });
                     let file = match finished {
                         Some(Ok(f)) => Some(f),
@@ -201,7 +187,7 @@ pub fn run_ext(
                     // the spool's thread stopped on an error: that error is the run's
                     let stopped = spool.take().map(|(_, h)| h.join());
                     result = Err(match stopped {
-                        Some(Ok(Err(e))) => RunError::io("spool", e),
+                        Some(Ok((_, Err(e)))) => RunError::io("spool", e),
                         _ => RunError::Other("spool writer stopped early".into()),
                     });
                     break;
@@ -321,6 +307,28 @@ pub fn run_ext(
     report.complete = true;
     outputs.publish(&report.to_json())?;
     Ok((report, dedup))
+}
+
+/// A thread that writes the pieces it is sent to `sink` with `write`, in order, and stops at
+/// the first error; joined, it hands back the sink and that error.
+#[allow(clippy::type_complexity)]
+fn pieces_thread<W: Send + 'static, E: Send + 'static>(
+    mut sink: W,
+    write: impl Fn(&mut W, &Pieces) -> Result<(), E> + Send + 'static,
+) -> (
+    std::sync::mpsc::SyncSender<Pieces>,
+    std::thread::JoinHandle<(W, Result<(), E>)>,
+) {
+    let (tx, rx) = sync_channel::<Pieces>(3);
+    let handle = std::thread::spawn(move || {
+        for pieces in rx {
+            if let Err(e) = write(&mut sink, &pieces) {
+                return (sink, Err(e));
+            }
+        }
+        (sink, Ok(()))
+    });
+    (tx, handle)
 }
 
 /// Cuts the item stream into batches: at `max_docs` items, `max_bytes` bytes, or the end of

@@ -300,12 +300,10 @@ impl DirectReader {
     /// A direct reader of `file` from its current offset (aligned), or the file back if
     /// direct I/O cannot be switched on.
     fn new(file: File, counter: Arc<AtomicU64>) -> Result<DirectReader, File> {
-        use crate::output::{set_direct, ALIGN, BLOCK};
-        if !set_direct(&file, true) {
+        if !crate::output::set_direct(&file, true) {
             return Err(file);
         }
-        let mem = vec![0u8; BLOCK + ALIGN];
-        let start = mem.as_ptr().align_offset(ALIGN).min(ALIGN);
+        let (mem, start) = crate::output::aligned_block();
         Ok(DirectReader {
             file,
             mem,
