@@ -55,6 +55,17 @@ pub struct Report {
     pub mb_per_s: f64,
 }
 
+/// Add `n` to `map`'s count of `key`. Why not `entry`: it takes an owned key, and every
+/// document's log made and dropped a dozen `String`s on the sequential back thread.
+fn add_count(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+    match map.get_mut(key) {
+        Some(v) => *v += n,
+        None => {
+            map.insert(key.to_string(), n);
+        }
+    }
+}
+
 impl Report {
     pub fn new(stages_run: &[String], threads: usize) -> Report {
         let mut r = Report {
@@ -71,19 +82,22 @@ impl Report {
 
     /// Account for a document that was read and parsed (kept or not later).
     pub fn doc_read(&mut self, doc: &Document) {
-        *self.encodings.entry(doc.encoding.to_string()).or_default() += 1;
+        add_count(&mut self.encodings, doc.encoding, 1);
         self.chars_in += doc.chars_in as u64;
     }
 
     /// Add a document's per-stage log.
     pub fn doc_log(&mut self, doc: &Document) {
-        let mut touched: Vec<&'static str> = Vec::new();
-        for c in &doc.log.counts {
-            let st = self.stages.entry(c.stage.to_string()).or_default();
-            *st.rules.entry(c.rule.to_string()).or_default() += c.n;
-            if !touched.contains(&c.stage) {
-                touched.push(c.stage);
-                st.documents_touched += 1;
+        let counts = &doc.log.counts;
+        for (i, c) in counts.iter().enumerate() {
+            // a handful of counts: the stage's first one is found by looking back
+            let first = !counts[..i].iter().any(|p| p.stage == c.stage);
+            if !self.stages.contains_key(c.stage) {
+                self.stages.insert(c.stage.to_string(), StageReport::default());
+            }
+            if let Some(st) = self.stages.get_mut(c.stage) {
+                add_count(&mut st.rules, &c.rule, c.n);
+                st.documents_touched += u64::from(first);
             }
         }
     }
