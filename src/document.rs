@@ -60,6 +60,37 @@ impl Document {
     }
 }
 
+/// The one `&'static str` for a name (a stage, a rule, an encoding): what `Count`, `Removal`
+/// and `Document::encoding` hold, so a name read back from disk or from a rule pack is one
+/// shared string, not an allocation per use. Each thread keeps the names it has seen, so a
+/// look-up takes no lock after the first; the names of a run are few (leaking each once is
+/// fine).
+pub fn intern(name: &str) -> &'static str {
+    use std::cell::RefCell;
+    use std::sync::Mutex;
+    static ALL: Mutex<Option<rustc_hash::FxHashSet<&'static str>>> = Mutex::new(None);
+    thread_local! {
+        static SEEN: RefCell<rustc_hash::FxHashSet<&'static str>> = RefCell::default();
+    }
+    if let Some(k) = SEEN.with_borrow(|seen| seen.get(name).copied()) {
+        return k;
+    }
+    let k = {
+        let mut all = ALL.lock().unwrap_or_else(|e| e.into_inner());
+        let all = all.get_or_insert_with(Default::default);
+        match all.get(name) {
+            Some(&k) => k,
+            None => {
+                let k: &'static str = Box::leak(name.to_string().into_boxed_str());
+                all.insert(k);
+                k
+            }
+        }
+    };
+    SEEN.with_borrow_mut(|seen| seen.insert(k));
+    k
+}
+
 /// A counted action of a stage: `stage` did `rule` `n` times on this document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Count {
@@ -273,7 +304,20 @@ impl TextBuilder {
 
 #[cfg(test)]
 mod tests {
-    use super::{lowercase_into, split_lines, trim_line, TextBuilder};
+    use super::{intern, lowercase_into, split_lines, trim_line, TextBuilder};
+
+    #[test]
+    fn intern_gives_one_string_per_name_on_every_thread() {
+        let a = intern("ad-label");
+        let b = intern(&String::from("ad-label"));
+        assert_eq!(a, "ad-label");
+        assert!(std::ptr::eq(a, b));
+        let c = std::thread::spawn(|| intern(&String::from("ad-label")))
+            .join()
+            .unwrap();
+        assert!(std::ptr::eq(a, c));
+        assert!(!std::ptr::eq(a, intern("cookie-banner")));
+    }
 
     #[test]
     fn lowercase_into_is_to_lowercase() {

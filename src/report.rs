@@ -93,7 +93,8 @@ impl Report {
             // a handful of counts: the stage's first one is found by looking back
             let first = !counts[..i].iter().any(|p| p.stage == c.stage);
             if !self.stages.contains_key(c.stage) {
-                self.stages.insert(c.stage.to_string(), StageReport::default());
+                self.stages
+                    .insert(c.stage.to_string(), StageReport::default());
             }
             if let Some(st) = self.stages.get_mut(c.stage) {
                 add_count(&mut st.rules, &c.rule, c.n);

@@ -724,6 +724,8 @@ fn hash_tokens(tokens: &[u64]) -> u64 {
 struct Scratch {
     look: Bufs,
     toks: text::Tokens,
+    /// The title's tokens (intra pass).
+    title: text::Tokens,
     stream: Vec<u64>,
     sh: Vec<u64>,
     keys: Vec<u32>,
@@ -781,12 +783,16 @@ impl Dedup {
         let mut fates: Option<Vec<LineFate>> = None;
         let mut old_text = None;
         if self.cfg.intra.enabled {
-            let title = if self.intra.title {
-                doc.title.as_deref().map(|t| text::tokenize(t).hashes)
-            } else {
-                None
+            let mut title_toks = SCRATCH.with_borrow_mut(|sc| std::mem::take(&mut sc.title));
+            let title = match doc.title.as_deref() {
+                Some(t) if self.intra.title => {
+                    text::tokenize_into(t, &mut title_toks);
+                    Some(title_toks.hashes.as_slice())
+                }
+                _ => None,
             };
-            let f = text::intra_fates(&doc.text, &toks, title.as_deref(), &self.intra);
+            let f = text::intra_fates(&doc.text, &toks, title, &self.intra);
+            SCRATCH.with_borrow_mut(|sc| sc.title = title_toks);
             if f.iter().any(|x| *x != LineFate::Keep) {
                 let first_unit = toks.lines.iter().position(|&(a, b)| b > a);
                 let mut n = 0u64;
@@ -851,7 +857,7 @@ impl Dedup {
             } = sc;
             sketch::shingles(stream, self.cfg.shingle_size, sh);
             let (bk, n) = sketch::bottom_k(sh, self.cfg.sketch_size, keys);
-            let mut bands = Vec::new();
+            let mut bands = Vec::with_capacity(self.cfg.bands);
             if !sh.is_empty() {
                 self.minhash.signature(sh, sig);
                 sketch::band_keys(sig, self.cfg.rows, &mut bands);

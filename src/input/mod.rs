@@ -1092,6 +1092,14 @@ fn json_to_string(v: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// [`json_to_string`] of a value the caller owns: a string is moved, not copied.
+fn json_into_string(v: serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s),
+        other => json_to_string(&other),
+    }
+}
+
 type ParseErr = (Option<String>, Reject);
 
 fn parse_json_line(
@@ -1122,7 +1130,7 @@ fn parse_json_line(
     };
     let id = obj
         .remove(&cfg.id_field)
-        .and_then(|v| json_to_string(&v))
+        .and_then(json_into_string)
         .unwrap_or_else(|| loc.to_string());
     let body = match obj.remove(&cfg.text_field) {
         Some(serde_json::Value::String(s)) => s,
@@ -1151,10 +1159,7 @@ fn parse_json_line(
     };
     let mut doc = Document::new(seq, id, loc.to_string(), Format::Jsonl, body);
     doc.encoding = encoding;
-    if let Some(t) = obj
-        .remove(&cfg.title_field)
-        .and_then(|v| json_to_string(&v))
-    {
+    if let Some(t) = obj.remove(&cfg.title_field).and_then(json_into_string) {
         if !t.trim().is_empty() {
             doc.title = Some(t);
         }

@@ -66,6 +66,10 @@ impl<R: Read> Dec<R> {
     }
     pub fn bytes(&mut self) -> io::Result<Vec<u8>> {
         let n = self.u64()?;
+        self.bytes_of_len(n)
+    }
+    /// The `n` bytes of a field whose length was read.
+    fn bytes_of_len(&mut self, n: u64) -> io::Result<Vec<u8>> {
         if n > 1 << 36 {
             return Err(damaged("length out of range"));
         }
@@ -90,6 +94,24 @@ impl<R: Read> Dec<R> {
         }
         Ok(v)
     }
+    /// A name (stage, rule, encoding) as its interned `&'static str`: a short one is read
+    /// into a stack buffer, so the records of the second pass (a dozen names each) cost no
+    /// allocation per name.
+    pub fn name(&mut self) -> io::Result<&'static str> {
+        let n = self.u64()?;
+        if n > 64 {
+            let v = self.bytes_of_len(n)?;
+            return std::str::from_utf8(&v)
+                .map(intern)
+                .map_err(|_| damaged("not UTF-8"));
+        }
+        let mut b = [0u8; 64];
+        let b = &mut b[..n as usize];
+        self.r.read_exact(b)?;
+        std::str::from_utf8(b)
+            .map(intern)
+            .map_err(|_| damaged("not UTF-8"))
+    }
     pub fn string(&mut self) -> io::Result<String> {
         let v = self.bytes()?;
         // Why simdutf8: the second pass reads every kept text back; the standard library's
@@ -102,42 +124,7 @@ impl<R: Read> Dec<R> {
     }
 }
 
-/// A `&'static str` for a stage or encoding name read back from disk.
-pub fn intern(s: &str) -> &'static str {
-    use std::collections::HashSet;
-    use std::sync::Mutex;
-    static NAMES: once_cell::sync::Lazy<Mutex<HashSet<&'static str>>> =
-        once_cell::sync::Lazy::new(|| {
-            let mut set: HashSet<&'static str> =
-                crate::stages::all_stage_names().into_iter().collect();
-            set.insert("UTF-8");
-            Mutex::new(set)
-        });
-    // the names of nearly every record, without a lock
-    if let Some(&k) = crate::stages::DOC_STAGE_NAMES
-        .iter()
-        .chain(&["dedup", "UTF-8"])
-        .find(|&&k| k == s)
-    {
-        return k;
-    }
-    if let Some(e) = encoding_rs::Encoding::for_label_no_replacement(s.as_bytes()) {
-        if e.name() == s {
-            return e.name();
-        }
-    }
-    let mut set = match NAMES.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    };
-    if let Some(&k) = set.get(s) {
-        return k;
-    }
-    // A bounded set of names (stages, encodings): leaking each once is fine.
-    let k: &'static str = Box::leak(s.to_string().into_boxed_str());
-    set.insert(k);
-    k
-}
+pub use crate::document::intern;
 
 fn format_code(f: Format) -> u8 {
     match f {
@@ -213,7 +200,7 @@ pub fn get_doc<R: Read>(d: &mut Dec<R>) -> io::Result<Document> {
         None
     };
     let text = d.string()?;
-    let encoding = intern(&d.string()?);
+    let encoding = d.name()?;
     let meta_bytes = d.bytes()?;
     let meta = if meta_bytes.is_empty() {
         serde_json::Map::new()
@@ -232,14 +219,14 @@ pub fn get_doc<R: Read>(d: &mut Dec<R>) -> io::Result<Document> {
         ..Default::default()
     };
     for _ in 0..d.u64()? {
-        let stage = intern(&d.string()?);
-        let rule = Cow::Owned(d.string()?);
+        let stage = d.name()?;
+        let rule = Cow::Borrowed(d.name()?);
         let n = d.u64()?;
         log.counts.push(Count { stage, rule, n });
     }
     for _ in 0..d.u64()? {
-        let stage = intern(&d.string()?);
-        let rule = Cow::Owned(d.string()?);
+        let stage = d.name()?;
+        let rule = Cow::Borrowed(d.name()?);
         let line = d.u64()? as usize;
         let text = d.string()?;
         log.removals.push(Removal {
@@ -351,6 +338,22 @@ mod tests {
         assert_eq!(back.log.removals, doc.log.removals);
         assert_eq!(back.encoding, "windows-1252");
         assert_eq!(back.meta.keys().collect::<Vec<_>>(), vec!["z", "a"]);
+    }
+
+    #[test]
+    fn names_of_any_length_round_trip_and_bad_bytes_are_errors() {
+        let long = "r".repeat(100);
+        for name in ["", "dedup", long.as_str()] {
+            let mut buf = Vec::new();
+            Enc(&mut buf).str(name);
+            let back = Dec { r: &buf[..] }.name().unwrap();
+            assert_eq!(back, name);
+            assert!(std::ptr::eq(back, intern(name)));
+        }
+        let mut buf = Vec::new();
+        Enc(&mut buf).bytes(&[0xff, 0xfe]);
+        assert!(Dec { r: &buf[..] }.name().is_err());
+        assert!(Dec { r: &buf[..3] }.name().is_err());
     }
 
     #[test]

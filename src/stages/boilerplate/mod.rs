@@ -132,9 +132,11 @@ impl Config {
                 "must not exceed min_good_chars",
             ));
         }
-        // Why a thread of its own: the memo's 32 MB of slots took the start of a run half of
-        // its time with the other core idle; they are made while the rules compile.
+        // Why threads of their own: the memo's 32 MB of slots took the start of a run half of
+        // its time with the other core idle, and the field patterns (byline, dateline, dates)
+        // compiled on this thread after the rules; both are made while the rules compile.
         let memo = std::thread::spawn(Memo::default);
+        let fields = std::thread::spawn(fields::init);
         let builtin = rules::builtin_rules()?;
         for d in &self.disable_rules {
             if !builtin.iter().any(|r| &r.name == d)
@@ -148,7 +150,9 @@ impl Config {
         }
         let specs = rules::merge_rules(builtin, &self.extra_rules, &self.disable_rules)?;
         let rules = RuleSet::compile(&specs)?;
-        fields::init();
+        if fields.join().is_err() {
+            fields::init();
+        }
         Ok(Stage {
             cfg: self.clone(),
             rules,

@@ -8,11 +8,8 @@
 //! anywhere), or `regex` (on the trimmed original line). Every rule has `max_chars`: longer
 //! lines are never matched, so prose that merely mentions "advertisement" stays.
 
-use std::sync::Mutex;
-
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
-use once_cell::sync::Lazy;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::gate::{Gate, GatedRegex};
 use crate::error::ConfigError;
@@ -182,21 +179,6 @@ fn normalise(s: &str) -> String {
     o
 }
 
-/// Rule names as `&'static str`, leaked once per distinct name. Why: every removed line
-/// carries its rule name into the document log as a `Cow<'static, str>`; a borrowed name
-/// costs no allocation per removal. Stages may be built many times (tests, libraries), the
-/// set of names stays small.
-fn intern(name: &str) -> &'static str {
-    static NAMES: Lazy<Mutex<FxHashSet<&'static str>>> = Lazy::new(Default::default);
-    let mut set = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(&n) = set.get(name) {
-        return n;
-    }
-    let n: &'static str = Box::leak(name.to_string().into_boxed_str());
-    set.insert(n);
-    n
-}
-
 /// Scratch buffers of [`RuleSet::matches`], reused from line to line.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -287,7 +269,7 @@ impl RuleSet {
         let mut jobs: Vec<(usize, Vec<&str>)> = Vec::new();
         let (mut lines_max_chars, mut prefix_max_chars, mut contains_max_chars) = (0, 0, 0);
         for (i, s) in specs.iter().enumerate() {
-            names.push(intern(&s.name));
+            names.push(crate::document::intern(&s.name));
             let mc = s.max_chars.unwrap_or(DEFAULT_MAX_CHARS);
             max_chars.push(mc);
             for p in &s.lines {
