@@ -99,15 +99,16 @@ impl<R: Read> Dec<R> {
     /// allocation per name.
     pub fn name(&mut self) -> io::Result<&'static str> {
         let n = self.u64()?;
-        if n > 64 {
-            let v = self.bytes_of_len(n)?;
-            return std::str::from_utf8(&v)
-                .map(intern)
-                .map_err(|_| damaged("not UTF-8"));
-        }
-        let mut b = [0u8; 64];
-        let b = &mut b[..n as usize];
-        self.r.read_exact(b)?;
+        let (mut small, long);
+        let b: &[u8] = if n <= 64 {
+            small = [0u8; 64];
+            let b = &mut small[..n as usize];
+            self.r.read_exact(b)?;
+            b
+        } else {
+            long = self.bytes_of_len(n)?;
+            &long
+        };
         std::str::from_utf8(b)
             .map(intern)
             .map_err(|_| damaged("not UTF-8"))
