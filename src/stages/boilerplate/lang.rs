@@ -50,7 +50,7 @@ pub enum Lang {
 /// a streaming hasher.
 #[derive(Debug)]
 pub struct StopWords {
-    short: FxHashMap<u64, u32>,
+    short: ShortTable,
     packed: FxHashMap<u128, u32>,
     long: FxHashMap<Box<[u8]>, u32>,
     /// Longest key in bytes: a longer lower-cased token cannot be a stop word.
@@ -58,6 +58,81 @@ pub struct StopWords {
     /// Longest pure-ASCII key: an ASCII token lower-cases to the same length.
     max_ascii_len: usize,
     zh_chars: Vec<char>,
+}
+
+/// The stop words of at most 8 bytes (packed into a `u64`, never 0) and their language
+/// masks, by cuckoo hashing: a key is in one of two slots given by two multiplicative hashes,
+/// and a look-up reads both and keeps the mask of the one holding the key, with no branch.
+/// Why not a hash map: every token of every line is looked up, about half of them are stop
+/// words, and a map's probe loop mispredicted its way through that mix.
+#[derive(Debug)]
+struct ShortTable {
+    keys: Box<[u64]>,
+    masks: Box<[u32]>,
+    /// 64 minus the number of index bits.
+    shift: u32,
+}
+
+impl ShortTable {
+    const MUL: [u64; 2] = [0x9E37_79B9_7F4A_7C15, 0xD6E8_FEB8_6659_FD93];
+
+    #[inline(always)]
+    fn slot(&self, k: u64, which: usize) -> usize {
+        (k.wrapping_mul(Self::MUL[which]) >> self.shift) as usize
+    }
+
+    /// A table of `entries` (distinct non-zero keys), at most half full.
+    fn new(entries: &[(u64, u32)]) -> ShortTable {
+        let mut bits = 4;
+        while (1usize << bits) < 2 * entries.len().max(1) {
+            bits += 1;
+        }
+        loop {
+            if let Some(t) = Self::build(entries, bits) {
+                return t;
+            }
+            bits += 1;
+        }
+    }
+
+    /// Cuckoo insertion of every entry into `2^bits` slots; `None` when an insertion goes
+    /// round in circles (then a bigger table is tried).
+    fn build(entries: &[(u64, u32)], bits: u32) -> Option<ShortTable> {
+        let n = 1usize << bits;
+        let mut t = ShortTable {
+            keys: vec![0; n].into_boxed_slice(),
+            masks: vec![0; n].into_boxed_slice(),
+            shift: 64 - bits,
+        };
+        for &(key, mask) in entries {
+            let (mut k, mut m, mut which) = (key, mask, 0);
+            let mut placed = false;
+            for _ in 0..4 * n {
+                let s = t.slot(k, which);
+                std::mem::swap(&mut t.keys[s], &mut k);
+                std::mem::swap(&mut t.masks[s], &mut m);
+                if k == 0 {
+                    placed = true;
+                    break;
+                }
+                // the evicted key goes to its other slot
+                which = usize::from(t.slot(k, 0) == s);
+            }
+            if !placed {
+                return None;
+            }
+        }
+        Some(t)
+    }
+
+    /// The language mask of key `k` (0 when no list has it).
+    #[inline(always)]
+    fn mask(&self, k: u64) -> u32 {
+        let (a, b) = (self.slot(k, 0), self.slot(k, 1));
+        let ma = if self.keys[a] == k { self.masks[a] } else { 0 };
+        let mb = if self.keys[b] == k { self.masks[b] } else { 0 };
+        ma | mb
+    }
 }
 
 /// `b` (at most 16 bytes) as a little-endian `u128`, zero padded, ASCII upper case
@@ -220,11 +295,8 @@ impl StopWords {
         }
         zh_chars.sort_unstable();
         zh_chars.dedup();
-        let (mut short, mut packed, mut long) = (
-            FxHashMap::default(),
-            FxHashMap::default(),
-            FxHashMap::default(),
-        );
+        let (mut short, mut packed, mut long) =
+            (Vec::new(), FxHashMap::default(), FxHashMap::default());
         let (mut max_len, mut max_ascii_len) = (0, 0);
         for (w, m) in words {
             let b = w.as_bytes();
@@ -233,7 +305,7 @@ impl StopWords {
                 max_ascii_len = max_ascii_len.max(b.len());
             }
             if b.len() <= 8 {
-                short.insert(pack(b, false) as u64, m);
+                short.push((pack(b, false) as u64, m));
             } else if b.len() <= 16 {
                 packed.insert(pack(b, false), m);
             } else {
@@ -241,7 +313,7 @@ impl StopWords {
             }
         }
         StopWords {
-            short,
+            short: ShortTable::new(&short),
             packed,
             long,
             max_len,
@@ -254,10 +326,7 @@ impl StopWords {
     #[inline]
     fn mask_lower(&self, b: &[u8]) -> u32 {
         if b.len() <= 8 {
-            self.short
-                .get(&(pack(b, false) as u64))
-                .copied()
-                .unwrap_or(0)
+            self.short.mask(pack(b, false) as u64)
         } else if b.len() <= 16 {
             self.packed.get(&pack(b, false)).copied().unwrap_or(0)
         } else if b.len() <= self.max_len {
@@ -286,11 +355,7 @@ impl StopWords {
             return 0;
         }
         if b.len() <= 8 {
-            return self
-                .short
-                .get(&(pack(b, true) as u64))
-                .copied()
-                .unwrap_or(0);
+            return self.short.mask(pack(b, true) as u64);
         }
         if b.len() <= 16 {
             return self.packed.get(&pack(b, true)).copied().unwrap_or(0);
@@ -434,7 +499,7 @@ impl StopWords {
             let m = if tok.len() <= 8 && s + 8 <= b.len() {
                 let w = u64::from_le_bytes(b[s..s + 8].try_into().unwrap_or_default());
                 let key = lower_ascii(w & (u64::MAX >> (64 - 8 * tok.len())));
-                self.short.get(&key).copied().unwrap_or(0)
+                self.short.mask(key)
             } else {
                 self.mask_ascii(tok, buf)
             };
@@ -794,6 +859,36 @@ pub(crate) mod tests {
         let mut b = String::new();
         let c = sw.count(text, lang, &mut b);
         c.density()
+    }
+
+    /// The cuckoo table answers as a map of the same entries: every key its mask, anything
+    /// else 0, however crowded (tables from 1 to 5,000 entries, keys that collide).
+    #[test]
+    fn short_table_is_a_map() {
+        let mut st = 11u64;
+        for n in [0usize, 1, 2, 7, 100, 1000, 5000] {
+            let mut map = FxHashMap::default();
+            while map.len() < n {
+                let k = crate::dedup::sketch::splitmix(&mut st) >> (st % 40);
+                if k != 0 {
+                    map.insert(k, (st % 8191) as u32 + 1);
+                }
+            }
+            let entries: Vec<(u64, u32)> = map.iter().map(|(&k, &m)| (k, m)).collect();
+            let t = ShortTable::new(&entries);
+            for (&k, &m) in &map {
+                assert_eq!(t.mask(k), m);
+            }
+            for _ in 0..10_000 {
+                let k = crate::dedup::sketch::splitmix(&mut st) >> (st % 40);
+                assert_eq!(t.mask(k), map.get(&k).copied().unwrap_or(0));
+            }
+        }
+        let sw = StopWords::builtin();
+        let mut b = String::new();
+        for w in ["the", "and", "der", "и", "le", "xyzzy", "of", "w", "że"] {
+            assert_eq!(sw.mask(w, &mut b) != 0, w != "xyzzy", "{w}");
+        }
     }
 
     #[test]
