@@ -7,8 +7,8 @@
 # Generates a dump with ../shared/eval/make_scale_corpus.py (or takes --input), builds
 # presswash --release, installs the Python anchors into bench/.venv (PyPI only; an anchor
 # that fails to install is reported as "not installed"), then runs on the same data:
-# cat (the floor), presswash (whole pipeline with 2 and 1 threads, no stage, each stage
-# alone), ftfy, trafilatura and resiliparse (on HTML pages), datatrove and rensa.
+# cat (the floor), presswash (whole pipeline with 2 threads, the median of three runs, and
+# with 1 thread; no stage; each stage alone), ftfy, trafilatura and resiliparse (on HTML pages), datatrove and rensa.
 # With --scale it also runs the whole pipeline on 200 MB and 1000 MB dumps, three
 # interleaved pairs (medians), for the linearity and peak-memory figures.
 #
