@@ -2,7 +2,7 @@
 # presswash benchmark harness: one dump, every tool on it, one table.
 #
 #   bench/run.sh [--mb N] [--input DUMP] [--format jsonl|txt] [--quick] [--scale]
-#                [--no-anchors] [--anchor-mb N] [--out DIR] [--keep]
+#                [--no-anchors] [--anchor-mb N] [--out DIR] [--keep] [--whole-runs N]
 #
 # Generates a dump with ../shared/eval/make_scale_corpus.py (or takes --input), builds
 # presswash --release, installs the Python anchors into bench/.venv (PyPI only; an anchor
@@ -31,6 +31,7 @@ ANCHORS=1
 ANCHOR_MB=""
 KEEP=0
 OUT=""
+WHOLE_RUNS=3
 
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -43,6 +44,7 @@ while [ $# -gt 0 ]; do
     --no-anchors) ANCHORS=0; shift ;;
     --anchor-mb) ANCHOR_MB="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --whole-runs) WHOLE_RUNS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -107,7 +109,7 @@ if [ "$ANCHORS" = 1 ]; then
 fi
 
 # --- run ----------------------------------------------------------------------------------
-ARGS=(--bin "$BIN" --dump "$DUMP" --work "$BENCH_DIR" --anchor-mb "$ANCHOR_MB" --here "$HERE")
+ARGS=(--bin "$BIN" --dump "$DUMP" --work "$BENCH_DIR" --anchor-mb "$ANCHOR_MB" --here "$HERE" --whole-runs "$WHOLE_RUNS")
 [ -n "$PY" ] && ARGS+=(--python "$PY")
 [ -n "$HTML_DIR" ] && ARGS+=(--html "$HTML_DIR")
 [ "$QUICK" = 1 ] && ARGS+=(--quick)
