@@ -344,10 +344,8 @@ fn normalize_breaks<'a>(text: &'a str, counts: &mut TypoCounts) -> Cow<'a, str> 
     let b = text.as_bytes();
     let mut out = String::new();
     let mut last = 0;
+    // (no byte after the first of a break is one of the three: a match is never inside one)
     for i in memchr::memchr3_iter(b'\r', 0xC2, 0xE2, b) {
-        if i < last {
-            continue;
-        }
         let next = |k: usize| b.get(i + k).copied();
         let (with, len) = match (b[i], next(1), next(2)) {
             (b'\r', Some(b'\n'), _) => ("\n", 2),
