@@ -8,7 +8,6 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::dedup::text::next_bit;
 
 /// Languages with a stop-word list, in bit order.
 pub const LANGS: &[(&str, &str)] = &[
@@ -267,6 +266,74 @@ impl LineTally {
     }
 }
 
+/// Per-language counters of [`StopWords::tally_fast`] kept as bytes in two words (SWAR):
+/// a token's language mask (13 bits) spreads to one byte per language through [`SPREAD`],
+/// and one addition per word counts it in every language at once. Why: adding it bit by bit
+/// was a loop whose length (the number of lists with the word: none, one or several) the
+/// branch predictor could not guess. A byte holds 255 counts, so the hits are moved to the
+/// `u32` counters every 255 tokens; the stop words are only counted for the first
+/// [`SAMPLE_TOKENS`] (< 256) tokens.
+#[derive(Default)]
+struct Swar {
+    /// Bytes 0-7 and 8-15 of the counts (languages by bit index; at most 16 of them).
+    hits: [u64; 2],
+    stops: [u64; 2],
+    /// Tokens in `hits` since the last flush.
+    n: u32,
+}
+
+const _: () = assert!(LANGS.len() <= 16);
+
+/// Byte `j` of `SPREAD[x]` is bit `j` of `x`.
+static SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut x = 0;
+    while x < 256 {
+        let mut j = 0;
+        while j < 8 {
+            t[x] |= (((x >> j) & 1) as u64) << (8 * j);
+            j += 1;
+        }
+        x += 1;
+    }
+    t
+};
+
+impl Swar {
+    #[inline(always)]
+    fn add(&mut self, m: u32, sampled: bool) {
+        let lo = SPREAD[(m & 0xFF) as usize];
+        let hi = SPREAD[((m >> 8) & 0xFF) as usize];
+        self.hits[0] += lo;
+        self.hits[1] += hi;
+        let keep = 0u64.wrapping_sub(sampled as u64);
+        self.stops[0] += lo & keep;
+        self.stops[1] += hi & keep;
+        self.n += 1;
+    }
+
+    /// Move the hit counts to `hits`.
+    #[inline]
+    fn flush(&mut self, hits: &mut [u32; 32]) {
+        if self.n == 0 {
+            return;
+        }
+        for (i, h) in hits.iter_mut().enumerate().take(LANGS.len()) {
+            *h += (self.hits[i / 8] >> (8 * (i % 8))) as u8 as u32;
+        }
+        self.hits = [0; 2];
+        self.n = 0;
+    }
+
+    /// The stop-word counts per language.
+    fn stops(&self) -> [u8; 16] {
+        let mut s = [0u8; 16];
+        s[..8].copy_from_slice(&self.stops[0].to_le_bytes());
+        s[8..].copy_from_slice(&self.stops[1].to_le_bytes());
+        s
+    }
+}
+
 impl LineCounts {
     pub fn density(&self) -> f64 {
         if self.sampled == 0 {
@@ -444,41 +511,85 @@ impl StopWords {
     /// [`StopWords::tally`] of a line of at most [`TALLY_FAST_MAX`] bytes. Why: most words
     /// of most dumps are ASCII, even in lines with a curly quote or a dash. One bit per byte
     /// marks the ASCII token bytes and another the non-ASCII bytes (SSE2, 16 at a time); the
-    /// runs of either are found with bit scans instead of a byte-by-byte walk. An ASCII
-    /// separator ends a token whatever surrounds it, so a run without non-ASCII bytes is one
-    /// token (apostrophes trimmed), and only a run with some goes through [`tokens`]. The
-    /// same tokens as [`tokens`] of the whole line (tested).
+    /// token starts and ends are bit operations on those masks, and the tokens are taken off
+    /// them with bit scans instead of a byte-by-byte walk. An ASCII separator ends a token
+    /// whatever surrounds it, so a run without non-ASCII bytes is one token (apostrophes
+    /// trimmed), and only a run with some goes through [`tokens`]. Each ASCII token's
+    /// language mask is counted without a branch ([`Swar`]). The same tokens and counts as
+    /// [`tokens`] of the whole line (tested).
     fn tally_fast(&self, line: &str, hits: &mut [u32; 32], buf: &mut String, t: &mut LineTally) {
         let b = line.as_bytes();
+        let n = b.len();
+        let nw = n.div_ceil(64);
         let mut tok_masks = [0u64; TALLY_FAST_MAX / 64];
         let mut hi_masks = [0u64; TALLY_FAST_MAX / 64];
-        let nw = b.len().div_ceil(64);
+        let mut any_hi = 0u64;
         for k in 0..nw {
             let mut block = [b' '; 64];
-            let part = &b[64 * k..b.len().min(64 * k + 64)];
+            let part = &b[64 * k..n.min(64 * k + 64)];
             block[..part.len()].copy_from_slice(part);
             let (tok, hi) = token_mask64(&block);
             tok_masks[k] = tok | hi;
             hi_masks[k] = hi;
+            any_hi |= hi;
         }
-        let (masks, hi_masks) = (&tok_masks[..nw], &hi_masks[..nw]);
-        let mut at = 0;
-        while let Some(start) = next_bit(masks, at, true) {
-            let end = next_bit(masks, start, false)
-                .unwrap_or(64 * nw)
-                .min(b.len());
-            at = end;
-            if any_bit(hi_masks, start, end) {
-                let mut c = LineCounts::default();
-                for tok in tokens(&line[start..end]) {
-                    title_case(tok, &mut c);
-                    t.add(self.mask(tok, buf), hits);
+        let mut acc = Swar::default();
+        // a token whose end is in a later word: its start
+        let mut open = usize::MAX;
+        let mut carry = 0u64;
+        for k in 0..nw {
+            let w = tok_masks[k];
+            let next = if k + 1 < nw { tok_masks[k + 1] & 1 } else { 0 };
+            let mut starts = w & !((w << 1) | carry);
+            let mut ends = w & !((w >> 1) | (next << 63));
+            carry = w >> 63;
+            loop {
+                if open != usize::MAX {
+                    if ends == 0 {
+                        break;
+                    }
+                    let end = 64 * k + ends.trailing_zeros() as usize + 1;
+                    ends &= ends - 1;
+                    let start = std::mem::replace(&mut open, usize::MAX);
+                    if any_hi != 0 && any_bit(&hi_masks[..nw], start, end) {
+                        let mut c = LineCounts::default();
+                        for tok in tokens(&line[start..end]) {
+                            title_case(tok, &mut c);
+                            t.add(self.mask(tok, buf), hits);
+                        }
+                        t.cased += c.cased;
+                        t.upper += c.upper;
+                    } else {
+                        self.tally_ascii(b, start, end, t, &mut acc, hits, buf);
+                    }
                 }
-                t.cased += c.cased;
-                t.upper += c.upper;
-                continue;
+                if starts == 0 {
+                    break;
+                }
+                open = 64 * k + starts.trailing_zeros() as usize;
+                starts &= starts - 1;
             }
-            let (mut s, mut e) = (start, end);
+        }
+        acc.flush(hits);
+        for (s, x) in t.stops.iter_mut().zip(acc.stops()) {
+            *s += x;
+        }
+    }
+
+    /// Count the ASCII token `b[s..e]` (apostrophes not yet trimmed) into `t` and `acc`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn tally_ascii(
+        &self,
+        b: &[u8],
+        mut s: usize,
+        mut e: usize,
+        t: &mut LineTally,
+        acc: &mut Swar,
+        hits: &mut [u32; 32],
+        buf: &mut String,
+    ) {
+        if b[s] == b'\'' || b[e - 1] == b'\'' {
             while s < e && b[s] == b'\'' {
                 s += 1;
             }
@@ -486,24 +597,29 @@ impl StopWords {
                 e -= 1;
             }
             if s == e {
-                continue;
+                return;
             }
-            let tok = &b[s..e];
-            if tok.len() >= 4 && tok[0].is_ascii_alphabetic() {
-                t.cased += 1;
-                t.upper += tok[0].is_ascii_uppercase() as u32;
-            }
-            // A word of at most 8 bytes with 8 bytes of the line from its start: one load and
-            // a mask instead of `pack`'s branches on the length, which is anything but
-            // predictable (the same key: a tally micro-benchmark, 3-5% less time).
-            let m = if tok.len() <= 8 && s + 8 <= b.len() {
-                let w = u64::from_le_bytes(b[s..s + 8].try_into().unwrap_or_default());
-                let key = lower_ascii(w & (u64::MAX >> (64 - 8 * tok.len())));
-                self.short.mask(key)
-            } else {
-                self.mask_ascii(tok, buf)
-            };
-            t.add(m, hits);
+        }
+        let tok = &b[s..e];
+        let len = tok.len();
+        let b0 = tok[0];
+        let long = (len >= 4) as u32;
+        t.cased += long & b0.is_ascii_alphabetic() as u32;
+        t.upper += long & b0.is_ascii_uppercase() as u32;
+        // A word of at most 8 bytes with 8 bytes of the line from its start: one load and
+        // a mask instead of `pack`'s branches on the length, which is anything but
+        // predictable.
+        let m = if len <= 8 && s + 8 <= b.len() {
+            let w = u64::from_le_bytes(b[s..s + 8].try_into().unwrap_or_default());
+            self.short
+                .mask(lower_ascii(w & (u64::MAX >> (64 - 8 * len))))
+        } else {
+            self.mask_ascii(tok, buf)
+        };
+        acc.add(m, t.words < SAMPLE_TOKENS);
+        t.words += 1;
+        if acc.n == u8::MAX as u32 {
+            acc.flush(hits);
         }
     }
 
