@@ -194,8 +194,14 @@ pub fn bottom_k(hashes: &[u64], k: usize, scratch: &mut Vec<u32>) -> (Vec<u32>, 
     // Values sharing their top 16 bits are still in input order: insertion finishes the sort
     // (and gives way to a comparison sort if the hashes are far from uniform).
     let mut moves = 0;
+    // the largest value so far, in a register: a value not below it is already in place
+    let mut top = src[0];
     for i in 1..n {
         let v = src[i];
+        if v >= top {
+            top = v;
+            continue;
+        }
         let mut j = i;
         while j > 0 && src[j - 1] > v {
             src[j] = src[j - 1];
@@ -208,12 +214,15 @@ pub fn bottom_k(hashes: &[u64], k: usize, scratch: &mut Vec<u32>) -> (Vec<u32>, 
             break;
         }
     }
-    // Distinct values, in place.
-    let mut m = 0;
-    for i in 0..n {
+    // Distinct values, in place; the previous value kept in a register, not read back from
+    // where it was just stored (that made each step wait on the last one's store).
+    let mut m = 1;
+    let mut prev = src[0];
+    for i in 1..n {
         let v = src[i];
         src[m] = v;
-        m += usize::from(m == 0 || src[m - 1] != v);
+        m += usize::from(v != prev);
+        prev = v;
     }
     (src[..m.min(k)].to_vec(), m as u32)
 }
