@@ -199,17 +199,6 @@ fn line_hash(line: &str) -> u64 {
     memo::key(trim_line(line)) as u64
 }
 
-/// The distinct hashes of the non-blank lines of `text`, sorted.
-fn distinct_line_hashes(text: &str) -> Vec<u64> {
-    let mut v: Vec<u64> = split_lines(text)
-        .filter(|l| !trim_line(l).is_empty())
-        .map(line_hash)
-        .collect();
-    v.sort_unstable();
-    v.dedup();
-    v
-}
-
 /// Removal signals that come from statistics and context, not from a named rule.
 const STATISTICAL: &[&str] = &[
     "no-prose",
@@ -275,23 +264,27 @@ impl DocStage for Stage {
         groups.retain(|(_, docs)| docs.len() >= min);
         // Why parallel: hashing every line of the batch on one thread (the other waiting)
         // was a tenth of the stage. Each source is counted on its own (line hash -> number
-        // of its documents containing the line); the sets do not depend on the order.
+        // of its documents containing the line, and the last of them, so that a line twice in
+        // one document counts once); the sets do not depend on the order.
         let sets: Vec<(&str, FxHashSet<u64>)> = groups
             .par_iter()
             .map(|(src, docs)| {
-                let hashes: Vec<Vec<u64>> = docs
-                    .par_iter()
-                    .map(|d| distinct_line_hashes(&d.text))
-                    .collect();
-                let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
-                for v in &hashes {
-                    for &h in v {
-                        *counts.entry(h).or_default() += 1;
+                let mut counts: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
+                for (i, d) in docs.iter().enumerate() {
+                    for line in split_lines(&d.text) {
+                        if trim_line(line).is_empty() {
+                            continue;
+                        }
+                        let (n, last) = counts.entry(line_hash(line)).or_insert((0, u32::MAX));
+                        if *last != i as u32 {
+                            *n += 1;
+                            *last = i as u32;
+                        }
                     }
                 }
                 let set: FxHashSet<u64> = counts
                     .into_iter()
-                    .filter(|&(_, n)| n as usize >= min)
+                    .filter(|&(_, (n, _))| n as usize >= min)
                     .map(|(h, _)| h)
                     .collect();
                 (*src, set)
