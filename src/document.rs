@@ -185,93 +185,24 @@ impl Reject {
 
 /// The lines of `text`, exactly as `text.split('\n')` gives them (the last one empty after a
 /// final `\n`). Why not `split`: every stage splits every document into lines, and the
-/// standard library looks for a `char` a machine word at a time. Why not `memchr`'s
-/// iterator either: a search per line paid its set-up for lines of a few dozen bytes; here a
-/// mask of the `\n` bytes of each 64 bytes is made once and its bits are the line ends.
-pub fn split_lines(text: &str) -> Lines<'_> {
-    Lines {
-        text,
-        chunk: 0,
-        ends: newline_mask(text.as_bytes(), 0),
-        start: 0,
-        done: false,
-    }
-}
-
-/// Iterator of [`split_lines`].
-pub struct Lines<'a> {
-    text: &'a str,
-    /// Offset of the 64 bytes whose line ends are in `ends`.
-    chunk: usize,
-    /// The `\n` bytes of those 64 not yet returned (bit `j`: byte `chunk + j`).
-    ends: u64,
-    /// Start of the next line.
-    start: usize,
-    done: bool,
-}
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = &'a str;
-
-    #[inline]
-    fn next(&mut self) -> Option<&'a str> {
-        if self.done {
-            return None;
-        }
-        loop {
-            if self.ends != 0 {
-                let end = self.chunk + self.ends.trailing_zeros() as usize;
-                self.ends &= self.ends - 1;
-                let start = std::mem::replace(&mut self.start, end + 1);
-                return Some(&self.text[start..end]);
+/// standard library looks for a `char` a machine word at a time, `memchr` 32 bytes at a time
+/// (line splitting in a profile of the stages on the 200 MB generated dump: 5.7% -> 4.0%).
+pub fn split_lines(text: &str) -> impl Iterator<Item = &str> + '_ {
+    let mut ends = memchr::memchr_iter(b'\n', text.as_bytes());
+    let mut start = Some(0);
+    std::iter::from_fn(move || {
+        let s = start?;
+        match ends.next() {
+            Some(e) => {
+                start = Some(e + 1);
+                Some(&text[s..e])
             }
-            self.chunk += 64;
-            if self.chunk >= self.text.len() {
-                self.done = true;
-                return Some(&self.text[self.start..]);
+            None => {
+                start = None;
+                Some(&text[s..])
             }
-            self.ends = newline_mask(self.text.as_bytes(), self.chunk);
         }
-    }
-}
-
-/// Bit `j` set where `b[at + j]` is `\n`, for the (up to) 64 bytes from `at`.
-#[inline]
-fn newline_mask(b: &[u8], at: usize) -> u64 {
-    let mut block = [0u8; 64];
-    let chunk: &[u8; 64] = match b.get(at..at + 64) {
-        Some(c) => c.try_into().unwrap_or(&block),
-        None => {
-            let rest = b.get(at..).unwrap_or_default();
-            block[..rest.len()].copy_from_slice(rest);
-            &block
-        }
-    };
-    eq_mask64(chunk, b'\n')
-}
-
-/// Bit `j` set where `c[j] == x` (SSE2, which every x86-64 has).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn eq_mask64(c: &[u8; 64], x: u8) -> u64 {
-    use std::arch::x86_64::*;
-    let mut m = 0u64;
-    for k in 0..4 {
-        // SAFETY: SSE2 is part of x86-64; the load reads bytes 16k..16k+16 of a 64-byte array.
-        unsafe {
-            let v = _mm_loadu_si128(c.as_ptr().add(16 * k) as *const __m128i);
-            let eq = _mm_cmpeq_epi8(v, _mm_set1_epi8(x as i8));
-            m |= (_mm_movemask_epi8(eq) as u32 as u64) << (16 * k);
-        }
-    }
-    m
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn eq_mask64(c: &[u8; 64], x: u8) -> u64 {
-    c.iter()
-        .enumerate()
-        .fold(0, |m, (j, &b)| m | ((b == x) as u64) << j)
+    })
 }
 
 /// `s.trim()`, with a shortcut for the usual line that starts and ends with a visible ASCII
@@ -459,27 +390,6 @@ mod tests {
             let mine: Vec<&str> = split_lines(t).collect();
             let std: Vec<&str> = t.split('\n').collect();
             assert_eq!(mine, std, "{t:?}");
-        }
-        // around the 64-byte blocks: every length to 200, line ends at pseudo-random places
-        // (with runs of them), multi-byte characters across block edges
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        for len in 0..200 {
-            for _ in 0..8 {
-                let mut t = String::new();
-                while t.len() < len {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    t.push(match x % 7 {
-                        0 | 1 => '\n',
-                        2 => 'é',
-                        _ => 'a',
-                    });
-                }
-                let mine: Vec<&str> = split_lines(&t).collect();
-                let std: Vec<&str> = t.split('\n').collect();
-                assert_eq!(mine, std, "{t:?}");
-            }
         }
     }
 
