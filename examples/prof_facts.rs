@@ -41,7 +41,11 @@ fn main() -> Res<()> {
     let only = args.next().unwrap_or_default();
     let lines = distinct_lines(&path)?;
     let bytes: usize = lines.iter().map(|l| l.len()).sum();
-    println!("{} distinct lines, {:.1} MB", lines.len(), bytes as f64 / 1e6);
+    println!(
+        "{} distinct lines, {:.1} MB",
+        lines.len(),
+        bytes as f64 / 1e6
+    );
     let stop = StopWords::builtin();
     let rules = rules::RuleSet::compile(&rules::merge_rules(rules::builtin_rules()?, &[], &[])?)?;
     fields::init();

@@ -8,7 +8,6 @@
 
 use rustc_hash::FxHashMap;
 
-
 /// Languages with a stop-word list, in bit order.
 pub const LANGS: &[(&str, &str)] = &[
     ("en", include_str!("stopwords/en.txt")),
