@@ -9,8 +9,7 @@
 //! ```
 //! The stages run in the default order on the output of the ones before, in batches of 2048
 //! documents as in the pipeline (a stage's `prepare` sees one batch, and is timed apart: it
-//! runs on rayon's threads). Not a benchmark against
-//! anything: `bench/run.sh` is.
+//! runs on rayon's threads). Not a benchmark against anything: `bench/run.sh` is.
 
 use std::time::Instant;
 
