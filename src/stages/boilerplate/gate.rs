@@ -482,10 +482,15 @@ impl Gate {
     /// The gate of `pattern` (as `Regex::new` would parse it); a pattern that does not
     /// parse gets the open gate.
     pub fn new(pattern: &str) -> Gate {
-        match regex_syntax::ParserBuilder::new().build().parse(pattern) {
-            Ok(h) => Gate::of(&h),
-            Err(_) => Gate::default(),
-        }
+        Gate::parse(pattern).unwrap_or_default()
+    }
+
+    /// The gate of `pattern`, or why it does not parse.
+    pub fn parse(pattern: &str) -> Result<Gate, regex_syntax::Error> {
+        regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(pattern)
+            .map(|h| Gate::of(&h))
     }
 
     fn of(h: &Hir) -> Gate {
@@ -626,13 +631,16 @@ pub struct GatedRegex {
 
 impl GatedRegex {
     pub fn new(pattern: &str) -> Result<GatedRegex, regex::Error> {
+        GatedRegex::with_gate(pattern, Gate::new(pattern))
+    }
+
+    /// The regex of `pattern` behind `gate`, which must be `Gate::new(pattern)` (computed
+    /// before, not again).
+    pub fn with_gate(pattern: &str, gate: Gate) -> Result<GatedRegex, regex::Error> {
         let re = regex::RegexBuilder::new(pattern)
             .dfa_size_limit(DFA_SIZE_LIMIT)
             .build()?;
-        Ok(GatedRegex {
-            re,
-            gate: Gate::new(pattern),
-        })
+        Ok(GatedRegex { re, gate })
     }
 
     #[inline]

@@ -266,7 +266,8 @@ impl RuleSet {
         let (mut prefixes, mut prefix_rule) = (Vec::new(), Vec::new());
         let (mut contains, mut contains_rule) = (Vec::new(), Vec::new());
         let (mut regexes, mut regex_rule) = (Vec::new(), Vec::new());
-        let mut jobs: Vec<(usize, Vec<&str>)> = Vec::new();
+        let mut patterns: Vec<(usize, &str)> = Vec::new();
+        let mut jobs: Vec<(usize, Vec<(&str, Gate)>)> = Vec::new();
         let (mut lines_max_chars, mut prefix_max_chars, mut contains_max_chars) = (0, 0, 0);
         for (i, s) in specs.iter().enumerate() {
             names.push(crate::document::intern(&s.name));
@@ -298,22 +299,33 @@ impl RuleSet {
                     contains_rule.push(i);
                 }
             }
-            for r in &s.regex {
-                // checked here, so that a bad pattern is named even where it is merged
-                regex_syntax::Parser::new().parse(r).map_err(|e| {
+            patterns.extend(s.regex.iter().map(|r| (i, r.as_str())));
+        }
+        // the gates of all the patterns (each parsed once: a bad one is named here, even
+        // where it would be merged), then the groups of each rule, each compiled
+        let gates = par_map(&patterns, |(_, p)| Gate::parse(p));
+        let gates = patterns
+            .iter()
+            .zip(gates)
+            .map(|(&(i, r), g)| {
+                g.map_err(|e| {
                     ConfigError::invalid(
                         "stages.boilerplate.extra_rules",
-                        format!("rule `{}`: bad regex {r:?}: {e}", s.name),
+                        format!("rule `{}`: bad regex {r:?}: {e}", specs[i].name),
                     )
-                })?;
+                })
+            })
+            .collect::<Result<Vec<Gate>, ConfigError>>()?;
+        let mut gated = patterns.iter().zip(gates).peekable();
+        while let Some(&(&(i, _), _)) = gated.peek() {
+            let mut mine = Vec::new();
+            while let Some((&(_, p), g)) = gated.next_if(|(&(j, _), _)| j == i) {
+                mine.push((p, g));
             }
-            for group in alike_groups(&s.regex) {
-                jobs.push((i, group));
-            }
+            jobs.extend(alike_groups(mine).into_iter().map(|g| (i, g)));
         }
-        // Why in parallel: compiling the regexes (Unicode classes under counted repeats) was
-        // most of the start of a run, with the other core idle.
-        for (i, res) in compile_groups(&jobs) {
+        let compiled = par_map(&jobs, |(_, group)| compile_group(group));
+        for (&(i, _), res) in jobs.iter().zip(compiled) {
             let s = &specs[i];
             let res = res.map_err(|(r, e)| {
                 ConfigError::invalid(
@@ -514,74 +526,73 @@ impl RuleSet {
     }
 }
 
-/// The regexes of one rule, those alike grouped to be merged into one alternation: a line
-/// then takes one literal search and at most one lazy-DFA run for all of them instead of one
-/// each (the five author-bio patterns, one per language, were a tenth of the stage). Alike:
-/// the same first- and last-byte gates and no body gate, so the merged pattern's gate
-/// (computed from it: the union of the literal sets) rejects what each of theirs did. Order
-/// inside a rule does not matter (a line matches the rule or not).
-fn alike_groups(patterns: &[String]) -> Vec<Vec<&str>> {
-    let mut groups: Vec<(Gate, Vec<&str>)> = Vec::new();
-    for p in patterns {
-        let g = Gate::new(p);
+/// The regexes of one rule (with their gates), those alike grouped to be merged into one
+/// alternation: a line then takes one literal search and at most one lazy-DFA run for all of
+/// them instead of one each (the five author-bio patterns, one per language, were a tenth of
+/// the stage). Alike: the same first- and last-byte gates and no body gate, so the merged
+/// pattern's gate (computed from it: the union of the literal sets) rejects what each of
+/// theirs did. Order inside a rule does not matter (a line matches the rule or not).
+fn alike_groups<'p>(patterns: Vec<(&'p str, Gate)>) -> Vec<Vec<(&'p str, Gate)>> {
+    let mut groups: Vec<Vec<(&str, Gate)>> = Vec::new();
+    for (p, g) in patterns {
         let alike = |o: &Gate| {
             g.body.is_none() && o.body.is_none() && g.first == o.first && g.last == o.last
         };
-        match groups.iter_mut().find(|(o, _)| alike(o)) {
-            Some((_, v)) => v.push(p),
-            None => groups.push((g, vec![p])),
+        match groups.iter_mut().find(|v| alike(&v[0].1)) {
+            Some(v) => v.push((p, g)),
+            None => groups.push(vec![(p, g)]),
         }
     }
-    groups.into_iter().map(|(_, v)| v).collect()
+    groups
 }
 
-/// One group of [`alike_groups`] compiled: merged, or apart when the merge does not compile
-/// (duplicate group names); a pattern that does not compile comes back with its error.
-fn compile_group(group: &[&str]) -> Result<Vec<GatedRegex>, (String, regex::Error)> {
+/// One group of [`alike_groups`] compiled: merged, or apart (with the gates already
+/// computed) when it is one pattern or the merge does not compile (duplicate group names);
+/// a pattern that does not compile comes back with its error.
+fn compile_group(group: &[(&str, Gate)]) -> Result<Vec<GatedRegex>, (String, regex::Error)> {
     if group.len() > 1 {
-        let merged: Vec<String> = group.iter().map(|p| format!("(?:{p})")).collect();
+        let merged: Vec<String> = group.iter().map(|(p, _)| format!("(?:{p})")).collect();
         if let Ok(re) = GatedRegex::new(&merged.join("|")) {
             return Ok(vec![re]);
         }
     }
     group
         .iter()
-        .map(|p| GatedRegex::new(p).map_err(|e| (p.to_string(), e)))
+        .map(|(p, g)| GatedRegex::with_gate(p, g.clone()).map_err(|e| (p.to_string(), e)))
         .collect()
 }
 
-/// [`compile_group`] of every `(rule, group)` job, on as many threads as there are cores;
-/// the results in job order.
-#[allow(clippy::type_complexity)]
-fn compile_groups(
-    jobs: &[(usize, Vec<&str>)],
-) -> Vec<(usize, Result<Vec<GatedRegex>, (String, regex::Error)>)> {
+/// `f` of every item, on as many threads as there are cores (each taking the next item
+/// left); the results in item order. Why: the start of a run is compiling the rule regexes
+/// and computing their gates (Unicode classes under counted repeats, case folding), and
+/// done one after the other it left the other core idle. Not the worker pool: the stages
+/// are built before it.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(jobs.len());
+        .min(items.len());
     let next = AtomicUsize::new(0);
     let work = || {
         let mut done = Vec::new();
         loop {
             let k = next.fetch_add(1, Ordering::Relaxed);
-            let Some((_, group)) = jobs.get(k) else {
+            let Some(item) = items.get(k) else {
                 return done;
             };
-            done.push((k, compile_group(group)));
+            done.push((k, f(item)));
         }
     };
-    let mut all: Vec<(usize, Result<Vec<GatedRegex>, (String, regex::Error)>)> =
-        std::thread::scope(|scope| {
-            let others: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-            let mut all = work();
-            for h in others {
-                all.extend(h.join().unwrap_or_default());
-            }
-            all
-        });
+    let mut all: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads).map(|_| scope.spawn(&work)).collect();
+        let mut all = work();
+        for h in others {
+            all.extend(h.join().unwrap_or_default());
+        }
+        all
+    });
     all.sort_by_key(|(k, _)| *k);
-    all.into_iter().map(|(k, r)| (jobs[k].0, r)).collect()
+    all.into_iter().map(|(_, r)| r).collect()
 }
 
 fn prefix_norm(p: &str) -> String {
@@ -611,7 +622,8 @@ mod tests {
             r"(?i)\(photo\)$",
         ];
         let pats: Vec<String> = pats.iter().map(|p| p.to_string()).collect();
-        let merged: Vec<GatedRegex> = alike_groups(&pats)
+        let with_gates = pats.iter().map(|p| (p.as_str(), Gate::new(p))).collect();
+        let merged: Vec<GatedRegex> = alike_groups(with_gates)
             .iter()
             .flat_map(|g| compile_group(g).unwrap())
             .collect();

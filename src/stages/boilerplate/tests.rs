@@ -225,6 +225,35 @@ prefixes = ["buy the print edition"]
     assert!(toml::from_str::<Config>("bogus = 1").is_err());
 }
 
+/// A bad pattern among good ones (which may be merged with it) fails the build, naming the
+/// key, its rule and the pattern, the first bad one in rule order when there are several.
+#[test]
+fn a_bad_regex_is_named_with_its_rule() {
+    let toml = r#"
+[[extra_rules]]
+name = "fine"
+regex = ['^Fine \d+$']
+[[extra_rules]]
+name = "broken"
+regex = ['^Good (a|b)$', '^Bad (unclosed$', '^Good (c|d)$']
+[[extra_rules]]
+name = "broken-too"
+regex = ['^Bad [z-a]$']
+"#;
+    let cfg: Config = toml::from_str(toml).unwrap();
+    let err = cfg
+        .build()
+        .err()
+        .expect("a bad regex fails the build")
+        .to_string();
+    assert!(err.contains("stages.boilerplate.extra_rules"), "{err}");
+    assert!(
+        err.contains("`broken`") && err.contains("unclosed"),
+        "{err}"
+    );
+    assert!(!err.contains("broken-too"), "{err}");
+}
+
 /// Regression: the line memo is per thread, and a thread may serve stages built with other
 /// rules one after the other (two pipelines in one process, or these tests): each must see its
 /// own rules' verdict on a line the other has already judged.
