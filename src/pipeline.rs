@@ -8,7 +8,6 @@
 //! Batches are cut from the input alone (`pipeline.batch_docs` / `batch_bytes`) and every
 //! sequential step runs in input order, so output is byte-identical for any thread count.
 
-use std::collections::HashMap;
 use std::io::{Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -258,7 +257,7 @@ pub fn run_ext(
         let (stx, srx) = sync_channel(1);
         if wtx.send(ToWriter::TakeSpool(stx)).is_ok() {
             if let Ok(Some(spool)) = srx.recv() {
-                let verdicts: HashMap<u64, Admission> = d.finish().into_iter().collect();
+                let verdicts: Verdicts = d.finish().into_iter().collect();
                 let mut send = |c: Chunk| {
                     wtx.send(ToWriter::Batch(c, Pieces::default()))
                         .map_err(|_| RunError::Other("writer stopped early".into()))
@@ -702,6 +701,11 @@ fn placeholder() -> RejectRecord {
     }
 }
 
+/// The final verdicts of the documents admitted as pending, by sequence number. Why not
+/// SipHash: the map is filled and read on the way to the end of a run, with nothing to defend
+/// against (the keys are our own numbers).
+pub(crate) type Verdicts = rustc_hash::FxHashMap<u64, Admission>;
+
 /// Tag of a deferred document on the spool.
 const SPOOL_DOC: u8 = 1;
 /// Tag of an outranked document on the spool: only what its duplicate line needs.
@@ -767,7 +771,7 @@ enum Resolved {
 /// while the records of this one are decoded and serialised in parallel, each on the
 /// thread that then drops it.
 pub(crate) fn resolve_spool(
-    verdicts: &HashMap<u64, Admission>,
+    verdicts: &Verdicts,
     mut spool: std::fs::File,
     pool: &rayon::ThreadPool,
     write: &mut dyn FnMut(Chunk) -> Result<(), RunError>,
@@ -829,7 +833,7 @@ pub(crate) fn resolve_spool(
 }
 
 /// One spool record (tag and body, without its length) resolved against `verdicts`.
-fn resolve_record(rec: &[u8], verdicts: &HashMap<u64, Admission>) -> Result<Resolved, RunError> {
+fn resolve_record(rec: &[u8], verdicts: &Verdicts) -> Result<Resolved, RunError> {
     let damaged = |e: std::io::Error| RunError::io("spool", e);
     let mut dec = Dec { r: rec };
     let resolved = match dec.u8().map_err(damaged)? {
@@ -994,7 +998,7 @@ mod tests {
         d
     }
 
-    fn resolve(docs: &[Document], verdicts: &HashMap<u64, Admission>) -> (Vec<Chunk>, Report) {
+    fn resolve(docs: &[Document], verdicts: &Verdicts) -> (Vec<Chunk>, Report) {
         let mut spool = tempfile::tempfile().unwrap();
         for d in docs {
             spool.write_all(&spool_record(&mut d.clone())).unwrap();
@@ -1028,7 +1032,7 @@ mod tests {
             doc(2, "A copy that lost."),
             doc(3, &big),
         ];
-        let mut verdicts = HashMap::new();
+        let mut verdicts = Verdicts::default();
         verdicts.insert(
             2,
             Admission::Duplicate {
@@ -1079,7 +1083,7 @@ mod tests {
         spool
             .write_all(&spool_record(&mut docs[2].clone()))
             .unwrap();
-        let mut verdicts = HashMap::new();
+        let mut verdicts = Verdicts::default();
         verdicts.insert(
             1,
             Admission::Duplicate {
@@ -1138,7 +1142,7 @@ mod tests {
             let mut spool = tempfile::tempfile().unwrap();
             spool.write_all(bytes).unwrap();
             resolve_spool(
-                &HashMap::new(),
+                &Verdicts::default(),
                 spool,
                 &pool,
                 &mut |_| Ok(()),

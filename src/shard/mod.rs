@@ -33,7 +33,6 @@
 pub mod codec;
 pub mod split;
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -47,7 +46,6 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::config::Plan;
-use crate::dedup::Admission;
 use crate::document::{Document, Format};
 use crate::error::{ConfigError, RunError};
 use crate::input::{self, Block, InputFile, SEQ_BLOCK_SHIFT};
@@ -747,7 +745,7 @@ pub fn run_filter(plan: &Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
     };
     // Final verdicts of this shard's deferred documents.
     let mine: std::collections::HashSet<u64> = shard.blocks.iter().map(|&b| b as u64).collect();
-    let mut finals: HashMap<u64, Admission> = HashMap::new();
+    let mut finals = pipeline::Verdicts::default();
     {
         let p = ddir.join("final.bin");
         let f = File::open(&p).map_err(io(&p))?;
