@@ -625,7 +625,8 @@ pub(crate) fn back_batch(
                 }
                 Slot::Deferred(d) => {
                     let removed = output::removed_lines(d);
-                    (spool_record(d), Vec::new(), removed, 0)
+                    let (head, text) = spool_record(d);
+                    (head, text, removed, 0)
                 }
                 Slot::Outranked(d) => (spool_outranked(d), Vec::new(), output::removed_lines(d), 0),
                 Slot::Dup(d, of, sim) => (
@@ -666,6 +667,7 @@ pub(crate) fn back_batch(
             Slot::Deferred(d) | Slot::Outranked(d) => {
                 report.doc_log(d);
                 spool.push(a);
+                spool.push(b);
             }
             Slot::Dup(d, _, _) => {
                 report.doc_log(d);
@@ -724,33 +726,41 @@ enum ToWriter {
     TakeSpool(std::sync::mpsc::SyncSender<Option<std::fs::File>>),
 }
 
-/// A spool record: its length (little-endian `u64`), then its tag and what `body` writes.
+/// A spool record: its length (little-endian `u64`), then its tag and what `body` writes,
+/// then `tail` bytes that follow in a piece of their own.
 /// Why the length: the second pass cuts a block of the spool into whole records without
 /// decoding them, so that the decoding is shared out with the serialising.
-fn spool_frame(tag: u8, capacity: usize, body: impl FnOnce(&mut Enc)) -> Vec<u8> {
+fn spool_frame(tag: u8, capacity: usize, tail: usize, body: impl FnOnce(&mut Enc)) -> Vec<u8> {
     let mut v = Vec::with_capacity(FRAME + 1 + capacity);
     v.extend_from_slice(&[0; FRAME]);
     v.push(tag);
     body(&mut Enc(&mut v));
-    let n = (v.len() - FRAME) as u64;
+    let n = (v.len() - FRAME + tail) as u64;
     v[..FRAME].copy_from_slice(&n.to_le_bytes());
     v
 }
 
 /// A deferred document on the spool: the document itself, not its JSONL line and CSV row,
 /// so that its text is on the spool once (half the bytes through the page cache) and only
-/// the documents that stay are serialised, in parallel, by [`resolve_spool`]. The removed
-/// lines are left out: they are in the audit output already.
-fn spool_record(d: &mut Document) -> Vec<u8> {
+/// the documents that stay are serialised, in parallel, by [`resolve_spool`]. Two pieces:
+/// the document without its text (`put_doc` of an empty text) and the text's length, then
+/// the text itself, moved out of the document rather than copied into the record. The
+/// removed lines are left out: they are in the audit output already.
+fn spool_record(d: &mut Document) -> (Vec<u8>, Vec<u8>) {
     d.log.removals = Vec::new();
-    let capacity = d.text.len() + d.id.len() + d.source.len() + d.input.len() + 256;
-    spool_frame(SPOOL_DOC, capacity, |e| codec::put_doc(e, d))
+    let text = std::mem::take(&mut d.text).into_bytes();
+    let capacity = d.id.len() + d.source.len() + d.input.len() + 256;
+    let head = spool_frame(SPOOL_DOC, capacity, text.len(), |e| {
+        codec::put_doc(e, d);
+        e.u64(text.len() as u64);
+    });
+    (head, text)
 }
 
 /// An outranked document on the spool: its number, id and source, so that its duplicate
 /// line comes out in input order with the others once its keeper is known.
 fn spool_outranked(d: &Document) -> Vec<u8> {
-    spool_frame(SPOOL_OUTRANKED, d.id.len() + d.source.len() + 32, |e| {
+    spool_frame(SPOOL_OUTRANKED, d.id.len() + d.source.len() + 32, 0, |e| {
         e.u64(d.seq);
         e.str(&d.id);
         e.str(&d.source);
@@ -838,7 +848,8 @@ fn resolve_record(rec: &[u8], verdicts: &Verdicts) -> Result<Resolved, RunError>
     let mut dec = Dec { r: rec };
     let resolved = match dec.u8().map_err(damaged)? {
         SPOOL_DOC => {
-            let d = codec::get_doc(&mut dec).map_err(damaged)?;
+            let mut d = codec::get_doc(&mut dec).map_err(damaged)?;
+            d.text = dec.string().map_err(damaged)?;
             match verdicts.get(&d.seq) {
                 Some(Admission::Duplicate { of, similarity }) => {
                     Resolved::Duplicate(output::duplicate_line(&d.id, &d.source, of, *similarity))
@@ -1001,7 +1012,8 @@ mod tests {
     fn resolve(docs: &[Document], verdicts: &Verdicts) -> (Vec<Chunk>, Report) {
         let mut spool = tempfile::tempfile().unwrap();
         for d in docs {
-            spool.write_all(&spool_record(&mut d.clone())).unwrap();
+            let (head, text) = spool_record(&mut d.clone());
+            spool.write_all(&[head, text].concat()).unwrap();
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
@@ -1076,13 +1088,13 @@ mod tests {
             doc(2, "A second copy that lost in the end."),
         ];
         let mut spool = tempfile::tempfile().unwrap();
-        spool
-            .write_all(&spool_record(&mut docs[0].clone()))
-            .unwrap();
+        let rec = |d: &Document| {
+            let (head, text) = spool_record(&mut d.clone());
+            [head, text].concat()
+        };
+        spool.write_all(&rec(&docs[0])).unwrap();
         spool.write_all(&spool_outranked(&docs[1])).unwrap();
-        spool
-            .write_all(&spool_record(&mut docs[2].clone()))
-            .unwrap();
+        spool.write_all(&rec(&docs[2])).unwrap();
         let mut verdicts = Verdicts::default();
         verdicts.insert(
             1,
@@ -1152,12 +1164,14 @@ mod tests {
             .to_string()
         };
         // a record cut short
-        let mut rec = spool_record(&mut doc(0, "Some text of a report."));
+        let (head, text) = spool_record(&mut doc(0, "Some text of a report."));
+        let mut rec = [head, text].concat();
         rec.truncate(rec.len() - 5);
         let err = error_of(&rec);
         assert!(err.contains("spool"), "{err}");
         // a length that does not match the record, lengths no record has, garbage
-        let mut rec = spool_record(&mut doc(0, "Some text of a report."));
+        let (head, text) = spool_record(&mut doc(0, "Some text of a report."));
+        let mut rec = [head, text].concat();
         let n = u64::from_le_bytes(rec[..FRAME].try_into().unwrap());
         rec[..FRAME].copy_from_slice(&(n - 3).to_le_bytes());
         for bytes in [
