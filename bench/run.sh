@@ -3,14 +3,15 @@
 #
 #   bench/run.sh [--mb N] [--input DUMP] [--format jsonl|txt] [--quick] [--scale]
 #                [--no-anchors] [--anchor-mb N] [--out DIR] [--keep] [--whole-runs N]
+#                [--scale-runs N]
 #
 # Generates a dump with ../shared/eval/make_scale_corpus.py (or takes --input), builds
 # presswash --release, installs the Python anchors into bench/.venv (PyPI only; an anchor
 # that fails to install is reported as "not installed"), then runs on the same data:
 # cat (the floor), presswash (whole pipeline with 2 threads, the median of three runs, and
 # with 1 thread; no stage; each stage alone), ftfy, trafilatura and resiliparse (on HTML pages), datatrove and rensa.
-# With --scale it also runs the whole pipeline on 200 MB and 1000 MB dumps, three
-# interleaved pairs (medians), for the linearity and peak-memory figures.
+# With --scale it also runs the whole pipeline on 200 MB and 1000 MB dumps, five
+# interleaved pairs (--scale-runs; medians), for the linearity and peak-memory figures.
 #
 # Wall time, CPU time and peak RSS of each whole process come from wait4() (bench/bench.py).
 # --out DIR puts presswash's outputs there (e.g. /dev/shm: measures without the disk).
@@ -32,6 +33,7 @@ ANCHOR_MB=""
 KEEP=0
 OUT=""
 WHOLE_RUNS=3
+SCALE_RUNS=5
 
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
     --anchor-mb) ANCHOR_MB="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --whole-runs) WHOLE_RUNS="$2"; shift 2 ;;
+    --scale-runs) SCALE_RUNS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -119,6 +122,6 @@ if [ "$SCALE" = 1 ]; then
   if [ -n "$INPUT" ]; then
     log "--scale generates its own 200 MB and 1000 MB dumps ($FORMAT)"
   fi
-  ARGS+=(--scale-small "$(make_dump 200 "$FORMAT")" --scale-large "$(make_dump 1000 "$FORMAT")")
+  ARGS+=(--scale-small "$(make_dump 200 "$FORMAT")" --scale-large "$(make_dump 1000 "$FORMAT")" --scale-runs "$SCALE_RUNS")
 fi
 exec python3 "$HERE/bench.py" "${ARGS[@]}"
