@@ -563,7 +563,7 @@ fn compile_group(group: &[(&str, Gate)]) -> Result<Vec<GatedRegex>, (String, reg
 }
 
 /// `f` of every item, on as many threads as there are cores (each taking the next item
-/// left); the results in item order. Why: the start of a run is compiling the rule regexes
+/// left); the results in item order, one per item. Why: the start of a run is compiling the rule regexes
 /// and computing their gates (Unicode classes under counted repeats, case folding), and
 /// done one after the other it left the other core idle. Not the worker pool: the stages
 /// are built before it.
@@ -587,7 +587,8 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
         let others: Vec<_> = (1..threads).map(|_| scope.spawn(&work)).collect();
         let mut all = work();
         for h in others {
-            all.extend(h.join().unwrap_or_default());
+            // a panic in `f` is the caller's, as if it had run here: never a result missing
+            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         }
         all
     });
@@ -612,6 +613,28 @@ mod tests {
         let mut n = Scratch::default();
         s.matches(line, line.trim().chars().count(), &mut n)
             .map(|r| s.name(r).to_string())
+    }
+
+    /// One result per item, in item order, whichever thread computed it; a panic in one
+    /// item reaches the caller instead of leaving a result out.
+    #[test]
+    fn par_map_keeps_order_and_panics() {
+        let items: Vec<u64> = (0..1000).collect();
+        let out = par_map(&items, |&x| {
+            if x % 97 == 0 {
+                std::thread::yield_now();
+            }
+            x * x
+        });
+        assert_eq!(out, items.iter().map(|x| x * x).collect::<Vec<_>>());
+        assert!(par_map(&[] as &[u64], |&x| x).is_empty());
+        let caught = std::panic::catch_unwind(|| {
+            par_map(&items, |&x| {
+                assert!(x != 500, "item 500");
+                x
+            })
+        });
+        assert!(caught.is_err());
     }
 
     #[test]
