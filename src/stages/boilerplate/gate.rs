@@ -486,11 +486,12 @@ impl Gate {
     }
 
     /// The gate of `pattern`, or why it does not parse.
-    pub fn parse(pattern: &str) -> Result<Gate, regex_syntax::Error> {
+    pub fn parse(pattern: &str) -> Result<Gate, Box<regex_syntax::Error>> {
         regex_syntax::ParserBuilder::new()
             .build()
             .parse(pattern)
             .map(|h| Gate::of(&h))
+            .map_err(Box::new)
     }
 
     fn of(h: &Hir) -> Gate {

@@ -532,7 +532,7 @@ impl RuleSet {
 /// the stage). Alike: the same first- and last-byte gates and no body gate, so the merged
 /// pattern's gate (computed from it: the union of the literal sets) rejects what each of
 /// theirs did. Order inside a rule does not matter (a line matches the rule or not).
-fn alike_groups<'p>(patterns: Vec<(&'p str, Gate)>) -> Vec<Vec<(&'p str, Gate)>> {
+fn alike_groups(patterns: Vec<(&str, Gate)>) -> Vec<Vec<(&str, Gate)>> {
     let mut groups: Vec<Vec<(&str, Gate)>> = Vec::new();
     for (p, g) in patterns {
         let alike = |o: &Gate| {
@@ -584,7 +584,7 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
         }
     };
     let mut all: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let others: Vec<_> = (1..threads).map(|_| scope.spawn(&work)).collect();
+        let others: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
         let mut all = work();
         for h in others {
             // a panic in `f` is the caller's, as if it had run here: never a result missing
