@@ -121,7 +121,7 @@ fn sentence(rng: &mut Rng) -> String {
         } else {
             s.push_str(w);
         }
-        if rng.next() % 40 == 0 {
+        if rng.next().is_multiple_of(40) {
             s.push(' ');
             s.push_str(rng.pick(NOISE));
         }

@@ -465,8 +465,7 @@ fn write_changes(out: &mut Vec<u8>, doc: &Document) {
             json_string(out, &r.rule);
             out.push(b':');
             let n = mine()
-                .filter(|e| same(&e.rule, &r.rule))
-                .last()
+                .rfind(|e| same(&e.rule, &r.rule))
                 .map_or(r.n, |e| e.n);
             let _ = serde_json::to_writer(&mut *out, &n);
         }

@@ -615,7 +615,10 @@ pub(crate) fn back_batch(
 
     // Serialise in parallel, then assemble in order.
     let t = Instant::now();
-    let pieces: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, usize)> = pool.install(|| {
+    // Per slot: its line (or spool head), a deferred document's text, its removed lines, and
+    // the characters of a kept document.
+    type SlotBytes = (Vec<u8>, Vec<u8>, Vec<u8>, usize);
+    let pieces: Vec<SlotBytes> = pool.install(|| {
         slots
             .par_iter_mut()
             .map(|s| match s {
@@ -1024,7 +1027,10 @@ mod tests {
             verdicts,
             spool,
             &pool,
-            &mut |c| Ok(chunks.push(c)),
+            &mut |c| {
+                chunks.push(c);
+                Ok(())
+            },
             &mut report,
         )
         .unwrap();
@@ -1120,7 +1126,10 @@ mod tests {
             &verdicts,
             spool,
             &pool,
-            &mut |c| Ok(chunks.push(c)),
+            &mut |c| {
+                chunks.push(c);
+                Ok(())
+            },
             &mut report,
         )
         .unwrap();

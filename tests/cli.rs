@@ -118,7 +118,7 @@ fn bad_inputs_are_rejected_with_reasons_and_the_run_goes_on() {
     );
     s.write("in/empty.txt", "");
     // Latin-1 bytes: decoded, not rejected, and the encoding recorded.
-    s.write("in/latin1.txt", b"Le conseil municipal a adopt\xe9 le budget apr\xe8s un long d\xe9bat. Le maire a d\xe9clar\xe9 que les \xe9coles en profiteraient.".to_vec());
+    s.write("in/latin1.txt", b"Le conseil municipal a adopt\xe9 le budget apr\xe8s un long d\xe9bat. Le maire a d\xe9clar\xe9 que les \xe9coles en profiteraient.");
     s.write("in/lines.jsonl", format!(
         "{}\n{{\"id\": \"broken\", \"text\": \n{}\n",
         serde_json::json!({"id": "ok1", "text": STORY}),

@@ -716,9 +716,10 @@ fn run_batch_matches_one_by_one_admission() {
     c.paragraphs.enabled = true;
     c.paragraphs.min_docs = 2;
     cfgs.push(c);
-    let mut c = Config::default();
-    c.keep = KeepPolicy::Longest;
-    cfgs.push(c);
+    cfgs.push(Config {
+        keep: KeepPolicy::Longest,
+        ..Config::default()
+    });
     for (ci, cfg) in cfgs.iter().enumerate() {
         let mut one = corpus();
         let mut d = cfg.build().expect("config");

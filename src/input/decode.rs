@@ -175,7 +175,7 @@ fn refine(guess: &'static Encoding, bytes: &[u8]) -> &'static Encoding {
     const HEBREW: &[&Encoding] = &[&WINDOWS_1255_INIT, &ISO_8859_8_INIT];
     let group = [LATIN, GREEK, HEBREW]
         .into_iter()
-        .find(|g| g.iter().any(|&e| e == guess));
+        .find(|g| g.contains(&guess));
     let Some(group) = group else { return guess };
     let score = |enc: &'static Encoding| -> Option<(i64, i64)> {
         let text = enc.decode_without_bom_handling_and_without_replacement(bytes)?;
@@ -278,7 +278,7 @@ pub(crate) fn language_fit(text: &str) -> i64 {
 /// Recognise UTF-16 without a BOM: every code unit decodes (no lone surrogates) and almost all
 /// characters are ordinary text characters of one or two scripts.
 fn guess_utf16(bytes: &[u8]) -> Option<Decoded> {
-    if bytes.len() < 4 || bytes.len() % 2 != 0 {
+    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
         return None;
     }
     let mut best: Option<(f64, &'static Encoding, String)> = None;

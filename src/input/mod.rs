@@ -541,7 +541,7 @@ fn read_file(
             cfg.max_doc_bytes,
             first_line,
             Some(budget),
-            |line, payload| push(line, payload),
+            &mut *push,
             &file.rel,
         );
         if let Some((line, consumed)) = stopped.filter(|_| end < file.size) {
@@ -575,22 +575,12 @@ fn read_file(
         Format::Jsonl => {
             let mut reader = reader;
             if starts_with_array(&mut reader) {
-                read_json_array(reader, |line, payload| push(line, payload), &file.rel)
+                read_json_array(reader, &mut *push, &file.rel)
             } else {
-                read_lines(
-                    reader,
-                    cfg.max_doc_bytes,
-                    |line, payload| push(line, payload),
-                    &file.rel,
-                )
+                read_lines(reader, cfg.max_doc_bytes, &mut *push, &file.rel)
             }
         }
-        Format::Csv => read_csv(
-            reader,
-            cfg.max_doc_bytes,
-            |line, payload| push(line, payload),
-            &file.rel,
-        ),
+        Format::Csv => read_csv(reader, cfg.max_doc_bytes, &mut *push, &file.rel),
     }
 }
 

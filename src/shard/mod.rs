@@ -508,7 +508,9 @@ pub fn run_shard(plan: Plan, spec: ShardSpec) -> Result<Outcome, RunError> {
                     .entry(d.name().to_string())
                     .or_default()
                     .seconds += t.elapsed().as_secs_f64();
-                let encoded: Vec<Result<(Vec<u8>, Vec<u8>), RunError>> = pool.install(|| {
+                // Per slot: its shard record and its summary record.
+                type Encoded = Result<(Vec<u8>, Vec<u8>), RunError>;
+                let encoded: Vec<Encoded> = pool.install(|| {
                     slots
                         .par_iter()
                         .zip(summaries.into_par_iter())

@@ -218,7 +218,7 @@ impl DocStage for Stage {
             }
             None => {
                 if let Some(&first) = top.first() {
-                    let rest_has_text = text[first.1..].trim().len() > 0;
+                    let rest_has_text = !text[first.1..].trim().is_empty();
                     if self.looks_like_headline(line(first), rest_has_text) {
                         drop.push(0);
                         for (k, &span) in top.iter().enumerate().skip(1) {

@@ -341,7 +341,7 @@ fn required(h: &Hir, depth: u32) -> Option<Vec<Vec<u8>>> {
                 .min_by_key(|s| cost(s));
             for i in (0..v.len()).filter(|_| depth <= MAX_TAIL_DEPTH) {
                 if let Some(lits) = prefix_literals(&Hir::concat(v[i..].to_vec())) {
-                    if best.as_ref().map_or(true, |b| cost(&lits) < cost(b)) {
+                    if best.as_ref().is_none_or(|b| cost(&lits) < cost(b)) {
                         best = Some(lits);
                     }
                 }
@@ -550,7 +550,7 @@ impl Gate {
         let Some(r) = &self.last_wide else {
             return true;
         };
-        if hay.as_bytes().last().map_or(true, |&b| b < 0x80) {
+        if hay.as_bytes().last().is_none_or(|&b| b < 0x80) {
             return true;
         }
         let c = hay.chars().next_back().map_or(0, |c| c as u32);
@@ -587,13 +587,13 @@ impl Gate {
     pub fn literals_may_match(&self, hay: &str) -> bool {
         self.search
             .as_ref()
-            .map_or(true, |ac| ascii_lower(hay, |l| ac.is_match(l)))
+            .is_none_or(|ac| ascii_lower(hay, |l| ac.is_match(l)))
     }
 
     /// [`Gate::literals_may_match`] on a haystack already ASCII lower-cased.
     #[inline]
     pub fn literals_may_match_lower(&self, lower: &[u8]) -> bool {
-        self.search.as_ref().map_or(true, |ac| ac.is_match(lower))
+        self.search.as_ref().is_none_or(|ac| ac.is_match(lower))
     }
 
     /// Whether the gate has required literals to search.
@@ -608,9 +608,10 @@ impl Gate {
         self.bytes_may_match(hay.as_bytes())
             && self.last_char_may_match(hay)
             && self.body_may_match(hay)
-            && self.required.as_ref().map_or(true, |r| {
-                ascii_lower(hay, |l| literal_searcher(r).unwrap().is_match(l))
-            })
+            && self
+                .required
+                .as_ref()
+                .is_none_or(|r| ascii_lower(hay, |l| literal_searcher(r).unwrap().is_match(l)))
     }
 }
 

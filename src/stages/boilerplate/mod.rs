@@ -438,7 +438,7 @@ impl Stage {
 
         // no prose at all by the stop-word measure (tables, scores, an unknown language):
         // judge by length and punctuation alone rather than remove everything
-        if !classes.iter().any(|c| *c == Class::Good) {
+        if !classes.contains(&Class::Good) {
             for (c, st) in classes.iter_mut().zip(&stats) {
                 if matches!(c, Class::Near | Class::Short)
                     || matches!(c, Class::Bad(r) if r == "no-prose")
@@ -874,7 +874,7 @@ impl Stage {
             let next_start = if m + 1 < keep_from { marks[m + 1].0 } else { n };
             let prose_between = (marks[m].1 + 1..next_start).any(|k| prose(idx[k]) && !isolated[k]);
             if prose_between
-                || (m + 1 == marks.len() && last_prose.map_or(false, |lp| lp > marks[m].1))
+                || (m + 1 == marks.len() && last_prose.is_some_and(|lp| lp > marks[m].1))
             {
                 break;
             }

@@ -246,10 +246,10 @@ impl RegexMasks {
             let bit = 1u64 << j;
             let g = &re.gate;
             for b in 0..256 {
-                if g.first.map_or(true, |f| f.contains(b as u8)) {
+                if g.first.is_none_or(|f| f.contains(b as u8)) {
                     m.first[b] |= bit;
                 }
-                if g.last.map_or(true, |l| l.contains(b as u8)) {
+                if g.last.is_none_or(|l| l.contains(b as u8)) {
                     m.last[b] |= bit;
                 }
             }
@@ -409,7 +409,7 @@ impl RuleSet {
         let fits = |r: usize| chars <= self.max_chars[r];
         let mut best: Option<usize> = None;
         let take = |r: usize, best: &mut Option<usize>| {
-            if fits(r) && best.map_or(true, |b| r < b) {
+            if fits(r) && best.is_none_or(|b| r < b) {
                 *best = Some(r);
             }
         };

@@ -282,9 +282,7 @@ fn for_words(s: &str, mut f: impl FnMut(&str)) {
                 .iter()
                 .take_while(|b| b.is_ascii_alphanumeric())
                 .count();
-            let joined = (len == 2 && next_word_len == 4)
-                || (len == 4 && next_word_len == 4)
-                || (len == 3 && next_word_len == 4);
+            let joined = (2..=4).contains(&len) && next_word_len == 4;
             if joined && (c == b'-' || c == b'_') {
                 let word = std::str::from_utf8(&buf[..len]).unwrap_or("");
                 let next = &bytes[i + 1..i + 1 + next_word_len];

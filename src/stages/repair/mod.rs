@@ -171,16 +171,14 @@ pub fn repair<'a>(text: &'a str, opts: &Options) -> (Cow<'a, str>, RepairCounts)
             cur = Cow::Owned(t);
         }
     }
-    if opts.nfc && !cur.is_ascii() {
-        if !nfc_quick_yes(&cur) {
-            // CJK compatibility ideographs are distinct characters to their writers (names,
-            // variants): NFC would replace them, so they are kept and the runs between them
-            // normalised.
-            let n = nfc_keeping_cjk_compat(&cur);
-            if n != *cur {
-                counts.nfc += 1;
-                cur = Cow::Owned(n);
-            }
+    if opts.nfc && !cur.is_ascii() && !nfc_quick_yes(&cur) {
+        // CJK compatibility ideographs are distinct characters to their writers (names,
+        // variants): NFC would replace them, so they are kept and the runs between them
+        // normalised.
+        let n = nfc_keeping_cjk_compat(&cur);
+        if n != *cur {
+            counts.nfc += 1;
+            cur = Cow::Owned(n);
         }
     }
     (cur, counts)
@@ -423,9 +421,9 @@ fn clean_chars(
             } else {
                 Action::Drop(Counter::Control)
             }
-        } else if opts.invisible && matches!(u, 0x200B | 0x2060..=0x2064 | 0xFEFF) {
-            Action::Drop(Counter::Invisible)
-        } else if opts.invisible && is_bidi_control(c) && !keep_bidi {
+        } else if opts.invisible
+            && (matches!(u, 0x200B | 0x2060..=0x2064 | 0xFEFF) || is_bidi_control(c) && !keep_bidi)
+        {
             Action::Drop(Counter::Invisible)
         } else {
             Action::Keep

@@ -156,6 +156,8 @@ fn decode_units(units: &[u16], a_grave_words: bool) -> Option<(String, usize, us
         };
         let mut seq = [b, 0, 0, 0];
         let mut lossy = false;
+        // `j` places the byte in `seq` and finds its unit: an index reads best.
+        #[allow(clippy::needless_range_loop)]
         for j in 1..=need {
             let v = unit_at(units, i + j)?;
             if (0x80..=0xBF).contains(&v) {
@@ -619,10 +621,11 @@ fn char_weirdness(prev: char, c: char, next: char, rest: &mut std::str::Chars<'_
         }
         // A continuation that is punctuation (`»`, `”`, `…`) only counts inside a word: a word
         // in capitals ending in Р or С before a closing quote (`«УДАР»`) is correct text.
-        'Р' | 'С' if is_cp1251_cont(next) => {
-            if next.is_alphabetic() || rest.next().is_some_and(|a| a.is_alphabetic()) {
-                w += 2;
-            }
+        'Р' | 'С'
+            if is_cp1251_cont(next)
+                && (next.is_alphabetic() || rest.next().is_some_and(|a| a.is_alphabetic())) =>
+        {
+            w += 2;
         }
         _ => {}
     }
@@ -667,7 +670,7 @@ mod weirdness_tests {
             let len = (state % 60) as usize;
             for k in 0..len {
                 let r = state.rotate_left(k as u32 * 7);
-                if r % 3 == 0 {
+                if r.is_multiple_of(3) {
                     s.push(pool[(r >> 8) as usize % pool.len()]);
                 } else {
                     s.push_str(&"ascii text ".repeat((r >> 16) as usize % 4));
