@@ -166,7 +166,12 @@ impl Report {
             self.mb_per_s,
             self.threads
         ));
-        for name in &self.stages_run {
+        // what reading mended (damaged UTF-8) first, when anything; it is not a timed stage
+        let read = Some(crate::input::READ).filter(|r| self.stages.contains_key(*r));
+        for name in read
+            .into_iter()
+            .chain(self.stages_run.iter().map(String::as_str))
+        {
             if let Some(st) = self.stages.get(name) {
                 let mut rules: Vec<_> = st.rules.iter().collect();
                 rules.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -175,10 +180,15 @@ impl Report {
                     .take(4)
                     .map(|(k, v)| format!("{k} {v}"))
                     .collect();
+                let seconds = if read == Some(name) {
+                    String::new()
+                } else {
+                    format!("{:.2} s", st.seconds)
+                };
                 s.push_str(&format!(
-                    "  {:<12} {:>7.2} s  {} docs touched{}{}\n",
+                    "  {:<12} {:>9}  {} docs touched{}{}\n",
                     name,
-                    st.seconds,
+                    seconds,
                     st.documents_touched,
                     if top.is_empty() { "" } else { ": " },
                     top.join(", ")

@@ -181,6 +181,51 @@ fn bad_inputs_are_rejected_with_reasons_and_the_run_goes_on() {
 }
 
 #[test]
+fn damaged_utf8_and_lone_surrogates_are_mended_and_logged() {
+    let s = Scratch::new();
+    // a dump cut at a byte limit in the middle of its last character
+    let story = "Le conseil municipal a adopté le budget mardi après un long débat.\n\nLa maire a déclaré que les écoles, les parcs et les routes en profiteraient dès l’été.";
+    let cut = &story.as_bytes()[..story.len() - 2];
+    s.write("in/cut.txt", cut);
+    // Python's `json` writes a lone surrogate of a string cut between the halves of a pair
+    let line = r#"{"id": "lone", "text": "The harbour reopened on Monday after the storm, officials said.\n\nFishermen cheered as the first boats left the port at dawn \ud83d"}"#;
+    s.write("in/lines.jsonl", format!("{line}\n"));
+    let out = presswash(
+        s.dir.path(),
+        &[
+            "run", "--input", "in", "--output", "out", "--stages", "repair",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let clean = s.jsonl("out/clean.jsonl");
+    let doc = |id: &str| {
+        clean
+            .iter()
+            .find(|o| o["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not kept: {clean:?}"))
+    };
+    let c = doc("cut");
+    assert_eq!(c["encoding"], "UTF-8");
+    assert_eq!(
+        c["text"],
+        String::from_utf8_lossy(&cut[..cut.len() - 1]).as_ref()
+    );
+    assert_eq!(c["changes"]["read"]["truncated-utf8"], 1, "{c}");
+    let l = doc("lone");
+    assert!(
+        l["text"].as_str().unwrap().ends_with("at dawn \u{FFFD}"),
+        "{l}"
+    );
+    assert_eq!(l["changes"]["read"]["lone-surrogate"], 1, "{l}");
+    let r = report(&s, "out");
+    assert_eq!(r["stages"]["read"]["rules"]["truncated-utf8"], 1);
+    assert_eq!(r["stages"]["read"]["rules"]["lone-surrogate"], 1);
+    let summary = stderr(&out);
+    assert!(summary.contains("truncated-utf8 1"), "{summary}");
+    assert_accounting(&r);
+}
+
+#[test]
 fn output_is_identical_for_one_and_two_threads() {
     let s = Scratch::new();
     let mut lines = String::new();

@@ -6,7 +6,10 @@
 //!    ISO-2022-JP, which is valid ASCII but carries escape sequences;
 //! 3. UTF-16 without a BOM, recognised by the shape of the decoded text;
 //! 4. binary data (magic numbers, NUL bytes, many control bytes) is refused;
-//! 5. otherwise detection with `chardetng`, then a check of its guess against the close
+//! 5. UTF-8 with a little damage ([`nearly_utf8`]): a character cut off at the end (a dump
+//!    truncated at a byte limit), UTF-16 surrogates encoded one by one (CESU-8, WTF-8), a few
+//!    stray legacy bytes among many well-formed UTF-8 characters;
+//! 6. otherwise detection with `chardetng`, then a check of its guess against the close
 //!    relatives it tends to confuse (e.g. KOI8-R vs KOI8-U, ISO-8859-2 vs windows-1250), and
 //!    decoding with `encoding_rs`.
 //!
@@ -16,11 +19,45 @@
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
 
 /// Text decoded from bytes and the encoding it was decoded from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Decoded {
     pub text: String,
     /// WHATWG name, e.g. `UTF-8`, `windows-1251`, `UTF-16LE`.
     pub encoding: &'static str,
+    /// What was mended to read damaged UTF-8 (all zero for clean bytes).
+    pub fixes: Utf8Fixes,
+}
+
+/// The damage [`nearly_utf8`] mended, counted so that the document's log can say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Utf8Fixes {
+    /// Invalid sequences, each byte read as windows-1252 (a legacy fragment pasted into
+    /// UTF-8 text).
+    pub invalid: u64,
+    /// UTF-16 surrogates encoded as UTF-8 one by one: a pair becomes its character, a lone
+    /// one U+FFFD.
+    pub surrogates: u64,
+    /// A character cut off at the very end, dropped.
+    pub truncated: u64,
+}
+
+impl Utf8Fixes {
+    /// The counts under their names in a document's log (nonzero ones only).
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, u64)> {
+        [
+            ("invalid-utf8", self.invalid),
+            ("utf8-surrogate", self.surrogates),
+            ("truncated-utf8", self.truncated),
+        ]
+        .into_iter()
+        .filter(|&(_, n)| n > 0)
+    }
+
+    pub fn add(&mut self, o: Utf8Fixes) {
+        self.invalid += o.invalid;
+        self.surrogates += o.surrogates;
+        self.truncated += o.truncated;
+    }
 }
 
 /// Why bytes could not be turned into text.
@@ -74,6 +111,7 @@ pub fn decode_html(bytes: &[u8]) -> Result<Decoded, DecodeError> {
                 return Ok(Decoded {
                     text: text.into_owned(),
                     encoding: declared.name(),
+                    ..Default::default()
                 });
             }
             // Declared encoding does not fit the bytes: fall through to detection.
@@ -103,6 +141,7 @@ fn decode_bom(bytes: &[u8]) -> Result<Option<Decoded>, DecodeError> {
     Ok(Some(Decoded {
         text,
         encoding: enc.name(),
+        ..Default::default()
     }))
 }
 
@@ -119,7 +158,16 @@ fn decode_no_bom(bytes: &[u8]) -> Result<Decoded, DecodeError> {
             return Ok(Decoded {
                 text: text.to_owned(),
                 encoding: UTF_8.name(),
+                ..Default::default()
             });
+        }
+    }
+    // before UTF-16: the bytes of a UTF-8 text whose last character was cut off can also
+    // pair up into "ordinary" UTF-16 characters (Cyrillic becomes Hangul)
+    if !has_nul {
+        if let Some(d) = nearly_utf8(bytes) {
+            check_decoded_binary(&d.text)?;
+            return Ok(d);
         }
     }
     if let Some(d) = guess_utf16(bytes) {
@@ -132,12 +180,108 @@ fn decode_no_bom(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     Ok(detect(bytes))
 }
 
+/// Read bytes that are not valid UTF-8 as UTF-8 when the damage is small and local, which
+/// legacy detection would turn into mojibake of the whole text: a character cut off at the
+/// end, surrogates encoded one by one (CESU-8, WTF-8: a pair is joined, a lone one becomes
+/// U+FFFD), and a few invalid sequences among at least three times as many well-formed
+/// characters beyond ASCII (each invalid byte read as windows-1252, the usual legacy
+/// fragment). Text in a legacy encoding has almost no well-formed multi-byte sequences (its
+/// letters beyond ASCII are single bytes), so it does not qualify. A text whose only byte
+/// beyond ASCII is a last lead byte right after a letter (`café` in Latin-1 ends in one) is
+/// left to detection.
+pub fn nearly_utf8(bytes: &[u8]) -> Option<Decoded> {
+    let mut text = String::with_capacity(bytes.len() + 8);
+    let mut fixes = Utf8Fixes::default();
+    let (mut wide, mut rest) = (0u64, bytes);
+    let mut cut = 0;
+    loop {
+        let (valid, error) = match std::str::from_utf8(rest) {
+            Ok(s) => (s, None),
+            Err(e) => {
+                let valid = std::str::from_utf8(&rest[..e.valid_up_to()]).ok()?;
+                (valid, Some((e.valid_up_to(), e.error_len())))
+            }
+        };
+        wide += valid.bytes().filter(|&b| b >= 0xC0).count() as u64;
+        text.push_str(valid);
+        let Some((at, len)) = error else { break };
+        let after = &rest[at..];
+        let Some(len) = len else {
+            // an incomplete sequence that the end of the bytes cut off
+            fixes.truncated += 1;
+            cut = after.len();
+            break;
+        };
+        if let Some((c, used)) = surrogate_at(after) {
+            text.push(c);
+            fixes.surrogates += 1;
+            rest = &after[used..];
+            continue;
+        }
+        text.extend(after[..len].iter().map(|&b| windows_1252(b)));
+        fixes.invalid += 1;
+        rest = &after[len..];
+        // hopeless already (every invalid sequence needs three good characters): stop early
+        if fixes.invalid > 64 && fixes.invalid * 3 > wide + rest.len() as u64 {
+            return None;
+        }
+    }
+    let utf8 = if fixes.invalid > 0 {
+        wide + fixes.surrogates >= 3 * fixes.invalid
+    } else if wide + fixes.surrogates > 0 || cut >= 2 {
+        true
+    } else {
+        // ASCII and one last byte that starts a character: in a word (`café` in Latin-1)
+        // it is a legacy letter; after a space or a sign it starts what was cut off (an
+        // emoji, a quote)
+        cut == 1 && bytes.len() >= 2 && !bytes[bytes.len() - 2].is_ascii_alphanumeric()
+    };
+    utf8.then(|| Decoded {
+        text,
+        encoding: UTF_8.name(),
+        fixes,
+    })
+}
+
+/// A UTF-16 surrogate encoded as UTF-8 at the start of `b` (three bytes `ED A0..BF 80..BF`):
+/// a high one followed by a low one is their character (six bytes), a lone one U+FFFD.
+fn surrogate_at(b: &[u8]) -> Option<(char, usize)> {
+    let unit = |b: &[u8]| match *b {
+        [0xED, x @ 0xA0..=0xBF, y @ 0x80..=0xBF, ..] => {
+            Some(0xD000 | (u32::from(x) & 0x3F) << 6 | (u32::from(y) & 0x3F))
+        }
+        _ => None,
+    };
+    let hi = unit(b)?;
+    if (0xD800..0xDC00).contains(&hi) {
+        if let Some(lo) = b.get(3..).and_then(unit).filter(|u| *u >= 0xDC00) {
+            let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+            return char::from_u32(c).map(|c| (c, 6));
+        }
+    }
+    Some(('\u{FFFD}', 3))
+}
+
+/// One byte read as windows-1252 (WHATWG: the five undefined bytes are C1 controls).
+fn windows_1252(b: u8) -> char {
+    const HIGH: [u16; 32] = [
+        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+        0x2039, 0x0152, 0x8D, 0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013,
+        0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+    ];
+    match b {
+        0x80..=0x9F => char::from_u32(u32::from(HIGH[usize::from(b - 0x80)])).unwrap_or('\u{FFFD}'),
+        _ => char::from(b),
+    }
+}
+
 fn try_iso2022jp(bytes: &[u8]) -> Option<Decoded> {
     let enc = encoding_rs::ISO_2022_JP;
     let text = enc.decode_without_bom_handling_and_without_replacement(bytes)?;
     Some(Decoded {
         text: text.into_owned(),
         encoding: enc.name(),
+        ..Default::default()
     })
 }
 
@@ -152,6 +296,7 @@ fn detect(bytes: &[u8]) -> Decoded {
     Decoded {
         text: text.into_owned(),
         encoding: enc.name(),
+        ..Default::default()
     }
 }
 
@@ -297,6 +442,7 @@ fn guess_utf16(bytes: &[u8]) -> Option<Decoded> {
     best.map(|(_, enc, text)| Decoded {
         text,
         encoding: enc.name(),
+        ..Default::default()
     })
 }
 
@@ -508,14 +654,16 @@ mod tests {
             decode(&le).unwrap(),
             Decoded {
                 text: text.into(),
-                encoding: "UTF-16LE"
+                encoding: "UTF-16LE",
+                ..Default::default()
             }
         );
         assert_eq!(
             decode(&be).unwrap(),
             Decoded {
                 text: text.into(),
-                encoding: "UTF-16BE"
+                encoding: "UTF-16BE",
+                ..Default::default()
             }
         );
         let zh = "中文测试，这是一个句子。\n第二段。";
@@ -587,5 +735,76 @@ mod tests {
         let page = "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"><p>Grüße</p>";
         let d = decode_html(page.as_bytes()).unwrap();
         assert_eq!((d.text.as_str(), d.encoding), (page, "UTF-8"));
+    }
+
+    #[test]
+    fn damaged_utf8_is_mended_and_counted() {
+        // cut in the middle of the last character (even length: not taken for UTF-16)
+        let text = "Председатель правительства заявил, что бюджет будет принят";
+        let b = text.as_bytes();
+        let d = decode(&b[..b.len() - 1]).unwrap();
+        assert_eq!(d.text, &text[..text.len() - 2]);
+        assert_eq!(d.encoding, "UTF-8");
+        assert_eq!(d.fixes.truncated, 1);
+        // ASCII cut in an emoji after a space; a curly quote cut after two of its bytes
+        let d = decode(b"The minister smiled. \xF0\x9F").unwrap();
+        assert_eq!(
+            (d.text.as_str(), d.fixes.truncated),
+            ("The minister smiled. ", 1)
+        );
+        let d = decode(b"He said \xE2\x80").unwrap();
+        assert_eq!(d.text, "He said ");
+        // a surrogate pair encoded one by one (CESU-8) and a lone surrogate
+        let d = decode(b"Bravo \xED\xA0\xBD\xED\xB8\x80 et \xED\xA0\x80 fin, d\xC3\xA9j\xC3\xA0")
+            .unwrap();
+        assert_eq!(d.text, "Bravo \u{1F600} et \u{FFFD} fin, déjà");
+        assert_eq!(d.fixes.surrogates, 2);
+        // a stray Latin-1 word among UTF-8 letters: read as windows-1252
+        let utf8 = "Über die Straße in Köln gehen Müller und Söhne, die Bäckerin grüßt Jürgen aus Düsseldorf, ";
+        let mut b = utf8.as_bytes().to_vec();
+        b.extend_from_slice(b"au caf\xE9 \x93Chez Paul\x94.");
+        let d = decode(&b).unwrap();
+        assert_eq!(d.text, format!("{utf8}au café “Chez Paul”."));
+        assert_eq!((d.encoding, d.fixes.invalid), ("UTF-8", 3));
+        // with fewer good characters than three per bad sequence, detection decides
+        let d = decode(b"Stra\xC3\x9Fe, au caf\xE9 \x93Chez Paul\x94.").unwrap();
+        assert_eq!(d.fixes, Utf8Fixes::default());
+        assert_eq!(Utf8Fixes::default().named().count(), 0);
+    }
+
+    #[test]
+    fn legacy_text_is_not_taken_for_damaged_utf8() {
+        let cases: [(&str, &'static Encoding); 5] = [
+            (
+                "Le conseil a adopté le budget après un long débat; l’école en profitera.",
+                encoding_rs::WINDOWS_1252,
+            ),
+            (
+                "Председатель правительства заявил, что бюджет будет принят вовремя.",
+                encoding_rs::WINDOWS_1251,
+            ),
+            (
+                "政府今天宣布，明年的预算将按时通过，学校和医院将获得更多资金。",
+                encoding_rs::GBK,
+            ),
+            (
+                "政府は本日、来年度の予算が期限内に成立すると発表した。",
+                encoding_rs::SHIFT_JIS,
+            ),
+            (
+                "Rząd ogłosił, że budżet zostanie przyjęty w terminie, a szkoły dostaną więcej.",
+                encoding_rs::WINDOWS_1250,
+            ),
+        ];
+        for (text, enc) in cases {
+            let (bytes, _, _) = enc.encode(text);
+            assert!(nearly_utf8(&bytes).is_none(), "{text}");
+            // nor when a byte limit cut it
+            assert!(nearly_utf8(&bytes[..bytes.len() - 1]).is_none(), "{text}");
+        }
+        // ASCII ending in one Latin-1 letter: a legacy `é`, not a cut-off character
+        let d = decode(b"Il est all\xE9").unwrap();
+        assert_eq!(d.text, "Il est allé");
+        assert_eq!(d.fixes, Utf8Fixes::default());
     }
 }

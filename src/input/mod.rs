@@ -1054,6 +1054,7 @@ pub fn parse_item(item: RawItem, cfg: &InputConfig) -> Result<Document, RejectRe
                 Ok(d) => {
                     let mut doc = Document::new(item.seq, id, loc.clone(), format, d.text);
                     doc.encoding = d.encoding;
+                    log_fixes(&mut doc, d.fixes);
                     Ok(doc)
                 }
                 Err(e) => Err(rej(id, decode_reject(e, &loc))),
@@ -1092,6 +1093,17 @@ fn json_into_string(v: serde_json::Value) -> Option<String> {
 
 type ParseErr = (Option<String>, Reject);
 
+/// The name under which reading counts what it mended in a document's log (`changes` of the
+/// corpus line, the report's stages).
+pub const READ: &str = "read";
+
+/// Say in the document's log what reading its bytes mended ([`decode::nearly_utf8`]).
+fn log_fixes(doc: &mut Document, fixes: decode::Utf8Fixes) {
+    for (rule, n) in fixes.named() {
+        doc.log.count(READ, rule, n);
+    }
+}
+
 fn parse_json_line(
     bytes: &[u8],
     seq: u64,
@@ -1100,17 +1112,31 @@ fn parse_json_line(
 ) -> Result<Document, ParseErr> {
     // JSON is UTF-8 by definition; a line in a legacy encoding is decoded first and the
     // encoding recorded, rather than the document lost.
-    let (text, encoding): (std::borrow::Cow<str>, &'static str) =
+    let (text, encoding, fixes): (std::borrow::Cow<str>, &'static str, _) =
         match simdutf8::basic::from_utf8(bytes) {
-            Ok(s) => (s.into(), "UTF-8"),
+            Ok(s) => (s.into(), "UTF-8", decode::Utf8Fixes::default()),
             Err(_) => match decode::decode(bytes) {
-                Ok(d) => (d.text.into(), d.encoding),
+                Ok(d) => (d.text.into(), d.encoding, d.fixes),
                 Err(e) => return Err((None, decode_reject(e, loc))),
             },
         };
+    let mut lone = 0;
+    let bad = |e: serde_json::Error| (None, Reject::new("bad-json", format!("{loc}: {e}")));
     let value: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,
-        Err(e) => return Err((None, Reject::new("bad-json", format!("{loc}: {e}")))),
+        // JSON written from UTF-16 strings cut in the middle of a pair (or by Python, whose
+        // `json` writes lone surrogates): read them as U+FFFD; when that is not all that is
+        // wrong, the error named is the one left
+        Err(e) => match mend_lone_surrogates(&text) {
+            None => return Err(bad(e)),
+            Some((mended, n)) => match serde_json::from_str(&mended) {
+                Ok(v) => {
+                    lone = n;
+                    v
+                }
+                Err(e) => return Err(bad(e)),
+            },
+        },
     };
     let serde_json::Value::Object(mut obj) = value else {
         return Err((
@@ -1149,6 +1175,8 @@ fn parse_json_line(
     };
     let mut doc = Document::new(seq, id, loc.to_string(), Format::Jsonl, body);
     doc.encoding = encoding;
+    log_fixes(&mut doc, fixes);
+    doc.log.count(READ, "lone-surrogate", lone);
     if let Some(t) = obj.remove(&cfg.title_field).and_then(json_into_string) {
         if !t.trim().is_empty() {
             doc.title = Some(t);
@@ -1160,6 +1188,41 @@ fn parse_json_line(
     }
     doc.meta = obj;
     Ok(doc)
+}
+
+/// `json` with every `\u` escape of a surrogate that is not half of a pair replaced by
+/// `\ufffd`, and how many; `None` when it has none.
+fn mend_lone_surrogates(json: &str) -> Option<(String, u64)> {
+    let b = json.as_bytes();
+    let unit = |i: usize| -> Option<u16> {
+        let hex = b.get(i..i + 6).filter(|h| h.starts_with(b"\\u"))?;
+        u16::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    };
+    let mut out = Vec::new();
+    let (mut n, mut copied, mut i) = (0, 0, 0);
+    while let Some(k) = memchr::memchr(b'\\', &b[i..]) {
+        let at = i + k;
+        match unit(at) {
+            Some(0xD800..=0xDBFF) if matches!(unit(at + 6), Some(0xDC00..=0xDFFF)) => i = at + 12,
+            Some(0xD800..=0xDFFF) => {
+                out.extend_from_slice(&b[copied..at]);
+                out.extend_from_slice(b"\\ufffd");
+                n += 1;
+                i = at + 6;
+                copied = i;
+            }
+            // any other escape: its next character cannot start one
+            _ => i = at + 2,
+        }
+        if i >= b.len() {
+            break;
+        }
+    }
+    if n == 0 {
+        return None;
+    }
+    out.extend_from_slice(&b[copied.min(b.len())..]);
+    String::from_utf8(out).ok().map(|s| (s, n))
 }
 
 fn kind_of(v: &serde_json::Value) -> &'static str {
@@ -1181,12 +1244,14 @@ fn parse_csv_record(
     cfg: &InputConfig,
 ) -> Result<Document, ParseErr> {
     let mut encoding: &'static str = "UTF-8";
+    let mut fixes = decode::Utf8Fixes::default();
     let mut field = |b: &[u8]| -> Result<String, Reject> {
         match std::str::from_utf8(b) {
             Ok(s) => Ok(s.to_string()),
             Err(_) => {
                 let d = decode::decode(b).map_err(|e| decode_reject(e, loc))?;
                 encoding = d.encoding;
+                fixes.add(d.fixes);
                 Ok(d.text)
             }
         }
@@ -1226,6 +1291,7 @@ fn parse_csv_record(
     };
     let mut doc = Document::new(seq, id, loc.to_string(), Format::Csv, text);
     doc.encoding = encoding;
+    log_fixes(&mut doc, fixes);
     doc.title = title.filter(|t| !t.trim().is_empty());
     if let Some(s) = source {
         doc.source = s;
@@ -1237,6 +1303,20 @@ fn parse_csv_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lone_surrogate_escapes_become_replacement_characters() {
+        let json = r#"{"t": "a \ud83d b \udc00 c \ud83d\ude00 d \\ud800 e \ud800"}"#;
+        let (mended, n) = mend_lone_surrogates(json).unwrap();
+        assert_eq!(n, 3);
+        let v: serde_json::Value = serde_json::from_str(&mended).unwrap();
+        assert_eq!(
+            v["t"],
+            "a \u{FFFD} b \u{FFFD} c \u{1F600} d \\ud800 e \u{FFFD}"
+        );
+        // a pair, an escaped backslash, a truncated escape: nothing to mend
+        assert!(mend_lone_surrogates(r#"{"t": "\ud83d\ude00 \\ud800 \u00e9 \ud8"}"#).is_none());
+    }
 
     /// A large file read around the page cache gives exactly its bytes, through the
     /// buffered and the plain interface, from its start and from a line in its middle,
