@@ -185,6 +185,11 @@ pub fn run_with_state(plan: Plan, dir: &Path, opts: RunOptions) -> Result<Increm
     let mut seen_now: Vec<(String, Seen)> = Vec::new();
     let mut skipped = 0u64;
     for f in all {
+        // an entry that could not be listed is rejected in every run until it can be
+        if f.error.is_some() {
+            todo.push(f);
+            continue;
+        }
         let k = key(&f);
         let old = state.files.get(&k);
         // An s3:// object is known by its size and ETag (no mtime, and no download to hash it).

@@ -225,6 +225,33 @@ fn damaged_utf8_and_lone_surrogates_are_mended_and_logged() {
     assert_accounting(&r);
 }
 
+#[cfg(unix)]
+#[test]
+fn broken_links_and_link_loops_are_rejects_and_the_run_goes_on() {
+    let s = Scratch::new();
+    s.write("in/good.txt", STORY);
+    s.write("in/sub/other.txt", "The harbour reopened on Monday after the storm, officials said.\n\nFishermen cheered as the first boats left the port at dawn.");
+    std::os::unix::fs::symlink("/nonexistent/presswash-test", s.path("in/dangling.txt")).unwrap();
+    std::os::unix::fs::symlink("..", s.path("in/sub/loop")).unwrap();
+    let out = presswash(
+        s.dir.path(),
+        &["run", "--input", "in", "--output", "out", "-q"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kept = ids(&s.jsonl("out/clean.jsonl"));
+    assert_eq!(kept, ["good", "sub/other"]);
+    let rejects = s.jsonl("out/rejects.jsonl");
+    for (source, needle) in [("dangling.txt", "No such file"), ("sub/loop", "loop")] {
+        let r = rejects
+            .iter()
+            .find(|r| r["source"] == source)
+            .unwrap_or_else(|| panic!("no reject for {source}: {rejects:?}"));
+        assert_eq!(r["reason"], "read-error");
+        assert!(r["detail"].as_str().unwrap().contains(needle), "{r}");
+    }
+    assert_accounting(&report(&s, "out"));
+}
+
 #[test]
 fn output_is_identical_for_one_and_two_threads() {
     let s = Scratch::new();

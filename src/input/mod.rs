@@ -37,6 +37,9 @@ pub struct InputFile {
     pub size: u64,
     /// For an `s3://` object: its ETag (changes with the content); `None` for local files.
     pub version: Option<String>,
+    /// Why the entry could not be listed (a broken link, a link loop, a folder that cannot
+    /// be read): it becomes a `read-error` reject and the rest of the input is read.
+    pub error: Option<String>,
 }
 
 impl InputFile {
@@ -93,6 +96,7 @@ fn sniff(path: &Path, compression: Compression, explicit: bool) -> Option<Format
         compression,
         size: 0,
         version: None,
+        error: None,
     };
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     if let Ok(r) = open(&file, Arc::new(AtomicU64::new(0))) {
@@ -165,6 +169,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
                 compression,
                 size: meta.len(),
                 version: None,
+                error: None,
             });
             continue;
         }
@@ -175,6 +180,24 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
         {
             let entry = match entry {
                 Ok(e) => e,
+                // below the root (a broken link, a link loop, a folder that cannot be read):
+                // a reject of its own, the rest is read
+                Err(e) if e.depth() > 0 && e.path().is_some() => {
+                    let path = e.path().map(Path::to_path_buf).unwrap_or_default();
+                    let rel = rel_path(&path, root);
+                    if !is_hidden(&rel) {
+                        files.push(InputFile {
+                            path,
+                            rel,
+                            format: None,
+                            compression: Compression::None,
+                            size: 0,
+                            version: None,
+                            error: Some(e.to_string()),
+                        });
+                    }
+                    continue;
+                }
                 Err(e) => {
                     let p = e
                         .path()
@@ -187,13 +210,8 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
                 continue;
             }
             let path = entry.path().to_path_buf();
-            let rel = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            // Hidden files (editor and OS droppings) are not documents.
-            if rel.split('/').any(|c| c.starts_with('.')) {
+            let rel = rel_path(&path, root);
+            if is_hidden(&rel) {
                 continue;
             }
             let (format, compression) = classify(&path);
@@ -206,11 +224,25 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, RunError> {
                 compression,
                 size,
                 version: None,
+                error: None,
             });
         }
         out.extend(files);
     }
     Ok(out)
+}
+
+/// `path` relative to the input folder `root`, with `/` between its parts.
+fn rel_path(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// Hidden files (editor and OS droppings) are not documents.
+fn is_hidden(rel: &str) -> bool {
+    rel.split('/').any(|c| c.starts_with('.'))
 }
 
 /// The objects of an `s3://` input, with the rules of a file (one object named) or a
@@ -230,6 +262,7 @@ fn discover_remote(root: &Path) -> Result<Vec<InputFile>, RunError> {
             compression,
             size: obj.size,
             version: obj.etag,
+            error: None,
         });
     }
     Ok(out)
@@ -509,6 +542,10 @@ fn read_file(
     carry: &mut Option<Carry>,
     push: &mut dyn FnMut(u64, Payload) -> bool,
 ) -> bool {
+    if let Some(e) = &file.error {
+        let r = Reject::new("read-error", format!("{}: {e}", file.rel));
+        return push(0, Payload::Failed(r));
+    }
     let Some(format) = file.format else {
         let r = Reject::new(
             "unsupported-format",
@@ -1339,6 +1376,7 @@ mod tests {
             compression: Compression::None,
             size: want.len() as u64,
             version: None,
+            error: None,
         };
         let counter = Arc::new(AtomicU64::new(0));
         let mut got = Vec::new();
@@ -1377,6 +1415,7 @@ mod tests {
             compression,
             size: 0,
             version: None,
+            error: None,
         }
     }
 
