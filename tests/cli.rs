@@ -253,6 +253,37 @@ fn broken_links_and_link_loops_are_rejects_and_the_run_goes_on() {
 }
 
 #[test]
+fn a_pretty_printed_record_is_one_record_and_a_broken_first_line_loses_only_itself() {
+    let s = Scratch::new();
+    let rec = serde_json::json!({"id": "pretty", "text": STORY, "section": "city"});
+    s.write("in/one.json", serde_json::to_string_pretty(&rec).unwrap());
+    let good = serde_json::json!({"id": "second", "text": "The harbour reopened on Monday after the storm, officials said.\n\nFishermen cheered as the first boats left at dawn."});
+    s.write(
+        "in/dump.jsonl",
+        format!("{{\"id\": \"cut\", \"text\": \"the line was cut\n{good}\n"),
+    );
+    let out = presswash(
+        s.dir.path(),
+        &["run", "--input", "in", "--output", "out", "-q"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let clean = s.jsonl("out/clean.jsonl");
+    assert_eq!(ids(&clean), ["second", "pretty"]);
+    let pretty = &clean[1];
+    assert_eq!(
+        (pretty["input"].as_str(), pretty["section"].as_str()),
+        (Some("one.json:1"), Some("city"))
+    );
+    let rejects = s.jsonl("out/rejects.jsonl");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(
+        (rejects[0]["source"].as_str(), rejects[0]["reason"].as_str()),
+        (Some("dump.jsonl:1"), Some("bad-json"))
+    );
+    assert_accounting(&report(&s, "out"));
+}
+
+#[test]
 fn output_is_identical_for_one_and_two_threads() {
     let s = Scratch::new();
     let mut lines = String::new();

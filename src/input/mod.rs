@@ -613,6 +613,8 @@ fn read_file(
             let mut reader = reader;
             if starts_with_array(&mut reader) {
                 read_json_array(reader, &mut *push, &file.rel)
+            } else if first_line_is_part_of_a_value(&mut reader) {
+                read_json_value(reader, cfg.max_doc_bytes, &mut *push, &file.rel)
             } else {
                 read_lines(reader, cfg.max_doc_bytes, &mut *push, &file.rel)
             }
@@ -661,6 +663,46 @@ fn starts_with_array(reader: &mut Box<dyn BufRead + Send>) -> bool {
         }
         reader.consume(skip);
     }
+}
+
+/// Does the stream (after [`starts_with_array`] skipped a BOM and white space) start with a
+/// line that opens an object but is no JSON value by itself, i.e. one record spread over
+/// lines (a pretty-printed `.json` file)? A first line longer than the read buffer is taken
+/// for a JSON line.
+fn first_line_is_part_of_a_value(reader: &mut Box<dyn BufRead + Send>) -> bool {
+    let Ok(buf) = reader.fill_buf() else {
+        return false;
+    };
+    let Some(end) = memchr::memchr(b'\n', buf) else {
+        return false;
+    };
+    buf.first() == Some(&b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&buf[..end]).is_err()
+}
+
+/// A file holding one JSON record over many lines: one record (line 1 in messages). When the
+/// whole file is no JSON value after all (a JSON Lines file whose first line is broken) or
+/// is over `limit`, it is read line by line as JSON Lines, so that its good lines are kept.
+fn read_json_value(
+    mut reader: Box<dyn BufRead + Send>,
+    limit: u64,
+    mut emit: impl FnMut(u64, Payload) -> bool,
+    rel: &str,
+) -> bool {
+    let mut head = Vec::new();
+    if let Err(e) = (&mut reader)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut head)
+    {
+        let r = Reject::new(io_reason(&e), format!("{rel}: {e}"));
+        return emit(1, Payload::Failed(r));
+    }
+    if head.len() as u64 <= limit && serde_json::from_slice::<serde::de::IgnoredAny>(&head).is_ok()
+    {
+        return emit(1, Payload::JsonLine(head));
+    }
+    let rest = io::BufReader::new(io::Cursor::new(head).chain(reader));
+    read_lines(Box::new(rest), limit, emit, rel)
 }
 
 /// A `.json` file holding one array of records: each element becomes one record (its
