@@ -1052,11 +1052,19 @@ fn read_line_limited(reader: &mut dyn BufRead, max: u64, buf: &mut Vec<u8>) -> i
 
 /// Stream CSV records (header row first).
 fn read_csv(
-    reader: Box<dyn BufRead + Send>,
+    mut reader: Box<dyn BufRead + Send>,
     limit: u64,
     mut emit: impl FnMut(u64, Payload) -> bool,
     rel: &str,
 ) -> bool {
+    // The csv crate starts a record that follows a CR LF at that LF, and numbers it one line
+    // early: in a file whose header row ends in CR LF, every record line is moved by one.
+    let crlf = reader
+        .fill_buf()
+        .ok()
+        .and_then(|b| memchr::memchr(b'\n', b).map(|i| i > 0 && b[i - 1] == b'\r'))
+        .unwrap_or(false);
+    let line_of = |p: Option<&csv::Position>| p.map_or(0, |p| p.line() + u64::from(crlf));
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers = match rdr.byte_headers() {
         Ok(h) => Arc::new(h.clone()),
@@ -1070,7 +1078,7 @@ fn read_csv(
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => return true,
             Ok(true) => {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                let line = line_of(rec.position());
                 let payload = if rec.as_slice().len() as u64 > limit {
                     Payload::Failed(Reject::new(
                         "too-large",
@@ -1084,7 +1092,7 @@ fn read_csv(
                 }
             }
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = line_of(e.position());
                 let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
                 let reason = match e.kind() {
                     csv::ErrorKind::Io(ioe) => io_reason(ioe),
@@ -1382,6 +1390,23 @@ fn parse_csv_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_record_lines_are_right_with_crlf_too() {
+        for data in [
+            "id,text\na,x\nb,\"y\nz\"\nc,w\n",
+            "id,text\r\na,x\r\nb,\"y\r\nz\"\r\nc,w\r\n",
+        ] {
+            let mut lines = Vec::new();
+            let reader = Box::new(io::Cursor::new(data.as_bytes().to_vec()));
+            let push = |l, _| {
+                lines.push(l);
+                true
+            };
+            read_csv(reader, 1 << 20, push, "t.csv");
+            assert_eq!(lines, [2, 3, 5], "{data:?}");
+        }
+    }
 
     #[test]
     fn lone_surrogate_escapes_become_replacement_characters() {
