@@ -218,11 +218,16 @@ pub fn nearly_utf8(bytes: &[u8]) -> Option<Decoded> {
             rest = &after[used..];
             continue;
         }
-        text.extend(after[..len].iter().map(|&b| windows_1252(b)));
+        text.push_str(
+            &encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(&after[..len])
+                .0,
+        );
         fixes.invalid += 1;
         rest = &after[len..];
-        // hopeless already (every invalid sequence needs three good characters): stop early
-        if fixes.invalid > 64 && fixes.invalid * 3 > wide + rest.len() as u64 {
+        // hopeless already (every invalid sequence needs three good characters, and a good
+        // one takes two bytes or more): stop early
+        if fixes.invalid > 64 && fixes.invalid * 3 > wide + rest.len() as u64 / 2 {
             return None;
         }
     }
@@ -260,19 +265,6 @@ fn surrogate_at(b: &[u8]) -> Option<(char, usize)> {
         }
     }
     Some(('\u{FFFD}', 3))
-}
-
-/// One byte read as windows-1252 (WHATWG: the five undefined bytes are C1 controls).
-fn windows_1252(b: u8) -> char {
-    const HIGH: [u16; 32] = [
-        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-        0x2039, 0x0152, 0x8D, 0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013,
-        0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
-    ];
-    match b {
-        0x80..=0x9F => char::from_u32(u32::from(HIGH[usize::from(b - 0x80)])).unwrap_or('\u{FFFD}'),
-        _ => char::from(b),
-    }
 }
 
 fn try_iso2022jp(bytes: &[u8]) -> Option<Decoded> {
