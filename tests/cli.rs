@@ -181,6 +181,58 @@ fn bad_inputs_are_rejected_with_reasons_and_the_run_goes_on() {
 }
 
 #[test]
+fn broken_archives_arrays_and_old_mac_csv_keep_what_can_be_read() {
+    let s = Scratch::new();
+    let rec = |id: &str, n: usize| {
+        serde_json::json!({"id": id, "text": format!("{STORY} Update number {n} of the story.")})
+    };
+    // an array cut off in its third record: the first two are kept
+    let array = format!("[{}, {}, {}]", rec("a1", 1), rec("a2", 2), rec("a3", 3));
+    s.write("in/cut.json", &array[..array.len() - 40]);
+    // text after the array
+    s.write("in/tail.json", format!("[{}] and more", rec("t1", 4)));
+    // not a zstd stream at all
+    s.write("in/fake.jsonl.zst", format!("{}\n", rec("z1", 5)));
+    // bare CR line ends, a line break inside a quoted field
+    s.write(
+        "in/mac.csv",
+        format!("id,text\rm1,\"{STORY}\"\rm2,\"Second story\rabout the harbour.\"\r"),
+    );
+    let out = presswash(
+        s.dir.path(),
+        &[
+            "run", "--input", "in", "--output", "out", "--stages", "repair", "-q",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let clean = s.jsonl("out/clean.jsonl");
+    assert_eq!(ids(&clean), ["a1", "a2", "m1", "m2", "t1"]);
+    let source = |id: &str| clean.iter().find(|d| d["id"] == id).unwrap()["source"].clone();
+    assert_eq!(source("a2"), "cut.json:2");
+    assert_eq!(source("m1"), "mac.csv:2");
+    let m2_line = 3 + STORY.matches('\n').count();
+    assert_eq!(source("m2"), format!("mac.csv:{m2_line}").as_str());
+    let m2 = clean.iter().find(|d| d["id"] == "m2").unwrap();
+    assert_eq!(m2["text"], "Second story\nabout the harbour.");
+    let rejects = s.jsonl("out/rejects.jsonl");
+    let reject = |src: &str| {
+        rejects
+            .iter()
+            .find(|r| r["source"] == src)
+            .unwrap_or_else(|| panic!("no reject from {src}: {rejects:?}"))
+    };
+    assert_eq!(reject("cut.json:3")["reason"], "truncated");
+    assert!(reject("cut.json:3")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("after record 2"));
+    assert_eq!(reject("tail.json:2")["reason"], "bad-json");
+    assert_eq!(reject("fake.jsonl.zst:1")["reason"], "corrupt-archive");
+    assert_eq!(rejects.len(), 3, "{rejects:?}");
+    assert_accounting(&report(&s, "out"));
+}
+
+#[test]
 fn damaged_utf8_and_lone_surrogates_are_mended_and_logged() {
     let s = Scratch::new();
     // a dump cut at a byte limit in the middle of its last character
@@ -470,7 +522,8 @@ fn json_files_as_lines_or_one_array_and_lenient_stage_lists() {
     assert_eq!(kept, vec!["a1", "a2", "l1", "l2"]);
     let rejects = s.jsonl("out/rejects.jsonl");
     assert_eq!(rejects.len(), 1, "{rejects:?}");
-    assert_eq!(rejects[0]["reason"], "bad-json");
+    // cut off inside the array: the file ends where a value should be
+    assert_eq!(rejects[0]["reason"], "truncated");
     assert!(rejects[0]["detail"]
         .as_str()
         .unwrap()

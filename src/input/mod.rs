@@ -10,7 +10,7 @@ pub mod decode;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::config::InputConfig;
@@ -417,11 +417,57 @@ fn decompressed<R: Read + Send + 'static>(
             1 << 20,
             flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, raw)),
         )),
-        Compression::Zstd => Box::new(BufReader::with_capacity(
-            1 << 20,
-            zstd::stream::read::Decoder::new(raw)?,
-        )),
+        Compression::Zstd => Box::new(BufReader::with_capacity(1 << 20, ZstdStream::new(raw)?)),
     })
+}
+
+/// A zstd decoder whose errors tell a damaged stream from a failed read. The zstd crate
+/// reports its own errors ("Data corruption detected", "Unknown frame descriptor") as
+/// `ErrorKind::Other`, which would make a corrupt `.zst` a `read-error` where a corrupt `.gz`
+/// is a `corrupt-archive`; the errors of the file itself pass through as they are.
+struct ZstdStream<R: Read> {
+    decoder: zstd::stream::read::Decoder<'static, BufReader<RawErrors<R>>>,
+    raw_failed: Arc<AtomicBool>,
+}
+
+/// The compressed bytes' reader, noting whether a read failed.
+struct RawErrors<R> {
+    inner: R,
+    failed: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for RawErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|_| {
+            self.failed.store(true, Ordering::Relaxed);
+        })
+    }
+}
+
+impl<R: Read> ZstdStream<R> {
+    fn new(raw: R) -> io::Result<Self> {
+        let raw_failed = Arc::new(AtomicBool::new(false));
+        let raw = RawErrors {
+            inner: raw,
+            failed: raw_failed.clone(),
+        };
+        Ok(ZstdStream {
+            decoder: zstd::stream::read::Decoder::new(raw)?,
+            raw_failed,
+        })
+    }
+}
+
+impl<R: Read> Read for ZstdStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.decoder.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Other && !self.raw_failed.load(Ordering::Relaxed) {
+                io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+            } else {
+                e
+            }
+        })
+    }
 }
 
 /// What the reader hands to the parsers.
@@ -612,7 +658,7 @@ fn read_file(
         Format::Jsonl => {
             let mut reader = reader;
             if starts_with_array(&mut reader) {
-                read_json_array(reader, &mut *push, &file.rel)
+                read_json_array(reader, cfg.max_doc_bytes, &mut *push, &file.rel)
             } else if first_line_is_part_of_a_value(&mut reader) {
                 read_json_value(reader, cfg.max_doc_bytes, &mut *push, &file.rel)
             } else {
@@ -706,29 +752,92 @@ fn read_json_value(
 }
 
 /// A `.json` file holding one array of records: each element becomes one record (its
-/// "line" in messages is its 1-based position in the array). The array is read whole.
+/// "line" in messages is its 1-based position in the array). The array is streamed: one
+/// element is in memory at a time, an element over `limit` is a `too-large` reject, and when
+/// the array breaks off (bad JSON, a truncated file) the elements before the break are kept
+/// and the break is one reject naming the element and the file's line and column.
 fn read_json_array(
     reader: Box<dyn BufRead + Send>,
+    limit: u64,
     mut emit: impl FnMut(u64, Payload) -> bool,
     rel: &str,
 ) -> bool {
-    let records: Vec<Box<serde_json::value::RawValue>> = match serde_json::from_reader(reader) {
-        Ok(v) => v,
-        Err(e) => {
-            let reason = if e.is_io() { "read-error" } else { "bad-json" };
-            let r = Reject::new(reason, format!("{rel}: not a JSON array of records: {e}"));
-            return emit(e.line() as u64, Payload::Failed(r));
-        }
+    let mut records = ArrayRecords {
+        emit: &mut emit,
+        limit,
+        rel,
+        count: 0,
+        stopped: false,
     };
-    for (i, rec) in records.into_iter().enumerate() {
-        if !emit(
-            i as u64 + 1,
-            Payload::JsonLine(rec.get().as_bytes().to_vec()),
-        ) {
-            return false;
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let array = serde::Deserializer::deserialize_seq(&mut de, &mut records);
+    let whole = array.is_ok();
+    let (count, stopped) = (records.count, records.stopped);
+    match array.and_then(|()| de.end()) {
+        Ok(()) => true,
+        Err(_) if stopped => false,
+        Err(e) => {
+            let reason = match e.io_error_kind() {
+                Some(kind) => io_reason(&io::Error::from(kind)),
+                None if e.is_eof() => "truncated",
+                None => "bad-json",
+            };
+            let what = if whole {
+                "text after the array".to_string()
+            } else if count == 0 {
+                "not a JSON array of records".to_string()
+            } else {
+                format!("the array breaks off after record {count}")
+            };
+            let r = Reject::new(
+                reason,
+                format!("{rel}: {what}: {e}; the rest of the file could not be read"),
+            );
+            emit(count + 1, Payload::Failed(r))
         }
     }
-    true
+}
+
+/// The visitor of [`read_json_array`]: hands each element on as it is parsed.
+struct ArrayRecords<'a, F> {
+    emit: &'a mut F,
+    limit: u64,
+    rel: &'a str,
+    /// Elements handed on so far.
+    count: u64,
+    /// `emit` asked to stop (the run is being cancelled).
+    stopped: bool,
+}
+
+impl<'de, F: FnMut(u64, Payload) -> bool> serde::de::Visitor<'de> for &mut ArrayRecords<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(rec) = seq.next_element::<Box<serde_json::value::RawValue>>()? {
+            self.count += 1;
+            let bytes = rec.get().as_bytes();
+            let payload = if bytes.len() as u64 > self.limit {
+                Payload::Failed(Reject::new(
+                    "too-large",
+                    format!(
+                        "{}:{}: record larger than input.max_doc_bytes = {}",
+                        self.rel, self.count, self.limit
+                    ),
+                ))
+            } else {
+                Payload::JsonLine(bytes.to_vec())
+            };
+            if !(self.emit)(self.count, payload) {
+                self.stopped = true;
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Cut the sorted file list into blocks of about `block_bytes`: small files are grouped until
@@ -1057,13 +1166,21 @@ fn read_csv(
     mut emit: impl FnMut(u64, Payload) -> bool,
     rel: &str,
 ) -> bool {
-    // The csv crate starts a record that follows a CR LF at that LF, and numbers it one line
-    // early: in a file whose header row ends in CR LF, every record line is moved by one.
-    let crlf = reader
+    // The csv crate counts lines by `\n` alone. It starts a record that follows a CR LF at
+    // that LF and numbers it one line early: in a file whose header row ends in CR LF, every
+    // record line is moved by one. In a file of bare CRs (old Mac) every record would be line
+    // 1: its CRs are read as LFs (a line break inside a quoted field becomes `\n`).
+    let first_break = reader
         .fill_buf()
         .ok()
-        .and_then(|b| memchr::memchr(b'\n', b).map(|i| i > 0 && b[i - 1] == b'\r'))
-        .unwrap_or(false);
+        .and_then(|b| memchr::memchr2(b'\n', b'\r', b).map(|i| (b[i], b.get(i + 1).copied())));
+    let crlf = first_break == Some((b'\r', Some(b'\n')));
+    let cr_only = matches!(first_break, Some((b'\r', Some(next))) if next != b'\n');
+    let reader: Box<dyn BufRead + Send> = if cr_only {
+        Box::new(CrAsLf::new(reader))
+    } else {
+        reader
+    };
     let line_of = |p: Option<&csv::Position>| p.map_or(0, |p| p.line() + u64::from(crlf));
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers = match rdr.byte_headers() {
@@ -1108,6 +1225,52 @@ fn read_csv(
                 }
             }
         }
+    }
+}
+
+/// Reads a stream with every CR turned into LF (same bytes, same offsets): for CSV files of
+/// bare CR line ends, whose lines the csv crate would not count.
+struct CrAsLf {
+    inner: Box<dyn BufRead + Send>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl CrAsLf {
+    fn new(inner: Box<dyn BufRead + Send>) -> Self {
+        CrAsLf {
+            inner,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for CrAsLf {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for CrAsLf {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.buf.len() {
+            let chunk = self.inner.fill_buf()?;
+            self.buf.clear();
+            self.buf.extend(chunk.iter().map(|&b| if b == b'\r' { b'\n' } else { b }));
+            let n = chunk.len();
+            self.inner.consume(n);
+            self.pos = 0;
+        }
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
     }
 }
 
@@ -1396,6 +1559,7 @@ mod tests {
         for data in [
             "id,text\na,x\nb,\"y\nz\"\nc,w\n",
             "id,text\r\na,x\r\nb,\"y\r\nz\"\r\nc,w\r\n",
+            "id,text\ra,x\rb,\"y\rz\"\rc,w\r",
         ] {
             let mut lines = Vec::new();
             let reader = Box::new(io::Cursor::new(data.as_bytes().to_vec()));
@@ -1406,6 +1570,23 @@ mod tests {
             read_csv(reader, 1 << 20, push, "t.csv");
             assert_eq!(lines, [2, 3, 5], "{data:?}");
         }
+    }
+
+    #[test]
+    fn json_arrays_are_streamed_record_by_record() {
+        let data = r#"[{"t": "a"}, {"t": "a much longer record"}, {"t": "b"}, {"t": "c"}]"#;
+        let mut got = Vec::new();
+        let reader = Box::new(io::Cursor::new(data.as_bytes().to_vec()));
+        let push = |l, p: Payload| {
+            got.push(match p {
+                Payload::JsonLine(b) => format!("{l}:{}", String::from_utf8(b).unwrap()),
+                Payload::Failed(r) => format!("{l}:{}", r.reason),
+                _ => unreachable!(),
+            });
+            l < 3 // stop after the third record
+        };
+        assert!(!read_json_array(reader, 12, push, "t.json"));
+        assert_eq!(got, [r#"1:{"t": "a"}"#, "2:too-large", r#"3:{"t": "b"}"#]);
     }
 
     #[test]
