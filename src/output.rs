@@ -512,6 +512,9 @@ fn row_writer() -> (csv::Writer<RowSink>, RowSink) {
     )
 }
 
+/// Rows up to this size go through the reused writer (its buffer is the csv crate's 8 KiB).
+const BIG_ROW: usize = 256 << 10;
+
 thread_local! {
     /// One CSV writer per thread, reused for every row (a writer per row cost its buffers).
     static CSV_ROW: std::cell::RefCell<(csv::Writer<RowSink>, RowSink)> = std::cell::RefCell::new(row_writer());
@@ -548,8 +551,11 @@ pub fn serialize_kept_counted(doc: &Document) -> (Vec<u8>, Vec<u8>, usize) {
         &meta,
     ];
     let size = row.iter().map(|f| f.len() + 3).sum::<usize>() + 2;
-    let csv_row = CSV_ROW
-        .try_with(|cell| {
+    // A field longer than the writer's buffer is written a buffer at a time, and csv_core
+    // searches the rest of the field for a quote at each step: quadratic in the field's
+    // length (a 50 MB text took 7 s). A large row gets a writer whose buffer holds it.
+    let csv_row = (size <= BIG_ROW)
+        .then(|| CSV_ROW.try_with(|cell| {
             let mut guard = cell.try_borrow_mut().ok()?;
             let (w, sink) = &mut *guard;
             *sink.0.borrow_mut() = Vec::with_capacity(size + size / 64);
@@ -562,12 +568,12 @@ pub fn serialize_kept_counted(doc: &Document) -> (Vec<u8>, Vec<u8>, usize) {
                 *guard = row_writer();
                 None
             }
-        })
-        .ok()
-        .flatten()
+        }))
+        .and_then(|r| r.ok().flatten())
         .unwrap_or_else(|| {
             let mut w = csv::WriterBuilder::new()
                 .has_headers(false)
+                .buffer_capacity(size.max(BIG_ROW) + size / 8)
                 .from_writer(Vec::with_capacity(size));
             let _ = w.write_record(row);
             w.into_inner().unwrap_or_default()
@@ -907,12 +913,15 @@ mod tests {
 
     #[test]
     fn reused_csv_writer_matches_a_fresh_one() {
+        // rows larger than `BIG_ROW` go through a writer of their own
+        let big = "A \"long\" text, of many lines.\n".repeat(BIG_ROW / 10);
         let texts = [
             "plain",
             "with \"quotes\", commas\nand lines",
             "",
             "x\r\ny",
             "é €",
+            big.as_str(),
         ];
         for t in texts {
             let mut d = Document::new(1, "id,1".into(), "f:1".into(), Format::Jsonl, t.into());
@@ -935,7 +944,7 @@ mod tests {
                 r#"{"k":[1,"a,b"]}"#,
             ])
             .unwrap();
-            assert_eq!(row, w.into_inner().unwrap(), "{t:?}");
+            assert!(row == w.into_inner().unwrap(), "{t:.80?}");
             assert_eq!(chars, t.chars().count());
         }
     }

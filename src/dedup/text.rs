@@ -9,6 +9,7 @@
 //! document becomes one flat `Vec<u64>` of token hashes with a range per line, so nothing is
 //! allocated per line.
 
+use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Token hashes of a text, with the token range of every line (`\n`-separated).
@@ -615,6 +616,11 @@ pub fn intra_fates(
     let line_text = |i: usize| toks.text_line(text, i);
     // Earlier kept units: (line index of the position, line index of the current text).
     let mut kept: Vec<(usize, usize)> = Vec::new();
+    // Past `NEAR_WINDOW` kept units (a book, a whole dump in one file), a line is compared
+    // with the last `NEAR_WINDOW` of them and, through this map of the units' token lists,
+    // with an exact repeat of any earlier one: every pair would be quadratic (a 20 MB text
+    // took minutes). Built when the window is first outgrown, so shorter texts never pay.
+    let mut exact: Option<HashMap<u64, usize>> = None;
     let mut first_unit = true;
     for i in 0..n_lines {
         let t = toks.line(i);
@@ -643,7 +649,13 @@ pub fn intra_fates(
         let b_ends = ends_sentence(line_text(i));
         let mut verdict = None;
         let (lb, mb) = (t.len(), masks[i]);
-        for (k, &(pos, cur)) in kept.iter().enumerate() {
+        let window = kept.len().saturating_sub(NEAR_WINDOW);
+        let far = exact
+            .as_ref()
+            .and_then(|m| m.get(&tokens_key(t)).copied())
+            .filter(|&k| k < window);
+        for k in far.into_iter().chain(window..kept.len()) {
+            let (pos, cur) = kept[k];
             let (la, ma) = (toks.line_len(cur), masks[cur]);
             let (short, ms, ml) = if la <= lb { (la, ma, mb) } else { (lb, mb, ma) };
             if short < min_words
@@ -661,17 +673,39 @@ pub fn intra_fates(
             }
         }
         match verdict {
-            None => kept.push((i, i)),
+            None => {
+                kept.push((i, i));
+                if let Some(m) = exact.as_mut() {
+                    m.insert(tokens_key(t), kept.len() - 1);
+                } else if kept.len() > NEAR_WINDOW {
+                    let m = kept.iter().enumerate();
+                    exact = Some(m.map(|(k, &(_, cur))| (tokens_key(toks.line(cur)), k)).collect());
+                }
+            }
             Some((k, pos, fuller)) => {
                 fates[i] = LineFate::Drop;
                 if fuller {
                     fates[pos] = LineFate::ReplaceWith(i);
                     kept[k].1 = i;
+                    if let Some(m) = exact.as_mut() {
+                        m.insert(tokens_key(t), k);
+                    }
                 }
             }
         }
     }
     fates
+}
+
+/// How many of the latest kept lines of a document [`intra_fates`] compares a line with
+/// (near repeats); exact repeats are found at any distance.
+const NEAR_WINDOW: usize = 1024;
+
+/// A key of a line's token hashes (a collision only costs a comparison).
+fn tokens_key(tokens: &[u64]) -> u64 {
+    tokens.iter().fold(tokens.len() as u64, |h, &t| {
+        (h ^ t).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(27)
+    })
 }
 
 /// Rebuild a text of `len` bytes whose line `i` is `line(i)` from the fates: dropped lines
@@ -938,6 +972,24 @@ mod tests {
         let title_toks = title.map(|t| tokenize(t).hashes);
         let fates = intra_fates(text, &toks, title_toks.as_deref(), &opts());
         apply_fates(&fates, |i| toks.text_line(text, i), text.len())
+    }
+
+    #[test]
+    fn long_texts_find_exact_repeats_at_any_distance_and_near_ones_in_the_window() {
+        let line = |k: usize| format!("Paragraph {k} of the record is here, with words w{k} x{k} y{k}.");
+        let mut lines: Vec<String> = (0..NEAR_WINDOW + 50).map(line).collect();
+        lines.push(line(3)); // exact, far back: dropped
+        lines.push(line(7).replace("record", "recrod")); // near, far back: kept
+        lines.push(line(NEAR_WINDOW + 40)); // exact, in the window: dropped
+        lines.push(line(NEAR_WINDOW + 45).replace("record", "recrod")); // near, in the window: dropped
+        let text = lines.join("\n");
+        let out = dedup(&text, None);
+        let n = NEAR_WINDOW + 50;
+        assert_eq!(out.lines().count(), n + 1, "{:?}", &out[out.len() - 300..]);
+        assert!(out.ends_with(&lines[n + 1]));
+        // a short text: every pair is compared, as ever
+        let short = format!("{}\n{}", line(7), line(7).replace("record", "recrod"));
+        assert_eq!(dedup(&short, None).lines().count(), 1);
     }
 
     #[test]
