@@ -555,20 +555,22 @@ pub fn serialize_kept_counted(doc: &Document) -> (Vec<u8>, Vec<u8>, usize) {
     // searches the rest of the field for a quote at each step: quadratic in the field's
     // length (a 50 MB text took 7 s). A large row gets a writer whose buffer holds it.
     let csv_row = (size <= BIG_ROW)
-        .then(|| CSV_ROW.try_with(|cell| {
-            let mut guard = cell.try_borrow_mut().ok()?;
-            let (w, sink) = &mut *guard;
-            *sink.0.borrow_mut() = Vec::with_capacity(size + size / 64);
-            let ok = w.write_record(row).is_ok() && w.flush().is_ok();
-            let bytes = std::mem::take(&mut *sink.0.borrow_mut());
-            if ok {
-                Some(bytes)
-            } else {
-                // Start the next row from a fresh writer: this one may hold part of a record.
-                *guard = row_writer();
-                None
-            }
-        }))
+        .then(|| {
+            CSV_ROW.try_with(|cell| {
+                let mut guard = cell.try_borrow_mut().ok()?;
+                let (w, sink) = &mut *guard;
+                *sink.0.borrow_mut() = Vec::with_capacity(size + size / 64);
+                let ok = w.write_record(row).is_ok() && w.flush().is_ok();
+                let bytes = std::mem::take(&mut *sink.0.borrow_mut());
+                if ok {
+                    Some(bytes)
+                } else {
+                    // Start the next row from a fresh writer: this one may hold part of a record.
+                    *guard = row_writer();
+                    None
+                }
+            })
+        })
         .and_then(|r| r.ok().flatten())
         .unwrap_or_else(|| {
             let mut w = csv::WriterBuilder::new()

@@ -183,9 +183,7 @@ fn bad_inputs_are_rejected_with_reasons_and_the_run_goes_on() {
 #[test]
 fn broken_archives_arrays_and_old_mac_csv_keep_what_can_be_read() {
     let s = Scratch::new();
-    let rec = |id: &str, n: usize| {
-        serde_json::json!({"id": id, "text": format!("{STORY} Update number {n} of the story.")})
-    };
+    let rec = |id: &str, n: usize| serde_json::json!({"id": id, "text": format!("{STORY} Update number {n} of the story.")});
     // an array cut off in its third record: the first two are kept
     let array = format!("[{}, {}, {}]", rec("a1", 1), rec("a2", 2), rec("a3", 3));
     s.write("in/cut.json", &array[..array.len() - 40]);

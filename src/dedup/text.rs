@@ -679,7 +679,10 @@ pub fn intra_fates(
                     m.insert(tokens_key(t), kept.len() - 1);
                 } else if kept.len() > NEAR_WINDOW {
                     let m = kept.iter().enumerate();
-                    exact = Some(m.map(|(k, &(_, cur))| (tokens_key(toks.line(cur)), k)).collect());
+                    exact = Some(
+                        m.map(|(k, &(_, cur))| (tokens_key(toks.line(cur)), k))
+                            .collect(),
+                    );
                 }
             }
             Some((k, pos, fuller)) => {
@@ -976,7 +979,8 @@ mod tests {
 
     #[test]
     fn long_texts_find_exact_repeats_at_any_distance_and_near_ones_in_the_window() {
-        let line = |k: usize| format!("Paragraph {k} of the record is here, with words w{k} x{k} y{k}.");
+        let line =
+            |k: usize| format!("Paragraph {k} of the record is here, with words w{k} x{k} y{k}.");
         let mut lines: Vec<String> = (0..NEAR_WINDOW + 50).map(line).collect();
         lines.push(line(3)); // exact, far back: dropped
         lines.push(line(7).replace("record", "recrod")); // near, far back: kept

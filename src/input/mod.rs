@@ -1023,6 +1023,7 @@ fn io_reason(e: &io::Error) -> &'static str {
     match e.kind() {
         io::ErrorKind::UnexpectedEof => "truncated",
         io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => "corrupt-archive",
+        io::ErrorKind::FileTooLarge => "too-large",
         _ => "read-error",
     }
 }
@@ -1182,6 +1183,7 @@ fn read_csv(
         reader
     };
     let line_of = |p: Option<&csv::Position>| p.map_or(0, |p| p.line() + u64::from(crlf));
+    let reader = LastByte::new(reader, limit);
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers = match rdr.byte_headers() {
         Ok(h) => Arc::new(h.clone()),
@@ -1190,26 +1192,107 @@ fn read_csv(
             return emit(1, Payload::Failed(r));
         }
     };
+    let record = |line: u64, rec: csv::ByteRecord| {
+        if rec.as_slice().len() as u64 > limit {
+            Payload::Failed(Reject::new(
+                "too-large",
+                format!("{rel}:{line}: record larger than input.max_doc_bytes = {limit}"),
+            ))
+        } else {
+            Payload::CsvRecord(rec, headers.clone())
+        }
+    };
+    let Some(mut tail) = csv_records(&mut rdr, line_of, &mut emit, &record, rel) else {
+        return false;
+    };
+    let ends_with_quote = rdr.get_ref().last == b'"';
+    // A field with a line break was quoted; when the file does not end with a quote, that
+    // quote was never closed and the field ran to the end of the file, swallowing every
+    // record after it (pandas: "EOF inside string"). The record is rejected and the lines
+    // after its first are read again as records: the field holds them as they were (in an
+    // open quote, `""` is the only way to write a quote, so each `"` was `""`).
+    loop {
+        let Some((line, last)) = tail else {
+            return true;
+        };
+        let field = last.iter().next_back().unwrap_or_default();
+        let Some(nl) = memchr::memchr(b'\n', field).filter(|_| !ends_with_quote) else {
+            return emit(line, record(line, last));
+        };
+        let before: usize = last
+            .iter()
+            .rev()
+            .skip(1)
+            .map(|f| memchr::memchr_iter(b'\n', f).count())
+            .sum();
+        let r = Reject::new(
+            "bad-csv",
+            format!("{rel}:{line}: a quoted field opened in this record is never closed (it ran to the end of the file); the lines after it are read again as records"),
+        );
+        if !emit(line, Payload::Failed(r)) {
+            return false;
+        }
+        let mut rest = Vec::with_capacity(field.len() - nl + 16);
+        for &b in &field[nl + 1..] {
+            rest.push(b);
+            if b == b'"' {
+                rest.push(b'"');
+            }
+        }
+        let first = line + before as u64 + 1;
+        let mut sub = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(LastByte::new(io::Cursor::new(rest), limit));
+        // (the crate's CR LF quirk, as above, for every record but the first)
+        let sub_line = |p: Option<&csv::Position>| {
+            p.map_or(0, |p| {
+                p.line() + first - 1 + u64::from(crlf && p.byte() > 0)
+            })
+        };
+        tail = match csv_records(&mut sub, sub_line, &mut emit, &record, rel) {
+            Some(t) => t,
+            None => return false,
+        };
+    }
+}
+
+/// The records of a CSV stream, each handed on when the next one is read; returns the last
+/// record (for [`read_csv`]'s check of the end), or `None` when `emit` asked to stop.
+#[allow(clippy::option_option)]
+fn csv_records<R: Read>(
+    rdr: &mut csv::Reader<LastByte<R>>,
+    line_of: impl Fn(Option<&csv::Position>) -> u64,
+    emit: &mut impl FnMut(u64, Payload) -> bool,
+    record: &impl Fn(u64, csv::ByteRecord) -> Payload,
+    rel: &str,
+) -> Option<Option<(u64, csv::ByteRecord)>> {
+    let mut pending: Option<(u64, csv::ByteRecord)> = None;
     let mut rec = csv::ByteRecord::new();
     loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => return true,
+        let start = rdr.position().clone();
+        let read = rdr.read_byte_record(&mut rec);
+        let next = rdr.position().byte();
+        rdr.get_mut().start = next;
+        match read {
+            Ok(false) => return Some(pending),
             Ok(true) => {
                 let line = line_of(rec.position());
-                let payload = if rec.as_slice().len() as u64 > limit {
-                    Payload::Failed(Reject::new(
-                        "too-large",
-                        format!("{rel}:{line}: record larger than input.max_doc_bytes = {limit}"),
-                    ))
-                } else {
-                    Payload::CsvRecord(rec.clone(), headers.clone())
-                };
-                if !emit(line, payload) {
-                    return false;
+                if let Some((l, r)) = pending.replace((line, rec.clone())) {
+                    if !emit(l, record(l, r)) {
+                        return None;
+                    }
                 }
             }
             Err(e) => {
-                let line = line_of(e.position());
+                if let Some((l, r)) = pending.take() {
+                    if !emit(l, record(l, r)) {
+                        return None;
+                    }
+                }
+                // (an error of the stream has no position: the record it cut off starts
+                // where the last one ended)
+                let line = line_of(e.position().or(Some(&start)));
                 let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
                 let reason = match e.kind() {
                     csv::ErrorKind::Io(ioe) => io_reason(ioe),
@@ -1217,14 +1300,59 @@ fn read_csv(
                 };
                 let r = Reject::new(reason, format!("{rel}:{line}: {e}"));
                 if !emit(line, Payload::Failed(r)) {
-                    return false;
+                    return None;
                 }
                 if fatal {
                     // The stream itself is broken: nothing more can be read from this file.
-                    return true;
+                    return Some(None);
                 }
             }
         }
+    }
+}
+
+/// The reader under [`read_csv`]'s parser: remembers the last byte it read that is not
+/// white space (for the check of a quote left open at the end of the file), and fails with
+/// `FileTooLarge` when one record runs past `limit` (and some read-ahead): the csv crate
+/// would otherwise hold a record of any size, the whole rest of a file after a stray quote.
+struct LastByte<R> {
+    inner: R,
+    last: u8,
+    /// Bytes read so far, and the offset where the record being read starts.
+    read: u64,
+    start: u64,
+    limit: u64,
+}
+
+impl<R> LastByte<R> {
+    fn new(inner: R, limit: u64) -> Self {
+        LastByte {
+            inner,
+            last: 0,
+            read: 0,
+            start: 0,
+            limit,
+        }
+    }
+}
+
+impl<R: Read> Read for LastByte<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.read.saturating_sub(self.start) > self.limit.saturating_add(1 << 20) {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!(
+                    "a record runs past input.max_doc_bytes = {} (a quote never closed?); the rest of the file could not be read",
+                    self.limit
+                ),
+            ));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if let Some(&b) = buf[..n].iter().rev().find(|b| !b.is_ascii_whitespace()) {
+            self.last = b;
+        }
+        Ok(n)
     }
 }
 
@@ -1261,7 +1389,8 @@ impl BufRead for CrAsLf {
         if self.pos == self.buf.len() {
             let chunk = self.inner.fill_buf()?;
             self.buf.clear();
-            self.buf.extend(chunk.iter().map(|&b| if b == b'\r' { b'\n' } else { b }));
+            self.buf
+                .extend(chunk.iter().map(|&b| if b == b'\r' { b'\n' } else { b }));
             let n = chunk.len();
             self.inner.consume(n);
             self.pos = 0;
@@ -1570,6 +1699,61 @@ mod tests {
             read_csv(reader, 1 << 20, push, "t.csv");
             assert_eq!(lines, [2, 3, 5], "{data:?}");
         }
+    }
+
+    #[test]
+    fn a_quote_never_closed_costs_its_record_only() {
+        for eol in ["\n", "\r\n", "\r"] {
+            // (a quote left open before another lone quote pairs with it: the csv crate reads
+            // one field across the lines between, and that is not caught)
+            let data = ["id,text", "a,x", "b,\"y", "c,said \"\"hi\"\"", "d,v"].join(eol);
+            let mut got = Vec::new();
+            let reader = Box::new(io::Cursor::new(data.into_bytes()));
+            let push = |l, p: Payload| {
+                got.push(match p {
+                    Payload::CsvRecord(r, _) => {
+                        format!("{l}:{}", String::from_utf8_lossy(&r[1]))
+                    }
+                    Payload::Failed(r) => format!("{l}:{}", r.reason),
+                    _ => unreachable!(),
+                });
+                true
+            };
+            assert!(read_csv(reader, 1 << 20, push, "t.csv"));
+            let want = ["2:x", "3:bad-csv", "4:said \"\"hi\"\"", "5:v"];
+            assert_eq!(got, want, "{eol:?}");
+        }
+        // a quote left open in a file much larger than the limit: the record is cut off there
+        let data = format!("id,text\na,x\nb,\"y\n{}", "c,w\n".repeat(1 << 19));
+        let mut got = Vec::new();
+        let push = |l, p: Payload| {
+            got.push(match p {
+                Payload::Failed(r) => format!("{l}:{}", r.reason),
+                _ => format!("{l}"),
+            });
+            true
+        };
+        read_csv(
+            Box::new(io::Cursor::new(data.into_bytes())),
+            1000,
+            push,
+            "t.csv",
+        );
+        assert_eq!(got, ["2", "3:too-large"]);
+        // a last field of many lines, its quote closed: kept
+        let data = "id,text\na,\"x\ny\"  \n";
+        let mut got = Vec::new();
+        let push = |l, p: Payload| {
+            got.push((l, matches!(p, Payload::CsvRecord(..))));
+            true
+        };
+        read_csv(
+            Box::new(io::Cursor::new(data.as_bytes().to_vec())),
+            1 << 20,
+            push,
+            "t.csv",
+        );
+        assert_eq!(got, [(2, true)]);
     }
 
     #[test]
