@@ -418,6 +418,21 @@ fn gallery_captions_repeated_in_a_document_go() {
 }
 
 #[test]
+fn gallery_captions_with_their_toggle_go() {
+    let full = "The mayor, left, and the harbour master open the new gate in the port on Tuesday. The gate was built after the storm. less";
+    let cut = "The mayor, left, and the harbour master open the new gate in the port on Tuesday. The gate was built ... more";
+    let plain = "The council said the new gate would cost less";
+    let text = format!("{P1}\n{full}\n{cut}\n{P2}\n{plain}\n{P3}\n");
+    let d = run(&text);
+    assert!(!d.text.contains("harbour master"), "{}", d.text);
+    assert_eq!(
+        d.log.removals.iter().filter(|r| r.rule == "photo-caption").count(),
+        2
+    );
+    assert!(d.text.contains(plain), "{}", d.text);
+}
+
+#[test]
 fn author_bio_goes() {
     let text = format!("{P1}\n{P2}\n{P3}\nJane Example is a freelance writer based in Lisbon who covers local politics.\n");
     let d = run(&text);
