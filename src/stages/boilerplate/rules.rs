@@ -201,7 +201,9 @@ pub struct RuleSet {
     lines_max_chars: usize,
     lines_max_len: usize,
     prefix_ac: Option<AhoCorasick>,
-    prefix_rule: Vec<usize>,
+    /// The rules of each distinct phrase (the automaton reports one pattern per match, so a
+    /// phrase two rules share is one pattern).
+    prefix_rule: Vec<Vec<usize>>,
     /// Longest `max_chars` of a rule with `prefixes`, longest prefix phrase in bytes.
     prefix_max_chars: usize,
     prefix_max_len: usize,
@@ -210,7 +212,7 @@ pub struct RuleSet {
     /// (the second taken as 0 for a one-byte line) are not in it starts with no phrase.
     prefix_pairs: Box<[u64; 1024]>,
     contains_ac: Option<AhoCorasick>,
-    contains_rule: Vec<usize>,
+    contains_rule: Vec<Vec<usize>>,
     /// Longest `max_chars` of a rule with `contains`.
     contains_max_chars: usize,
     /// Tried one by one in rule order (a set would need all matches, and with Unicode
@@ -265,6 +267,24 @@ impl RuleSet {
         let mut lines: FxHashMap<String, Vec<usize>> = FxHashMap::default();
         let (mut prefixes, mut prefix_rule) = (Vec::new(), Vec::new());
         let (mut contains, mut contains_rule) = (Vec::new(), Vec::new());
+        // a phrase once, with every rule that has it
+        let (mut prefix_at, mut contains_at) = (FxHashMap::default(), FxHashMap::default());
+        fn add(
+            at: &mut FxHashMap<String, usize>,
+            phrases: &mut Vec<String>,
+            rules: &mut Vec<Vec<usize>>,
+            p: String,
+            rule: usize,
+        ) {
+            let k = *at.entry(p.clone()).or_insert_with(|| {
+                phrases.push(p);
+                rules.push(Vec::new());
+                rules.len() - 1
+            });
+            if !rules[k].contains(&rule) {
+                rules[k].push(rule);
+            }
+        }
         let (mut regexes, mut regex_rule) = (Vec::new(), Vec::new());
         let mut patterns: Vec<(usize, &str)> = Vec::new();
         let mut jobs: Vec<(usize, Vec<(&str, Gate)>)> = Vec::new();
@@ -287,16 +307,14 @@ impl RuleSet {
                 let n = prefix_norm(p);
                 if !n.is_empty() {
                     prefix_max_chars = prefix_max_chars.max(mc);
-                    prefixes.push(n);
-                    prefix_rule.push(i);
+                    add(&mut prefix_at, &mut prefixes, &mut prefix_rule, n, i);
                 }
             }
             for p in &s.contains {
                 let n = p.to_lowercase();
                 if !n.trim().is_empty() {
                     contains_max_chars = contains_max_chars.max(mc);
-                    contains.push(n);
-                    contains_rule.push(i);
+                    add(&mut contains_at, &mut contains, &mut contains_rule, n, i);
                 }
             }
             patterns.extend(s.regex.iter().map(|r| (i, r.as_str())));
@@ -456,7 +474,9 @@ impl RuleSet {
                     let input = Input::new(lower).range(0..end).anchored(Anchored::Yes);
                     match ac.try_find(input) {
                         Ok(Some(m)) => {
-                            take(self.prefix_rule[m.pattern().as_usize()], &mut best);
+                            for &r in &self.prefix_rule[m.pattern().as_usize()] {
+                                take(r, &mut best);
+                            }
                             end = m.end().saturating_sub(1);
                             while end > 0 && !lower.is_char_boundary(end) {
                                 end -= 1;
@@ -468,7 +488,9 @@ impl RuleSet {
             }
             if let Some(ac) = self.contains_ac.as_ref().filter(|_| need_contains) {
                 for m in ac.find_iter(lower) {
-                    take(self.contains_rule[m.pattern().as_usize()], &mut best);
+                    for &r in &self.contains_rule[m.pattern().as_usize()] {
+                        take(r, &mut best);
+                    }
                 }
             }
         }
@@ -916,6 +938,38 @@ mod tests {
             }
         }
         assert!(hits > 100, "{hits}");
+    }
+
+    #[test]
+    fn gallery_counters_and_headlines_behind_a_label() {
+        let s = set();
+        for l in ["Image 3 of 12", "Image 1 of / 8", "1  /  8", "Фото 2 из 5", "Photo 4/9"] {
+            assert_eq!(rule_of(&s, l).as_deref(), Some("gallery-counter"), "{l}");
+        }
+        for l in ["Related:\u{a0}SpaceX's Starship and Super Heavy Mars Rocket in Pictures", "Читайте также: Власти города обещают открыть новый мост через реку к концу года"] {
+            assert_eq!(rule_of(&s, l).as_deref(), Some("related-headline"), "{l}");
+        }
+        for l in ["The vote was 1 of 3 today", "Related news travelled fast through the town that morning, said the mayor."] {
+            assert_eq!(rule_of(&s, l), None, "{l}");
+        }
+    }
+
+    #[test]
+    fn a_phrase_of_two_rules_is_found_for_both() {
+        let rule = |name: &str, max: usize| RuleSpec {
+            name: name.into(),
+            max_chars: Some(max),
+            prefixes: vec!["see also:".into()],
+            contains: vec!["sponsored by".into()],
+            ..Default::default()
+        };
+        let s = RuleSet::compile(&[rule("short", 20), rule("long", 100)]).unwrap();
+        assert_eq!(rule_of(&s, "See also: Rates").as_deref(), Some("short"));
+        let long = "See also: the long headline of another story on rates";
+        assert_eq!(rule_of(&s, long).as_deref(), Some("long"));
+        let long = "This page of the story on rates is sponsored by a bank";
+        assert_eq!(rule_of(&s, long).as_deref(), Some("long"));
+        assert_eq!(rule_of(&s, "Sponsored by a bank").as_deref(), Some("short"));
     }
 
     #[test]
