@@ -12,6 +12,13 @@ fn ids(v: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// The row of `rows` whose `key` is `value` (a test failure naming them when there is none).
+fn row<'a>(rows: &'a [Value], key: &str, value: &str) -> &'a Value {
+    rows.iter()
+        .find(|r| r[key] == value)
+        .unwrap_or_else(|| panic!("no row with {key} = {value}: {rows:?}"))
+}
+
 fn report(s: &Scratch, out: &str) -> Value {
     serde_json::from_str(&s.read(&format!("{out}/report.json"))).unwrap()
 }
@@ -213,12 +220,7 @@ fn broken_archives_arrays_and_old_mac_csv_keep_what_can_be_read() {
     let m2 = clean.iter().find(|d| d["id"] == "m2").unwrap();
     assert_eq!(m2["text"], "Second story\nabout the harbour.");
     let rejects = s.jsonl("out/rejects.jsonl");
-    let reject = |src: &str| {
-        rejects
-            .iter()
-            .find(|r| r["source"] == src)
-            .unwrap_or_else(|| panic!("no reject from {src}: {rejects:?}"))
-    };
+    let reject = |src: &str| row(&rejects, "source", src);
     assert_eq!(reject("cut.json:3")["reason"], "truncated");
     assert!(reject("cut.json:3")["detail"]
         .as_str()
@@ -248,12 +250,7 @@ fn damaged_utf8_and_lone_surrogates_are_mended_and_logged() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let clean = s.jsonl("out/clean.jsonl");
-    let doc = |id: &str| {
-        clean
-            .iter()
-            .find(|o| o["id"] == id)
-            .unwrap_or_else(|| panic!("{id} not kept: {clean:?}"))
-    };
+    let doc = |id: &str| row(&clean, "id", id);
     let c = doc("cut");
     assert_eq!(c["encoding"], "UTF-8");
     assert_eq!(
