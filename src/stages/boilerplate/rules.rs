@@ -943,13 +943,25 @@ mod tests {
     #[test]
     fn gallery_counters_and_headlines_behind_a_label() {
         let s = set();
-        for l in ["Image 3 of 12", "Image 1 of / 8", "1  /  8", "Фото 2 из 5", "Photo 4/9"] {
+        for l in [
+            "Image 3 of 12",
+            "Image 1 of / 8",
+            "1  /  8",
+            "Фото 2 из 5",
+            "Photo 4/9",
+        ] {
             assert_eq!(rule_of(&s, l).as_deref(), Some("gallery-counter"), "{l}");
         }
-        for l in ["Related:\u{a0}SpaceX's Starship and Super Heavy Mars Rocket in Pictures", "Читайте также: Власти города обещают открыть новый мост через реку к концу года"] {
+        for l in [
+            "Related:\u{a0}SpaceX's Starship and Super Heavy Mars Rocket in Pictures",
+            "Читайте также: Власти города обещают открыть новый мост через реку к концу года",
+        ] {
             assert_eq!(rule_of(&s, l).as_deref(), Some("related-headline"), "{l}");
         }
-        for l in ["The vote was 1 of 3 today", "Related news travelled fast through the town that morning, said the mayor."] {
+        for l in [
+            "The vote was 1 of 3 today",
+            "Related news travelled fast through the town that morning, said the mayor.",
+        ] {
             assert_eq!(rule_of(&s, l), None, "{l}");
         }
     }

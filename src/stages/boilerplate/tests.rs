@@ -426,7 +426,11 @@ fn gallery_captions_with_their_toggle_go() {
     let d = run(&text);
     assert!(!d.text.contains("harbour master"), "{}", d.text);
     assert_eq!(
-        d.log.removals.iter().filter(|r| r.rule == "photo-caption").count(),
+        d.log
+            .removals
+            .iter()
+            .filter(|r| r.rule == "photo-caption")
+            .count(),
         2
     );
     assert!(d.text.contains(plain), "{}", d.text);
